@@ -1,0 +1,5 @@
+namespace Proxima.Arrays;
+
+internal static class AssemblyMarker
+{
+}

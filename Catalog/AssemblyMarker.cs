@@ -1,0 +1,5 @@
+namespace Proxima.Catalog;
+
+internal static class AssemblyMarker
+{
+}

@@ -1,0 +1,5 @@
+namespace Proxima.CatalogSync;
+
+internal static class AssemblyMarker
+{
+}

@@ -1,0 +1,5 @@
+namespace Proxima.Compute;
+
+internal static class AssemblyMarker
+{
+}

@@ -1,0 +1,5 @@
+namespace Proxima.Protocol;
+
+internal static class AssemblyMarker
+{
+}

@@ -1,0 +1,5 @@
+namespace Proxima.QueryRouter;
+
+internal static class AssemblyMarker
+{
+}

@@ -1,0 +1,5 @@
+namespace Proxima.RegionalWorker;
+
+internal static class AssemblyMarker
+{
+}
