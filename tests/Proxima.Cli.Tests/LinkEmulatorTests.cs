@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Proxima.Cli.Local;
+
+namespace Proxima.Cli.Tests;
+
+public sealed class LinkEmulatorTests
+{
+    [Fact]
+    public async Task Round_trip_through_the_link_is_twice_the_one_way_latency()
+    {
+        await using var echo = new EchoServer();
+        var settings = new LinkSettings { Latency = TimeSpan.FromMilliseconds(40), BitsPerSecond = 200_000_000 };
+        await using var link = new LinkEmulator("test", echo.EndPoint, settings, NullLogger.Instance);
+        using var client = await ConnectAsync(link.LocalEndPoint);
+        var buffer = new byte[1];
+
+        // Warm the connection (the first exchange includes the connect to the target).
+        await RoundTripAsync(client, buffer);
+        var samples = new List<double>();
+        for (var i = 0; i < 10; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            await RoundTripAsync(client, buffer);
+            samples.Add(sw.Elapsed.TotalMilliseconds);
+        }
+
+        samples.Sort();
+        var median = samples[samples.Count / 2];
+        Assert.InRange(median, 80 * 0.75, 80 * 1.25);
+        Assert.Equal(11, link.BytesForward);
+        Assert.Equal(11, link.BytesBackward);
+    }
+
+    [Fact]
+    public async Task Throughput_through_the_link_matches_the_bandwidth_setting()
+    {
+        const int size = 8 * 1024 * 1024;
+        await using var sink = new SinkServer(size);
+        var settings = new LinkSettings { Latency = TimeSpan.FromMilliseconds(5), BitsPerSecond = 100_000_000 };
+        await using var link = new LinkEmulator("test", sink.EndPoint, settings, NullLogger.Instance);
+        using var client = await ConnectAsync(link.LocalEndPoint);
+        var payload = new byte[size];
+        Random.Shared.NextBytes(payload);
+
+        var sw = Stopwatch.StartNew();
+        await client.SendAsync(payload, SocketFlags.None);
+        await sink.Completed;
+        var seconds = sw.Elapsed.TotalSeconds - settings.Latency.TotalSeconds;
+
+        var measuredBitsPerSecond = size * 8.0 / seconds;
+        Assert.InRange(measuredBitsPerSecond, settings.BitsPerSecond * 0.75, settings.BitsPerSecond * 1.25);
+        Assert.Equal(size, link.BytesForward);
+    }
+
+    [Fact]
+    public async Task Closing_the_client_closes_the_target_side()
+    {
+        await using var sink = new SinkServer(3);
+        await using var link = new LinkEmulator("test", sink.EndPoint, LinkSettings.None, NullLogger.Instance);
+        using (var client = await ConnectAsync(link.LocalEndPoint))
+        {
+            await client.SendAsync(new byte[] { 1, 2, 3 }, SocketFlags.None);
+            client.Shutdown(SocketShutdown.Send);
+            await sink.Completed;
+        }
+
+        Assert.Equal(3, link.BytesForward);
+    }
+
+    private static async Task<Socket> ConnectAsync(IPEndPoint endPoint)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(endPoint);
+        return socket;
+    }
+
+    private static async Task RoundTripAsync(Socket client, byte[] buffer)
+    {
+        await client.SendAsync(buffer, SocketFlags.None);
+        var read = await client.ReceiveAsync(buffer, SocketFlags.None);
+        Assert.Equal(1, read);
+    }
+
+    private sealed class EchoServer : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly Task _loop;
+
+        public EchoServer()
+        {
+            _listener.Start();
+            _loop = Task.Run(async () =>
+            {
+                using var socket = await _listener.AcceptSocketAsync();
+                var buffer = new byte[4096];
+                int read;
+                while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+                {
+                    await socket.SendAsync(buffer.AsMemory(0, read), SocketFlags.None);
+                }
+            });
+        }
+
+        public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            try
+            {
+                await _loop;
+            }
+            catch (Exception)
+            {
+            }
+        }
+    }
+
+    private sealed class SinkServer : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+
+        public SinkServer(long expected)
+        {
+            _listener.Start();
+            Completed = Task.Run(async () =>
+            {
+                using var socket = await _listener.AcceptSocketAsync();
+                var buffer = new byte[65536];
+                long total = 0;
+                int read;
+                while (total < expected && (read = await socket.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+                {
+                    total += read;
+                }
+            });
+        }
+
+        public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
+
+        public Task Completed { get; }
+
+        public ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
