@@ -1,0 +1,154 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Proxima.Cli.Local;
+
+/// <summary>Options of <c>proxima up</c>: one router and a worker pool per region, on loopback.</summary>
+internal sealed record LocalFederationOptions
+{
+    public required string ConfigPath { get; init; }
+
+    public required string DataRoot { get; init; }
+
+    public required StateDirectory State { get; init; }
+
+    /// <summary>Router HTTP port (0 = any free port).</summary>
+    public int RouterPort { get; init; }
+
+    public LinkSettings Link { get; init; } = new();
+}
+
+/// <summary>
+/// A running local federation: worker processes per region, a link emulator in front of each
+/// (the cross-region network), and the router process that reaches workers only through the links.
+/// </summary>
+internal sealed class LocalFederation : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(15);
+
+    private readonly List<ChildProcess> _workers = [];
+    private readonly List<LinkEmulator> _links = [];
+    private readonly ILogger _logger;
+    private ChildProcess? _router;
+
+    private LocalFederation(FederationFile federation, LocalFederationOptions options, ILogger logger)
+    {
+        Federation = federation;
+        Options = options;
+        _logger = logger;
+    }
+
+    public FederationFile Federation { get; }
+
+    public LocalFederationOptions Options { get; }
+
+    public IReadOnlyList<LinkEmulator> Links => _links;
+
+    public RunningFederation? Running { get; private set; }
+
+    public static async Task<LocalFederation> StartAsync(LocalFederationOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var federation = FederationFile.Load(options.ConfigPath);
+        options.State.Create();
+        var logger = loggers.CreateLogger("Proxima.Up");
+        var local = new LocalFederation(federation, options, logger);
+        try
+        {
+            await local.StartCoreAsync(loggers, cancellationToken);
+            return local;
+        }
+        catch
+        {
+            await local.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var state = Options.State;
+        var starting = new List<(WorkerRegion Region, int Index, ChildProcess Child)>();
+        foreach (var region in Federation.Workers)
+        {
+            var regionRoot = Path.Combine(Path.GetFullPath(Options.DataRoot), region.Region);
+            Directory.CreateDirectory(regionRoot);
+            for (var i = 0; i < region.Workers; i++)
+            {
+                var name = $"worker-{region.Region}-{i}";
+                var child = ChildProcess.Start(name,
+                    ["worker", "--region", region.Region, "--data-root", regionRoot, "--port", "0", "--name", name, "--supervised"],
+                    Path.Combine(state.LogsDirectory, name + ".log"), _logger);
+                _workers.Add(child);
+                starting.Add((region, i, child));
+            }
+        }
+
+        var running = new List<RunningWorker>();
+        var routerArgs = new List<string> { "router", "--port", Options.RouterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state", state.Root, "--supervised" };
+        foreach (var (region, index, child) in starting)
+        {
+            var ready = await child.WaitReadyAsync(StartTimeout, cancellationToken);
+            var url = new Uri(ready.GetProperty("url").GetString()!);
+            var link = new LinkEmulator($"{Federation.Client.Region}->{region.Region}#{index}",
+                new IPEndPoint(IPAddress.Loopback, url.Port), Options.Link, loggers.CreateLogger("Proxima.Link"));
+            _links.Add(link);
+            var linkUrl = $"http://127.0.0.1:{link.LocalEndPoint.Port}";
+            running.Add(new RunningWorker(region.Region, index, url.ToString(), linkUrl, child.Pid));
+            routerArgs.Add("--worker");
+            routerArgs.Add($"{region.Region}={linkUrl}");
+        }
+
+        _router = ChildProcess.Start("router", routerArgs, Path.Combine(state.LogsDirectory, "router.log"), _logger);
+        var routerReady = await _router.WaitReadyAsync(StartTimeout, cancellationToken);
+        Running = new RunningFederation
+        {
+            ConfigPath = Path.GetFullPath(Options.ConfigPath),
+            DataRoot = Path.GetFullPath(Options.DataRoot),
+            RouterUrl = routerReady.GetProperty("url").GetString()!,
+            RouterGrpcUrl = routerReady.GetProperty("grpcUrl").GetString()!,
+            SupervisorPid = Environment.ProcessId,
+            Workers = running,
+        };
+        state.WriteRunFile(Running);
+    }
+
+    /// <summary>Completes when any service process exits on its own (a crash).</summary>
+    public async Task<ChildProcess> WhenAnyServiceExits()
+    {
+        var all = new List<ChildProcess>(_workers);
+        if (_router is not null)
+        {
+            all.Add(_router);
+        }
+
+        var exited = await Task.WhenAny(all.Select(static c => c.Exited));
+        return all.First(c => c.Exited == exited);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Router first (it holds the client connections), then the links, then the workers.
+        if (_router is not null)
+        {
+            await _router.StopAsync(StopGrace);
+            await _router.DisposeAsync();
+        }
+
+        foreach (var link in _links)
+        {
+            await link.DisposeAsync();
+        }
+
+        await Task.WhenAll(_workers.Select(w => w.StopAsync(StopGrace)));
+        foreach (var worker in _workers)
+        {
+            await worker.DisposeAsync();
+        }
+
+        if (Running is not null && File.Exists(Options.State.RunFilePath))
+        {
+            Options.State.DeleteRunFile();
+        }
+    }
+}

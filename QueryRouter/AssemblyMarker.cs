@@ -1,5 +1,0 @@
-namespace Proxima.QueryRouter;
-
-internal static class AssemblyMarker
-{
-}

@@ -1,5 +1,0 @@
-namespace Proxima.RegionalWorker;
-
-internal static class AssemblyMarker
-{
-}

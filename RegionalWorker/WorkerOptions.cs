@@ -1,0 +1,47 @@
+namespace Proxima.RegionalWorker;
+
+/// <summary>Options of one regional worker process.</summary>
+public sealed record WorkerOptions
+{
+    /// <summary>The region this worker serves (e.g. <c>us-east-1</c>).</summary>
+    public required string Region { get; init; }
+
+    /// <summary>The region's data root: the FSx for Lustre mount in AWS, <c>DIR/region</c> locally.</summary>
+    public required string DataRoot { get; init; }
+
+    /// <summary>The worker's name in logs and stats.</summary>
+    public string Name { get; init; } = Environment.MachineName;
+
+    /// <summary>Address to bind; loopback by default.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>gRPC port (0 = any free port).</summary>
+    public int Port { get; init; }
+
+    /// <summary>Work units executed at once; further units queue.</summary>
+    public int MaxConcurrentUnits { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Checks the options and names the bad field.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Region))
+        {
+            throw new ArgumentException("WorkerOptions.Region is required", nameof(Region));
+        }
+
+        if (!Directory.Exists(DataRoot))
+        {
+            throw new ArgumentException($"WorkerOptions.DataRoot: '{DataRoot}' is not a directory", nameof(DataRoot));
+        }
+
+        if (Port is < 0 or > 65535)
+        {
+            throw new ArgumentException($"WorkerOptions.Port: {Port} is not a TCP port", nameof(Port));
+        }
+
+        if (MaxConcurrentUnits < 1)
+        {
+            throw new ArgumentException("WorkerOptions.MaxConcurrentUnits must be at least 1", nameof(MaxConcurrentUnits));
+        }
+    }
+}
