@@ -1,5 +1,0 @@
-namespace Proxima.Catalog;
-
-internal static class AssemblyMarker
-{
-}

@@ -1,5 +1,0 @@
-namespace Proxima.CatalogSync;
-
-internal static class AssemblyMarker
-{
-}

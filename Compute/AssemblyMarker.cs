@@ -1,5 +1,0 @@
-namespace Proxima.Compute;
-
-internal static class AssemblyMarker
-{
-}
