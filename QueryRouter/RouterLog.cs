@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace Proxima.QueryRouter;
+
+internal static partial class RouterLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Query {QueryId}: {Datasets} dataset(s), {Units} unit(s) planned")]
+    public static partial void QueryPlanned(ILogger logger, string queryId, int datasets, int units);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Query {QueryId} answered in {Ms:0.0} ms; {CrossRegionBytes} bytes crossed regions")]
+    public static partial void QueryAnswered(ILogger logger, string queryId, double ms, long crossRegionBytes);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Query {QueryId} rejected: {Status} {Code} at {Field}: {Message}")]
+    public static partial void QueryRejected(ILogger logger, string queryId, int status, string code, string? field, string message);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Unit {UnitId} failed in {Region} at {Worker}: {Status} {Detail}")]
+    public static partial void UnitFailed(ILogger logger, string unitId, string region, string worker, string status, string detail);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Query {QueryId} failed unexpectedly")]
+    public static partial void QueryCrashed(ILogger logger, string queryId, Exception exception);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Router listening: HTTP {HttpUrl}, gRPC {GrpcUrl}; regions {Regions}")]
+    public static partial void Listening(ILogger logger, string httpUrl, string grpcUrl, string regions);
+}
