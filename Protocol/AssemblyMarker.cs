@@ -1,5 +1,0 @@
-namespace Proxima.Protocol;
-
-internal static class AssemblyMarker
-{
-}
