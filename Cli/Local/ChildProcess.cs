@@ -108,8 +108,18 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Asks the child to stop (SIGTERM), waits, then kills it if it does not.</summary>
-    public async Task<int> StopAsync(TimeSpan grace)
+    private Task<int>? _stopping;
+
+    /// <summary>Asks the child to stop (SIGTERM), waits, then kills it if it does not. Idempotent.</summary>
+    public Task<int> StopAsync(TimeSpan grace)
+    {
+        lock (_exited)
+        {
+            return _stopping ??= StopCoreAsync(grace);
+        }
+    }
+
+    private async Task<int> StopCoreAsync(TimeSpan grace)
     {
         if (!_process.HasExited)
         {

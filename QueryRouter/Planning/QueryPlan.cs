@@ -1,6 +1,6 @@
 using Proxima.Catalog;
-using Proxima.Compute.Query;
 using Proxima.Protocol.V1;
+using QuerySpec = Proxima.Compute.Query.QuerySpec;
 
 namespace Proxima.QueryRouter.Planning;
 

@@ -1,0 +1,132 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+using Proxima.Cli.Local;
+using Proxima.QueryRouter;
+using Proxima.RegionalWorker;
+
+namespace Proxima.Cli.Commands;
+
+/// <summary>
+/// The service processes: <c>proxima router</c> and <c>proxima worker</c>. <c>proxima up</c> starts them
+/// as children; in AWS each container runs one of them.
+/// </summary>
+internal static class ServiceCommands
+{
+    public static Command CreateWorker()
+    {
+        var region = new Option<string>("--region") { Description = "Region this worker serves", Required = true };
+        var dataRoot = new Option<string>("--data-root") { Description = "The region's data root (FSx mount)", Required = true };
+        var port = new Option<int>("--port") { Description = "gRPC port (0 = any free port)", DefaultValueFactory = _ => 7443 };
+        var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
+        var name = new Option<string?>("--name") { Description = "Worker name in logs and stats" };
+        var supervised = Supervised();
+        var command = new Command("worker", "Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.")
+        {
+            region, dataRoot, port, host, name, supervised,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new WorkerOptions
+            {
+                Region = parse.GetValue(region)!,
+                DataRoot = Path.GetFullPath(parse.GetValue(dataRoot)!),
+                Port = parse.GetValue(port),
+                Host = parse.GetValue(host)!,
+                Name = parse.GetValue(name) ?? $"worker-{parse.GetValue(region)}-{Environment.ProcessId}",
+            };
+            var app = WorkerHost.Build(options, b => ConsoleLogging.Configure(b));
+            return await RunServiceAsync(app, () => new { url = WorkerHost.GetUrl(app).ToString() }, parse.GetValue(supervised), cancellationToken);
+        });
+        return command;
+    }
+
+    public static Command CreateRouter()
+    {
+        var port = new Option<int>("--port") { Description = "REST port (0 = any free port)", DefaultValueFactory = _ => 8080 };
+        var grpcPort = new Option<int>("--grpc-port") { Description = "gRPC port (0 = any free port)", DefaultValueFactory = _ => 0 };
+        var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
+        var state = CommonOptions.State();
+        var workers = new Option<string[]>("--worker")
+        {
+            Description = "A worker endpoint as REGION=URL (repeat for every worker)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var supervised = Supervised();
+        var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
+        {
+            port, grpcPort, host, state, workers, supervised,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(StringComparer.Ordinal);
+            foreach (var spec in parse.GetValue(workers) ?? [])
+            {
+                var eq = spec.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0 || !Uri.TryCreate(spec[(eq + 1)..], UriKind.Absolute, out var uri))
+                {
+                    await Console.Error.WriteLineAsync($"error: --worker '{spec}': expected REGION=URL");
+                    return 2;
+                }
+
+                var regionName = spec[..eq];
+                endpoints[regionName] = endpoints.TryGetValue(regionName, out var list) ? [.. list, uri] : [uri];
+            }
+
+            var stateDir = new StateDirectory(parse.GetValue(state)!);
+            stateDir.Create();
+            var options = new RouterOptions
+            {
+                Port = parse.GetValue(port),
+                GrpcPort = parse.GetValue(grpcPort),
+                Host = parse.GetValue(host)!,
+                CatalogPath = stateDir.CatalogPath,
+                Workers = endpoints,
+            };
+            var app = await RouterHost.BuildAsync(options, b => ConsoleLogging.Configure(b), cancellationToken);
+            return await RunServiceAsync(app, () =>
+            {
+                var (http, grpc) = RouterHost.GetUrls(app);
+                return new { url = http.ToString(), grpcUrl = grpc.ToString() };
+            }, parse.GetValue(supervised), cancellationToken);
+        });
+        return command;
+    }
+
+    private static Option<bool> Supervised() => new("--supervised")
+    {
+        Description = "Started by 'proxima up': print a readiness line and exit when stdin closes",
+        Hidden = true,
+    };
+
+    /// <summary>
+    /// Starts the service, prints its readiness line, and runs until SIGTERM/SIGINT (the host's
+    /// console lifetime) or, when supervised, until the parent's pipe on stdin closes.
+    /// </summary>
+    private static async Task<int> RunServiceAsync(WebApplication app, Func<object> readiness, bool supervised, CancellationToken cancellationToken)
+    {
+        await using (app)
+        {
+            await app.StartAsync(cancellationToken);
+            await Console.Out.WriteLineAsync(ChildProcess.ReadyPrefix + JsonSerializer.Serialize(readiness()));
+            await Console.Out.FlushAsync(cancellationToken);
+            if (supervised)
+            {
+                _ = Task.Run(async () =>
+                {
+                    var buffer = new char[256];
+                    while (await Console.In.ReadAsync(buffer.AsMemory(), CancellationToken.None) > 0)
+                    {
+                    }
+
+                    app.Lifetime.StopApplication();
+                }, CancellationToken.None);
+            }
+
+            await app.WaitForShutdownAsync(cancellationToken);
+        }
+
+        return 0;
+    }
+}

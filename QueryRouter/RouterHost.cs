@@ -1,0 +1,66 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Proxima.Catalog;
+using Proxima.Catalog.Sqlite;
+using Proxima.Protocol;
+using Proxima.Protocol.Grpc;
+using Proxima.QueryRouter.Dispatch;
+using Proxima.QueryRouter.Http;
+using Proxima.QueryRouter.Planning;
+
+namespace Proxima.QueryRouter;
+
+/// <summary>Builds the query router: REST on <see cref="RouterOptions.Port"/>, gRPC on <see cref="RouterOptions.GrpcPort"/>.</summary>
+public static class RouterHost
+{
+    public static async Task<WebApplication> BuildAsync(RouterOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder();
+        configureLogging?.Invoke(builder.Logging);
+        var address = IPAddress.Parse(options.Host);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(address, options.Port, l => l.Protocols = HttpProtocols.Http1);
+            k.ListenGrpc(address, options.GrpcPort);
+            k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+        });
+        builder.Services.AddProximaGrpc();
+        builder.Services.AddSingleton(options);
+        var catalog = await SqliteCatalog.OpenAsync(options.CatalogPath, cancellationToken: cancellationToken);
+        builder.Services.AddSingleton<ICatalog>(catalog);
+        builder.Services.AddSingleton(_ => new WorkerPools(options.Workers, static (region, uri) => new GrpcWorkerChannel(region, uri)));
+        builder.Services.AddSingleton(sp => new QueryPlanner(sp.GetRequiredService<ICatalog>(), sp.GetRequiredService<WorkerPools>().Regions));
+        builder.Services.AddSingleton<QueryDispatcher>();
+        builder.Services.AddSingleton<QueryService>();
+        builder.Services.AddSingleton<RouterGrpcService>();
+        var app = builder.Build();
+
+        app.MapQueryEndpoints();
+        app.MapCatalogEndpoints();
+        var grpc = app.Services.GetRequiredService<RouterGrpcService>();
+        app.MapGrpcMethod(ProximaMethods.RouterPing, grpc.PingAsync);
+        app.MapGrpcMethod(ProximaMethods.RouterQuery, grpc.QueryAsync);
+        app.MapGrpcUnimplemented();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var (http, grpcUrl) = GetUrls(app);
+            RouterLog.Listening(app.Logger, http.ToString(), grpcUrl.ToString(), string.Join(",", options.Workers.Keys));
+        });
+        return app;
+    }
+
+    /// <summary>The REST and gRPC addresses of a started router.</summary>
+    public static (Uri Http, Uri Grpc) GetUrls(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList();
+        // Kestrel lists endpoints in the order they were configured: REST first, then gRPC.
+        return (new Uri(addresses[0]), new Uri(addresses[1]));
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Proxima.Protocol;
+using Proxima.Protocol.Grpc;
+
+namespace Proxima.RegionalWorker;
+
+/// <summary>Builds a regional worker: a Kestrel gRPC server running proxima.v1.RegionalWorker.</summary>
+public static class WorkerHost
+{
+    /// <summary>Creates the worker application; start it with <c>StartAsync</c> and read <see cref="GetUrl"/>.</summary>
+    public static WebApplication Build(WorkerOptions options, Action<ILoggingBuilder>? configureLogging = null)
+    {
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder();
+        if (configureLogging is not null)
+        {
+            configureLogging(builder.Logging);
+        }
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ListenGrpc(System.Net.IPAddress.Parse(options.Host), options.Port);
+            k.Limits.Http2.MaxStreamsPerConnection = 1024;
+        });
+        builder.Services.AddProximaGrpc(o => o.MaxSendMessageSize = 256 * 1024 * 1024);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<WorkUnitRunner>();
+        builder.Services.AddSingleton<WorkerService>();
+        var app = builder.Build();
+        var service = app.Services.GetRequiredService<WorkerService>();
+        app.MapGrpcMethod(ProximaMethods.WorkerExecute, service.ExecuteAsync);
+        app.MapGrpcMethod(ProximaMethods.WorkerPing, service.PingAsync);
+        app.MapGrpcUnimplemented();
+        app.Lifetime.ApplicationStarted.Register(() =>
+            WorkerLog.Listening(app.Logger, options.Name, options.Region, GetUrl(app).ToString(), options.DataRoot));
+        return app;
+    }
+
+    /// <summary>The address the started worker listens on.</summary>
+    public static Uri GetUrl(WebApplication app) => app.Services.GetRequiredService<IServer>().GetListenAddresses()[0];
+}

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace Proxima.RegionalWorker;
+
+internal static partial class WorkerLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Worker {Name} for {Region} listening on {Url}, data root {DataRoot}")]
+    public static partial void Listening(ILogger logger, string name, string region, string url, string dataRoot);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Unit {UnitId} ({Dataset}) done: {Chunks}/{ChunksTotal} chunks, {BytesRead} bytes read in {Ms:0.0} ms")]
+    public static partial void UnitDone(ILogger logger, string unitId, string dataset, long chunks, long chunksTotal, long bytesRead, double ms);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Unit {UnitId} ({Dataset}) rejected: {Status} {Detail}")]
+    public static partial void UnitRejected(ILogger logger, string unitId, string dataset, string status, string detail);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Unit {UnitId} cancelled after {Ms:0.0} ms")]
+    public static partial void UnitCancelled(ILogger logger, string unitId, double ms);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Unit {UnitId} ({Dataset}) failed")]
+    public static partial void UnitFailed(ILogger logger, string unitId, string dataset, Exception exception);
+}

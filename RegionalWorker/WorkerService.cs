@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Proxima.Compute.Query;
+using Proxima.Protocol.Grpc;
+using Proxima.Protocol.V1;
+using QuerySpec = Proxima.Compute.Query.QuerySpec;
+
+namespace Proxima.RegionalWorker;
+
+/// <summary>The gRPC face of a worker: validates a work unit, runs it, streams progress and the partial.</summary>
+internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner, ILogger<WorkerService> logger)
+{
+    public Task<PingResponse> PingAsync(PingRequest request, GrpcServerCallContext context) =>
+        Task.FromResult(new PingResponse { Region = options.Region, Worker = options.Name, Payload = request.Payload });
+
+    public async Task ExecuteAsync(WorkUnit unit, IServerStreamWriter<WorkerEvent> responses, GrpcServerCallContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        QuerySpec spec;
+        try
+        {
+            spec = QuerySpecParser.Parse(unit.SpecJson.Span);
+        }
+        catch (QueryValidationException ex)
+        {
+            WorkerLog.UnitRejected(logger, unit.UnitId, unit.Dataset, "InvalidArgument", ex.Message);
+            if (ex.Field is not null)
+            {
+                context.ResponseTrailers.Add("proxima-field", ex.Field);
+            }
+
+            throw new RpcException(StatusCode.InvalidArgument, ex.Message);
+        }
+
+        try
+        {
+            var progress = new StreamProgress(responses, options.Region, context.CancellationToken);
+            var partial = await runner.RunAsync(unit, spec, progress, context.CancellationToken);
+            await progress.DrainAsync();
+            partial.Stats.Ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            partial.Stats.Worker = options.Name;
+            partial.Stats.Region = options.Region;
+            await responses.WriteAsync(new WorkerEvent { Partial = partial }, context.CancellationToken);
+            WorkerLog.UnitDone(logger, unit.UnitId, unit.Dataset, partial.Stats.Chunks, partial.Stats.ChunksTotal, partial.Stats.BytesRead, partial.Stats.Ms);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            WorkerLog.UnitCancelled(logger, unit.UnitId, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            throw;
+        }
+        catch (WorkUnitException ex)
+        {
+            WorkerLog.UnitRejected(logger, unit.UnitId, unit.Dataset, ex.StatusCode.ToString(), ex.Message);
+            if (ex.Field is not null)
+            {
+                context.ResponseTrailers.Add("proxima-field", ex.Field);
+            }
+
+            throw new RpcException(ex.StatusCode, ex.Message);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            WorkerLog.UnitFailed(logger, unit.UnitId, unit.Dataset, ex);
+            throw new RpcException(StatusCode.Internal, $"unit {unit.UnitId} failed on {options.Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Sends progress as stream events without ever blocking the computation: reports are coalesced
+    /// and written one at a time (gRPC writes must not overlap).
+    /// </summary>
+    private sealed class StreamProgress(IServerStreamWriter<WorkerEvent> responses, string region, CancellationToken cancellationToken) : IProgress<Progress>
+    {
+        private readonly Lock _gate = new();
+        private Progress? _pending;
+        private bool _running;
+        private Task _writing = Task.CompletedTask;
+
+        public void Report(Progress value)
+        {
+            value.Region = region;
+            lock (_gate)
+            {
+                _pending = value;
+                if (!_running)
+                {
+                    _running = true;
+                    _writing = Task.Run(WriteLoopAsync, CancellationToken.None);
+                }
+            }
+        }
+
+        private async Task WriteLoopAsync()
+        {
+            while (true)
+            {
+                Progress next;
+                lock (_gate)
+                {
+                    if (_pending is null)
+                    {
+                        _running = false;
+                        return;
+                    }
+
+                    next = _pending;
+                    _pending = null;
+                }
+
+                await responses.WriteAsync(new WorkerEvent { Progress = next }, cancellationToken);
+            }
+        }
+
+        public Task DrainAsync()
+        {
+            lock (_gate)
+            {
+                return _writing;
+            }
+        }
+    }
+}
+
+/// <summary>A work unit that cannot be run, with the gRPC status that says why.</summary>
+internal sealed class WorkUnitException(StatusCode statusCode, string message, string? field = null) : Exception(message)
+{
+    public StatusCode StatusCode { get; } = statusCode;
+
+    public string? Field { get; } = field;
+}
