@@ -15,6 +15,7 @@ internal static class UpCommand
         var state = CommonOptions.State();
         var latency = new Option<double>("--latency-ms") { Description = "One-way latency of each cross-region link", DefaultValueFactory = _ => 40 };
         var bandwidth = new Option<double>("--bandwidth-mbit") { Description = "Bandwidth of each direction of a cross-region link (0 = unlimited)", DefaultValueFactory = _ => 200 };
+        var direct = new Option<bool>("--direct") { Description = "No link emulator: the router talks to workers directly (overhead benchmarks)" };
         var command = new Command("up", """
             Runs the router and one worker pool per worker region as separate processes on loopback, with a
             link emulator (latency, bandwidth, byte counts) between the client region and each worker region.
@@ -23,7 +24,7 @@ internal static class UpCommand
             Example: proxima up --config bin/variables.json --data-root ./data --port 8080
             """)
         {
-            config, dataRoot, port, state, latency, bandwidth,
+            config, dataRoot, port, state, latency, bandwidth, direct,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -36,6 +37,7 @@ internal static class UpCommand
                 State = new StateDirectory(parse.GetValue(state)!),
                 RouterPort = parse.GetValue(port),
                 Link = LinkFromOptions(parse.GetValue(latency), parse.GetValue(bandwidth)),
+                Direct = parse.GetValue(direct),
             };
             return await RunAsync(options, loggers, Console.Out, signal.Token);
         });
@@ -73,7 +75,8 @@ internal static class UpCommand
             await output.WriteLineAsync($"Router gRPC: {running.RouterGrpcUrl}");
             foreach (var worker in running.Workers)
             {
-                await output.WriteLineAsync($"Worker {worker.Region}#{worker.Index}: {worker.Url} (via link {worker.LinkUrl}, {options.Link})");
+                var via = options.Direct ? "direct, no link emulator" : $"via link {worker.LinkUrl}, {options.Link}";
+                await output.WriteLineAsync($"Worker {worker.Region}#{worker.Index}: {worker.Url} ({via})");
             }
 
             await using var scheduler = await SyncScheduler.StartAsync(options, federation.Federation, loggers, cancellationToken);

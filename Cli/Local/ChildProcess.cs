@@ -157,10 +157,18 @@ internal static class SelfInvocation
     public static ProcessStartInfo CreateStartInfo(IReadOnlyList<string> args)
     {
         var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate the running executable");
-        var startInfo = new ProcessStartInfo(processPath);
-        if (Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.Ordinal))
+        var self = typeof(SelfInvocation).Assembly;
+        ProcessStartInfo startInfo;
+        if (System.Reflection.Assembly.GetEntryAssembly() == self && !IsDotnetHost(processPath))
         {
-            startInfo.ArgumentList.Add(typeof(SelfInvocation).Assembly.Location);
+            // Running as the proxima apphost.
+            startInfo = new ProcessStartInfo(processPath);
+        }
+        else
+        {
+            // Running as 'dotnet proxima.dll', or hosted by another program (tests, benchmarks).
+            startInfo = new ProcessStartInfo(IsDotnetHost(processPath) ? processPath : "dotnet");
+            startInfo.ArgumentList.Add(self.Location);
         }
 
         foreach (var arg in args)
@@ -170,6 +178,9 @@ internal static class SelfInvocation
 
         return startInfo;
     }
+
+    private static bool IsDotnetHost(string processPath) =>
+        Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.Ordinal);
 }
 
 internal static partial class SupervisorLog

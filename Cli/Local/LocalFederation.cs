@@ -16,6 +16,9 @@ internal sealed record LocalFederationOptions
     public int RouterPort { get; init; }
 
     public LinkSettings Link { get; init; } = new();
+
+    /// <summary>Connect the router straight to the workers, with no link emulator (for overhead benchmarks).</summary>
+    public bool Direct { get; init; }
 }
 
 /// <summary>
@@ -90,10 +93,15 @@ internal sealed class LocalFederation : IAsyncDisposable
         {
             var ready = await child.WaitReadyAsync(StartTimeout, cancellationToken);
             var url = new Uri(ready.GetProperty("url").GetString()!);
-            var link = new LinkEmulator($"{Federation.Client.Region}->{region.Region}#{index}",
-                new IPEndPoint(IPAddress.Loopback, url.Port), Options.Link, loggers.CreateLogger("Proxima.Link"));
-            _links.Add(link);
-            var linkUrl = $"http://127.0.0.1:{link.LocalEndPoint.Port}";
+            var linkUrl = url.ToString().TrimEnd('/');
+            if (!Options.Direct)
+            {
+                var link = new LinkEmulator($"{Federation.Client.Region}->{region.Region}#{index}",
+                    new IPEndPoint(IPAddress.Loopback, url.Port), Options.Link, loggers.CreateLogger("Proxima.Link"));
+                _links.Add(link);
+                linkUrl = $"http://127.0.0.1:{link.LocalEndPoint.Port}";
+            }
+
             running.Add(new RunningWorker(region.Region, index, url.ToString(), linkUrl, child.Pid));
             routerArgs.Add("--worker");
             routerArgs.Add($"{region.Region}={linkUrl}");
@@ -108,6 +116,7 @@ internal sealed class LocalFederation : IAsyncDisposable
             RouterUrl = routerReady.GetProperty("url").GetString()!,
             RouterGrpcUrl = routerReady.GetProperty("grpcUrl").GetString()!,
             SupervisorPid = Environment.ProcessId,
+            RouterPid = _router.Pid,
             Workers = running,
         };
         state.WriteRunFile(Running);

@@ -66,6 +66,8 @@ internal sealed record RunningFederation
 
     public required int SupervisorPid { get; init; }
 
+    public required int RouterPid { get; init; }
+
     public required IReadOnlyList<RunningWorker> Workers { get; init; }
 }
 

@@ -25,13 +25,14 @@ public sealed class ShutdownTests
         using var run = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(state, "federation.json")));
         var pids = run.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("pid").GetInt32()).ToList();
         Assert.Equal(3, pids.Count);
+        pids.Add(run.RootElement.GetProperty("routerPid").GetInt32());
         Assert.All(pids, pid => Assert.True(ProximaProcess.IsAlive(pid)));
 
         up.SendSigterm();
         var exitCode = await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         Assert.True(exitCode == 0, up.StandardError);
-        Assert.All(pids, pid => Assert.False(ProximaProcess.IsAlive(pid), $"worker {pid} outlived proxima up"));
+        Assert.All(pids, pid => Assert.False(ProximaProcess.IsAlive(pid), $"service process {pid} outlived proxima up"));
         Assert.False(File.Exists(Path.Combine(state, "federation.json")), "the run file is removed on shutdown");
     }
 }
