@@ -1,13 +1,225 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Proxima.Cli.Local;
 
 namespace Proxima.Cli.Commands;
 
+/// <summary>
+/// <c>proxima demo</c>: sample ERA5-like data in one region and CMIP6-like data in another, a local
+/// federation with emulated cross-region links, a sync, example queries, and a summary.
+/// </summary>
 internal static class DemoCommand
 {
+    private const string Python = "/usr/bin/python3";
+
     public static Command Create()
     {
-        var command = new Command("demo", "(in progress)");
-        command.SetAction(_ => 1);
+        var state = CommonOptions.State();
+        var config = CommonOptions.Config();
+        var dataRoot = new Option<string?>("--data-root") { Description = "Where the sample data goes (default: STATE/demo-data)" };
+        var keep = new Option<bool>("--keep-running") { Description = "Leave the federation running after the summary (Ctrl-C to stop)" };
+        var command = new Command("demo", """
+            Makes sample data (if absent), starts a local federation (router + a worker per region, with
+            emulated cross-region links), syncs the catalog, runs one query per region and one over both,
+            and prints results, per-region timings, and bytes read versus bytes that crossed regions.
+
+            Example: proxima demo
+            """)
+        {
+            state, config, dataRoot, keep,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var signal = new ShutdownSignal(cancellationToken);
+            var stateDir = new StateDirectory(parse.GetValue(state)!);
+            return await RunAsync(stateDir, parse.GetValue(config)!, parse.GetValue(dataRoot), parse.GetValue(keep), signal.Token);
+        });
         return command;
+    }
+
+    private static async Task<int> RunAsync(StateDirectory state, string configPath, string? dataRootOption, bool keepRunning, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        state.Create();
+        using var loggers = ConsoleLogging.Create(LogLevel.Warning);
+        var federationFile = FederationFile.Load(configPath);
+        var era5Region = federationFile.Workers[0].Region;
+        var cmip6Region = federationFile.Workers.Count > 1 ? federationFile.Workers[1].Region : era5Region;
+        var dataRoot = Path.GetFullPath(dataRootOption ?? Path.Combine(state.Root, "demo-data"));
+
+        Console.WriteLine($"Proxima demo: client region {federationFile.Client.Region}; ERA5-like data in {era5Region}, CMIP6-like data in {cmip6Region}");
+        await EnsureSampleDataAsync(dataRoot, era5Region, cmip6Region, cancellationToken);
+
+        var options = new LocalFederationOptions { ConfigPath = configPath, DataRoot = dataRoot, State = state, RouterPort = 0 };
+        Console.WriteLine($"[2/4] starting the federation (links: {options.Link})...");
+        await using var federation = await LocalFederation.StartAsync(options, loggers, cancellationToken);
+        var running = federation.Running!;
+        Console.WriteLine($"      router {running.RouterUrl}; {running.Workers.Count} worker(s)");
+
+        Console.WriteLine("[3/4] syncing the catalog of every region...");
+        foreach (var region in federationFile.Workers)
+        {
+            var report = await CatalogSyncRunner.SyncRegionAsync(state, region.Region, Path.Combine(dataRoot, region.Region), loggers, progress: null, cancellationToken);
+            Console.WriteLine($"      {region.Region}: {report}");
+        }
+
+        Console.WriteLine("[4/4] running example queries...");
+        var queriesDir = Path.Combine(AppContext.BaseDirectory, "Demo", "queries");
+        var router = new Uri(running.RouterUrl);
+        using var http = new HttpClient { BaseAddress = router, Timeout = TimeSpan.FromMinutes(5) };
+        var rows = new List<string[]>();
+        var crossBefore = LinkBytes(federation);
+        long crossByQueries = 0;
+        long readByQueries = 0;
+        foreach (var (title, file) in new[]
+        {
+            ($"ERA5 mean+std over time, {era5Region}", "era5-mean-std.json"),
+            ($"CMIP6 2090-2100 mean, {cmip6Region}", "cmip6-2090s-mean.json"),
+            ("air_temperature in both regions", "both-regions-mean.json"),
+        })
+        {
+            var spec = await File.ReadAllTextAsync(Path.Combine(queriesDir, file), cancellationToken);
+            var sw = Stopwatch.StartNew();
+            using var response = await http.PostAsync("v1/query", new StringContent(spec, Encoding.UTF8, "application/json"), cancellationToken);
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            var ms = sw.Elapsed.TotalMilliseconds;
+            if (!response.IsSuccessStatusCode)
+            {
+                Console.Error.WriteLine($"      {title}: {QueryCommand.DescribeError((int)response.StatusCode, body)}");
+                return 1;
+            }
+
+            using var doc = JsonDocument.Parse(body);
+            var stats = doc.RootElement.GetProperty("stats");
+            crossByQueries += stats.GetProperty("bytes_cross_region").GetInt64();
+            foreach (var result in doc.RootElement.GetProperty("results").EnumerateArray())
+            {
+                rows.Add(Row(title, result, stats, ms, ref readByQueries));
+            }
+        }
+
+        PrintTable(["query", "dataset", "var", "shape", "area mean", "region(s): ms", "chunks", "bytes read"], rows);
+        var linkBytes = LinkBytes(federation) - crossBefore;
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Bytes read from storage in the regions: {readByQueries:N0}; bytes that crossed regions: {crossByQueries:N0} (partials, as counted by the router); on the emulated links incl. HTTP/2 framing: {linkBytes:N0}."));
+        if (crossByQueries > 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Data moved across regions is {(double)readByQueries / crossByQueries:0.0}x smaller than the data read."));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Demo finished in {total.Elapsed.TotalSeconds:0.0} s. State and logs: {state.Root}"));
+        Console.WriteLine($"Try: curl -s {router}v1/datasets | head -c 600   or   ./proxima query Cli/Demo/queries/era5-mean-std.json --router {router}");
+        if (keepRunning)
+        {
+            Console.WriteLine("Federation still running; Ctrl-C to stop.");
+            await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+
+        return 0;
+    }
+
+    private static long LinkBytes(LocalFederation federation)
+    {
+        long total = 0;
+        foreach (var link in federation.Links)
+        {
+            total += link.BytesForward + link.BytesBackward;
+        }
+
+        return total;
+    }
+
+    private static string[] Row(string title, JsonElement result, JsonElement stats, double ms, ref long bytesRead)
+    {
+        var shape = string.Join("x", result.GetProperty("shape").EnumerateArray().Select(static s => s.GetInt64().ToString(CultureInfo.InvariantCulture)));
+        var data = result.GetProperty("data").EnumerateObject().First();
+        double sum = 0;
+        var n = 0;
+        foreach (var v in data.Value.EnumerateArray())
+        {
+            if (v.ValueKind == JsonValueKind.Number)
+            {
+                sum += v.GetDouble();
+                n++;
+            }
+        }
+
+        var units = result.TryGetProperty("attrs", out var attrs) && attrs.TryGetProperty("units", out var u) ? u.GetString() : "";
+        var regions = new List<string>();
+        long chunks = 0;
+        long read = 0;
+        foreach (var r in stats.GetProperty("regions").EnumerateObject())
+        {
+            regions.Add(string.Create(CultureInfo.InvariantCulture, $"{r.Name}: {r.Value.GetProperty("ms").GetDouble():0}"));
+            chunks += r.Value.GetProperty("chunks").GetInt64();
+            read += r.Value.GetProperty("bytes_read").GetInt64();
+        }
+
+        bytesRead += read;
+        return
+        [
+            title,
+            result.GetProperty("dataset").GetString()!,
+            result.GetProperty("variable").GetString()!,
+            shape,
+            string.Create(CultureInfo.InvariantCulture, $"{(n == 0 ? double.NaN : sum / n):0.00} {units} ({data.Name})"),
+            string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", regions)} (total {ms:0} ms)"),
+            chunks.ToString(CultureInfo.InvariantCulture),
+            read.ToString("N0", CultureInfo.InvariantCulture),
+        ];
+    }
+
+    private static void PrintTable(string[] header, List<string[]> rows)
+    {
+        var widths = new int[header.Length];
+        for (var i = 0; i < header.Length; i++)
+        {
+            widths[i] = header[i].Length;
+            foreach (var row in rows)
+            {
+                widths[i] = Math.Max(widths[i], row[i].Length);
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Join("  ", header.Select((h, i) => h.PadRight(widths[i]))));
+        Console.WriteLine(string.Join("  ", widths.Select(static w => new string('-', w))));
+        foreach (var row in rows)
+        {
+            Console.WriteLine(string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))));
+        }
+    }
+
+    private static async Task EnsureSampleDataAsync(string dataRoot, string era5Region, string cmip6Region, CancellationToken cancellationToken)
+    {
+        var marker = Path.Combine(dataRoot, ".proxima-demo-data");
+        if (File.Exists(marker))
+        {
+            Console.WriteLine($"[1/4] sample data present in {dataRoot}");
+            return;
+        }
+
+        Console.WriteLine($"[1/4] writing sample data with xarray + zarr-python into {dataRoot} ...");
+        var script = Path.Combine(AppContext.BaseDirectory, "Demo", "make_sample_data.py");
+        var startInfo = new ProcessStartInfo(Python) { UseShellExecute = false, RedirectStandardError = true };
+        foreach (var arg in new[] { script, "--root", dataRoot, "--era5-region", era5Region, "--cmip6-region", cmip6Region })
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"cannot start {Python}");
+        var stderr = await process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"writing sample data failed ({Python} {script}): {stderr}");
+        }
+
+        await File.WriteAllTextAsync(marker, "written by proxima demo\n", cancellationToken);
     }
 }

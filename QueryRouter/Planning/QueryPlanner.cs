@@ -1,4 +1,5 @@
 using Proxima.Catalog;
+using Proxima.Compute.Query;
 using Proxima.Protocol.V1;
 using QuerySpec = Proxima.Compute.Query.QuerySpec;
 using Proxima.QueryRouter.Http;
@@ -24,11 +25,11 @@ internal sealed class QueryPlanner(ICatalog catalog, IReadOnlySet<string> region
                 throw QueryError.BadRequest("unknown_dataset", $"no dataset '{id}' in the catalog (search with GET /v1/datasets?q=...)", $"datasets[{i}]");
             }
 
-            if (!HasVariable(parts[0], spec.Variable))
-            {
-                throw QueryError.BadRequest("unknown_variable",
-                    $"dataset '{id}' has no variable '{spec.Variable}' (it has: {string.Join(", ", VariableNames(parts[0]))})", "variable");
-            }
+            var variable = ResolveVariable(parts[0], spec.Variable)
+                ?? throw QueryError.BadRequest("unknown_variable",
+                    $"dataset '{id}' has no variable named '{spec.Variable}' nor one unique variable with that standard_name (it has: {string.Join(", ", VariableNames(parts[0]))})",
+                    "variable");
+            var unitSpecJson = variable == spec.Variable ? specJson : QuerySpecWriter.ToUtf8(spec with { Variable = variable });
 
             var units = new List<PlannedUnit>(parts.Count);
             for (var p = 0; p < parts.Count; p++)
@@ -45,7 +46,7 @@ internal sealed class QueryPlanner(ICatalog catalog, IReadOnlySet<string> region
                     UnitId = $"{queryId}/{i}/{p}",
                     Dataset = id,
                     Path = part.Uri,
-                    SpecJson = Google.Protobuf.ByteString.CopyFrom(specJson),
+                    SpecJson = Google.Protobuf.ByteString.CopyFrom(unitSpecJson),
                     AllChunks = true,
                 };
                 units.Add(new PlannedUnit(part.Region, part, message));
@@ -57,17 +58,29 @@ internal sealed class QueryPlanner(ICatalog catalog, IReadOnlySet<string> region
         return new QueryPlan(queryId, spec, datasets);
     }
 
-    private static bool HasVariable(DatasetDocument document, string variable)
+    /// <summary>
+    /// The dataset's variable a query means: the one with that name, else the only one whose CF
+    /// standard_name it is (so one query can ask ERA5's t2m and CMIP6's tas as air_temperature).
+    /// </summary>
+    private static string? ResolveVariable(DatasetDocument document, string variable)
     {
+        string? byStandardName = null;
+        var matches = 0;
         foreach (var v in document.Variables)
         {
             if (v.Name == variable)
             {
-                return true;
+                return v.Name;
+            }
+
+            if (string.Equals(v.StandardName, variable, StringComparison.Ordinal))
+            {
+                byStandardName = v.Name;
+                matches++;
             }
         }
 
-        return false;
+        return matches == 1 ? byStandardName : null;
     }
 
     private static IEnumerable<string> VariableNames(DatasetDocument document)
