@@ -1,0 +1,56 @@
+namespace Proxima.Cdk;
+
+/// <summary>
+/// Names shared between stacks in different regions. CloudFormation cannot export values across regions, so the
+/// client stack publishes deploy-time values as SSM parameters under these names and worker stacks read them in the
+/// client region; IAM role names are fixed so policies in one region can name a role created in another.
+/// </summary>
+internal static class Naming
+{
+    public const string ClientParameterPrefix = "/proxima/client";
+
+    public const string TransitGatewayIdParameter = "/proxima/client/transit-gateway-id";
+
+    public const string TransitGatewayRouteTableIdParameter = "/proxima/client/transit-gateway-route-table-id";
+
+    public const string ClientCidrParameter = "/proxima/client/cidr";
+
+    public const string CatalogEndpointParameter = "/proxima/client/catalog-endpoint";
+
+    public const string CatalogWriterRoleParameter = "/proxima/client/catalog-writer-role-arn";
+
+    public const string NamespaceIdParameter = "/proxima/client/workers-namespace-id";
+
+    public const string NamespaceName = "proxima-workers";
+
+    public const string RouterTlsSecretName = "proxima/tls/router";
+
+    /// <summary>Replicated to every worker region under the same name.</summary>
+    public const string WorkerTlsSecretName = "proxima/tls/worker";
+
+    public const string RouterTokensSecretName = "proxima/router/tokens";
+
+    public const string CatalogWriterRoleName = "proxima-catalog-writer";
+
+    public const int RouterContainerPort = 8443;
+
+    public const int RouterListenerPort = 443;
+
+    /// <summary>The nightly catalog sync, 00:00 UTC (DESIGN.md §2).</summary>
+    public const string SyncSchedule = "cron(0 0 * * ? *)";
+
+    public static string ClientStackId(string region) => $"Proxima-Client-{region}";
+
+    public static string WorkerStackId(string region) => $"Proxima-Worker-{region}";
+
+    public static string WorkerServiceParameter(string region) => $"{ClientParameterPrefix}/workers/{region}/cloud-map-service-id";
+
+    public static string CloudMapServiceName(string region) => $"worker-{region}";
+
+    public static string SyncRoleName(string region) => $"proxima-sync-{region}";
+
+    /// <summary>Private ASNs (64512-65534), distinct per Transit Gateway so peered gateways never share one.</summary>
+    public static int TransitGatewayAsn(int workerIndex) => 64512 + workerIndex + 1;
+
+    public const int ClientTransitGatewayAsn = 64512;
+}

@@ -1,0 +1,57 @@
+using Amazon.CDK;
+using Proxima.Cdk.Client;
+using Proxima.Cdk.Federation;
+using Proxima.Cdk.Images;
+using Proxima.Cdk.Worker;
+
+namespace Proxima.Cdk;
+
+/// <summary>The stacks of one federation: the client region first, then one stack per worker region.</summary>
+internal sealed record ProximaStacks(ClientRegionStack Client, IReadOnlyList<WorkerRegionStack> Workers);
+
+/// <summary>Builds the Proxima stacks into a CDK app from a validated federation.</summary>
+internal static class ProximaApp
+{
+    /// <param name="account">AWS account, or null for an environment-agnostic account (CDK_DEFAULT_ACCOUNT unset).</param>
+    public static ProximaStacks Build(App app, FederationConfig federation, string repositoryRoot, string? account)
+    {
+        var images = new ProximaImages(repositoryRoot);
+        Tags.Of(app).Add("project", "proxima");
+
+        var client = new ClientRegionStack(app, Naming.ClientStackId(federation.Client.Region), federation, images, new StackProps
+        {
+            Env = new Amazon.CDK.Environment { Account = account, Region = federation.Client.Region },
+            Description = $"Proxima client region {federation.Client.Region}: router, catalog, hub Transit Gateway",
+        });
+
+        var workers = new List<WorkerRegionStack>(federation.Workers.Count);
+        for (var i = 0; i < federation.Workers.Count; i++)
+        {
+            var worker = federation.Workers[i];
+            var stack = new WorkerRegionStack(app, Naming.WorkerStackId(worker.Region), federation.Client, worker, i, images, new StackProps
+            {
+                Env = new Amazon.CDK.Environment { Account = account, Region = worker.Region },
+                Description = $"Proxima worker region {worker.Region}: workers over FSx for Lustre ({worker.Dataset}), nightly sync",
+            });
+            // Reads the client's SSM parameters, accepts the peering there and replicates its secret: client first.
+            stack.AddDependency(client);
+            workers.Add(stack);
+        }
+
+        return new ProximaStacks(client, workers);
+    }
+
+    /// <summary>The repository root (holds <c>Proxima.slnx</c> and <c>docker/</c>), found walking up from <paramref name="start"/>.</summary>
+    public static string FindRepositoryRoot(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Proxima.slnx")) && Directory.Exists(Path.Combine(dir.FullName, "docker")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException($"no Proxima repository (Proxima.slnx + docker/) above {start}; run the CDK app from the repository");
+    }
+}

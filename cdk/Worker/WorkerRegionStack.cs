@@ -1,0 +1,330 @@
+using System.Globalization;
+using Amazon.CDK;
+using Amazon.CDK.AWS.AutoScaling;
+using Amazon.CDK.AWS.EC2;
+using Amazon.CDK.AWS.ECS;
+using Amazon.CDK.AWS.ElasticLoadBalancingV2;
+using Amazon.CDK.AWS.Events;
+using Amazon.CDK.AWS.IAM;
+using Amazon.CDK.AWS.Logs;
+using Amazon.CDK.AWS.SecretsManager;
+using Amazon.CDK.CustomResources;
+using Constructs;
+using Proxima.Cdk.Federation;
+using Proxima.Cdk.Images;
+using Proxima.Cdk.Network;
+using EcsSecret = Amazon.CDK.AWS.ECS.Secret;
+using Protocol = Amazon.CDK.AWS.ElasticLoadBalancingV2.Protocol;
+
+namespace Proxima.Cdk.Worker;
+
+/// <summary>
+/// One worker region: VPC and Transit Gateway peered with the client's, FSx for Lustre linked to the region's S3
+/// dataset, the RegionalWorker pool on ECS (EC2 hosts, because Fargate cannot mount Lustre) behind an internal NLB
+/// registered in the client's Cloud Map namespace, and the nightly CatalogSync task.
+/// </summary>
+internal sealed class WorkerRegionStack : Stack
+{
+    public WorkerRegionStack(Construct scope, string id, ClientConfig client, WorkerConfig worker, int workerIndex, ProximaImages images, IStackProps props)
+        : base(scope, id, props)
+    {
+        var port = worker.Port.ToString(CultureInfo.InvariantCulture);
+        Network = new RegionNetwork(this, "Network", new RegionNetworkProps
+        {
+            Cidr = worker.Cidr,
+            MaxAzs = worker.MaxAzs,
+            NatGateways = worker.NatGateways,
+            TransitGatewayAsn = Naming.TransitGatewayAsn(workerIndex),
+            RemoteCidrs = [client.Cidr],
+        });
+        var vpc = Network.Vpc;
+        var privateSubnets = new SubnetSelection { SubnetType = SubnetType.PRIVATE_WITH_EGRESS };
+
+        var clientParameters = new ClientParameters(this, "ClientParameters", client.Region, worker.Region);
+        Peering = new TransitGatewayPeering(this, "Peering", new TransitGatewayPeeringProps
+        {
+            Network = Network,
+            ClientRegion = client.Region,
+            ClientCidr = client.Cidr,
+            WorkerCidr = worker.Cidr,
+            ClientTransitGatewayId = clientParameters.TransitGatewayId,
+            ClientRouteTableId = clientParameters.TransitGatewayRouteTableId,
+        });
+
+        Storage = new LustreStorage(this, "Storage", vpc, worker);
+
+        // Container hosts: Lustre is mounted on the host at /fsx and bind-mounted read-only into the tasks.
+        var hostSg = new SecurityGroup(this, "HostSg", new SecurityGroupProps
+        {
+            Vpc = vpc,
+            Description = "Proxima worker hosts (Lustre client)",
+            AllowAllOutbound = true,
+        });
+        LustreStorage.AllowLustreFromVpc(hostSg, worker.Cidr);
+        var userData = UserData.ForLinux();
+        userData.AddCommands(
+            "set -euo pipefail",
+            "dnf install -y lustre-client",
+            "mkdir -p /fsx",
+            $"echo '{Storage.DnsName}@tcp:/{Storage.MountName} /fsx lustre defaults,relatime,flock,_netdev,x-systemd.automount,x-systemd.requires=network.service 0 0' >> /etc/fstab",
+            "until mount -a; do sleep 5; done",
+            "mountpoint /fsx");
+        var hosts = new AutoScalingGroup(this, "Hosts", new AutoScalingGroupProps
+        {
+            Vpc = vpc,
+            VpcSubnets = privateSubnets,
+            InstanceType = new InstanceType(worker.InstanceType),
+            MachineImage = EcsOptimizedImage.AmazonLinux2023(),
+            MinCapacity = 1,
+            MaxCapacity = worker.EffectiveMaxInstances,
+            SecurityGroup = hostSg,
+            UserData = userData,
+            RequireImdsv2 = true,
+            BlockDevices =
+            [
+                new Amazon.CDK.AWS.AutoScaling.BlockDevice { DeviceName = "/dev/xvda", Volume = Amazon.CDK.AWS.AutoScaling.BlockDeviceVolume.Ebs(40, new Amazon.CDK.AWS.AutoScaling.EbsDeviceOptions { Encrypted = true, VolumeType = Amazon.CDK.AWS.AutoScaling.EbsDeviceVolumeType.GP3 }) },
+            ],
+        });
+        hosts.Node.AddDependency(Storage.FileSystem);
+
+        Cluster = new Cluster(this, "Cluster", new ClusterProps { Vpc = vpc, ContainerInsights = true });
+        var capacity = new AsgCapacityProvider(this, "Capacity", new AsgCapacityProviderProps
+        {
+            AutoScalingGroup = hosts,
+            EnableManagedScaling = true,
+            TargetCapacityPercent = 100,
+            EnableManagedTerminationProtection = false,
+        });
+        Cluster.AddAsgCapacityProvider(capacity);
+
+        var workerTls = Amazon.CDK.AWS.SecretsManager.Secret.FromSecretNameV2(this, "WorkerTls", Naming.WorkerTlsSecretName);
+        WorkerService = BuildWorkers(client, worker, images, vpc, privateSubnets, capacity, workerTls, port);
+        RegisterInCloudMap(client.Region, worker, clientParameters.WorkerServiceId);
+        BuildSync(worker, images, privateSubnets, clientParameters);
+    }
+
+    public RegionNetwork Network { get; }
+
+    public TransitGatewayPeering Peering { get; }
+
+    public LustreStorage Storage { get; }
+
+    public Cluster Cluster { get; }
+
+    public Ec2Service WorkerService { get; }
+
+    public SecurityGroup WorkerSecurityGroup { get; private set; } = null!;
+
+    public NetworkLoadBalancer WorkerLoadBalancer { get; private set; } = null!;
+
+    public Role SyncTaskRole { get; private set; } = null!;
+
+    public Rule SyncRule { get; private set; } = null!;
+
+    private Ec2Service BuildWorkers(ClientConfig client, WorkerConfig worker, ProximaImages images, Vpc vpc, SubnetSelection privateSubnets, AsgCapacityProvider capacity, ISecret workerTls, string port)
+    {
+        var taskDefinition = new Ec2TaskDefinition(this, "WorkerTask", new Ec2TaskDefinitionProps
+        {
+            NetworkMode = NetworkMode.AWS_VPC,
+            Volumes = [new Amazon.CDK.AWS.ECS.Volume { Name = "fsx", Host = new Host { SourcePath = "/fsx" } }],
+        });
+        var logs = new LogGroup(this, "WorkerLogs", new LogGroupProps { Retention = RetentionDays.ONE_MONTH, RemovalPolicy = RemovalPolicy.DESTROY });
+        var container = taskDefinition.AddContainer("worker", new ContainerDefinitionOptions
+        {
+            Image = images.Worker,
+            Cpu = worker.Cpu,
+            MemoryLimitMiB = worker.MemoryMiB,
+            Command = ["worker", "--region", worker.Region, "--data-root", "/fsx", "--port", port],
+            PortMappings = [new PortMapping { ContainerPort = worker.Port, Protocol = Amazon.CDK.AWS.ECS.Protocol.TCP }],
+            Logging = LogDriver.AwsLogs(new AwsLogDriverProps { LogGroup = logs, StreamPrefix = "worker" }),
+            Environment = new Dictionary<string, string> { ["PROXIMA_REGION"] = worker.Region },
+            Secrets = new Dictionary<string, EcsSecret>
+            {
+                ["PROXIMA_TLS_CA"] = EcsSecret.FromSecretsManager(workerTls, "ca"),
+                ["PROXIMA_TLS_CERT"] = EcsSecret.FromSecretsManager(workerTls, "cert"),
+                ["PROXIMA_TLS_KEY"] = EcsSecret.FromSecretsManager(workerTls, "key"),
+            },
+        });
+        container.AddMountPoints(new MountPoint { SourceVolume = "fsx", ContainerPath = "/fsx", ReadOnly = true });
+
+        var lbSg = new SecurityGroup(this, "WorkerLbSg", new SecurityGroupProps
+        {
+            Vpc = vpc,
+            Description = "Proxima worker NLB: worker port from the client CIDR only",
+            AllowAllOutbound = false,
+        });
+        WorkerSecurityGroup = new SecurityGroup(this, "WorkerSg", new SecurityGroupProps
+        {
+            Vpc = vpc,
+            Description = "Proxima worker tasks: worker port from the client CIDR (client IP preserved) and NLB health checks",
+            AllowAllOutbound = true,
+        });
+        lbSg.AddIngressRule(Peer.Ipv4(client.Cidr.ToString()), Port.Tcp(worker.Port), "QueryRouter (client region)");
+        lbSg.AddEgressRule(WorkerSecurityGroup, Port.Tcp(worker.Port), "to worker tasks");
+        WorkerSecurityGroup.AddIngressRule(Peer.Ipv4(client.Cidr.ToString()), Port.Tcp(worker.Port), "QueryRouter (client region)");
+        WorkerSecurityGroup.AddIngressRule(lbSg, Port.Tcp(worker.Port), "NLB health checks");
+
+        var service = new Ec2Service(this, "Workers", new Ec2ServiceProps
+        {
+            Cluster = Cluster,
+            TaskDefinition = taskDefinition,
+            DesiredCount = worker.MinTasks,
+            VpcSubnets = privateSubnets,
+            SecurityGroups = [WorkerSecurityGroup],
+            CapacityProviderStrategies = [new CapacityProviderStrategy { CapacityProvider = capacity.CapacityProviderName, Weight = 1 }],
+            PlacementStrategies = [PlacementStrategy.SpreadAcrossInstances()],
+            CircuitBreaker = new DeploymentCircuitBreaker { Rollback = true },
+            MinHealthyPercent = 100,
+        });
+
+        var scaling = service.AutoScaleTaskCount(new Amazon.CDK.AWS.ApplicationAutoScaling.EnableScalingProps { MinCapacity = worker.MinTasks, MaxCapacity = worker.MaxTasks });
+        scaling.ScaleOnCpuUtilization("CpuTarget", new Amazon.CDK.AWS.ECS.CpuUtilizationScalingProps
+        {
+            TargetUtilizationPercent = worker.CpuTargetPercent,
+            ScaleInCooldown = Duration.Minutes(5),
+            ScaleOutCooldown = Duration.Minutes(1),
+        });
+
+        WorkerLoadBalancer = new NetworkLoadBalancer(this, "WorkerNlb", new NetworkLoadBalancerProps
+        {
+            Vpc = vpc,
+            InternetFacing = false,
+            VpcSubnets = privateSubnets,
+            SecurityGroups = [lbSg],
+            CrossZoneEnabled = true,
+        });
+        // TCP pass-through: mutual TLS is between the router and the worker, the NLB never sees plaintext.
+        var listener = WorkerLoadBalancer.AddListener("Grpc", new BaseNetworkListenerProps { Port = worker.Port, Protocol = Protocol.TCP });
+        _ = listener.AddTargets("WorkerTargets", new AddNetworkTargetsProps
+        {
+            Port = worker.Port,
+            Protocol = Protocol.TCP,
+            Targets = [service],
+            PreserveClientIp = true,
+            HealthCheck = new Amazon.CDK.AWS.ElasticLoadBalancingV2.HealthCheck { Protocol = Protocol.TCP, Interval = Duration.Seconds(10) },
+            DeregistrationDelay = Duration.Seconds(60),
+        });
+        return service;
+    }
+
+    private void RegisterInCloudMap(string clientRegion, WorkerConfig worker, string serviceId)
+    {
+        var instanceId = $"nlb-{worker.Region}";
+        var serviceArn = FormatArn(new ArnComponents { Service = "servicediscovery", Region = clientRegion, Resource = "service", ResourceName = serviceId });
+        _ = new AwsCustomResource(this, "CloudMapRegistration", new AwsCustomResourceProps
+        {
+            OnCreate = Register(),
+            OnUpdate = Register(),
+            OnDelete = new AwsSdkCall
+            {
+                Service = "ServiceDiscovery",
+                Action = "deregisterInstance",
+                Region = clientRegion,
+                Parameters = new Dictionary<string, object> { ["ServiceId"] = serviceId, ["InstanceId"] = instanceId },
+                IgnoreErrorCodesMatching = "InstanceNotFound|ServiceNotFound",
+            },
+            Policy = AwsCustomResourcePolicy.FromStatements(
+            [
+                new PolicyStatement(new PolicyStatementProps
+                {
+                    Actions = ["servicediscovery:RegisterInstance", "servicediscovery:DeregisterInstance"],
+                    Resources = [serviceArn],
+                }),
+            ]),
+            InstallLatestAwsSdk = false,
+        });
+
+        AwsSdkCall Register() => new()
+        {
+            Service = "ServiceDiscovery",
+            Action = "registerInstance",
+            Region = clientRegion,
+            Parameters = new Dictionary<string, object>
+            {
+                ["ServiceId"] = serviceId,
+                ["InstanceId"] = instanceId,
+                ["Attributes"] = new Dictionary<string, object>
+                {
+                    ["endpoint"] = $"{WorkerLoadBalancer.LoadBalancerDnsName}:{worker.Port.ToString(CultureInfo.InvariantCulture)}",
+                    ["region"] = worker.Region,
+                    ["dataRoot"] = "/fsx",
+                },
+            },
+            PhysicalResourceId = PhysicalResourceId.Of(instanceId),
+        };
+    }
+
+    private void BuildSync(WorkerConfig worker, ProximaImages images, SubnetSelection privateSubnets, ClientParameters clientParameters)
+    {
+        SyncTaskRole = new Role(this, "SyncTaskRole", new RoleProps
+        {
+            RoleName = Naming.SyncRoleName(worker.Region),
+            AssumedBy = new ServicePrincipal("ecs-tasks.amazonaws.com"),
+            Description = $"Proxima CatalogSync in {worker.Region}",
+        });
+        // Data repository tasks on this file system only (a task ARN is created under it by CreateDataRepositoryTask).
+        var taskArn = FormatArn(new ArnComponents { Service = "fsx", Resource = "task", ResourceName = "*" });
+        SyncTaskRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "ResyncThisFileSystem",
+            Actions = ["fsx:CreateDataRepositoryTask"],
+            Resources = [Storage.FileSystemArn, taskArn],
+        }));
+        SyncTaskRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "WatchThisFileSystemTasks",
+            Actions = ["fsx:DescribeDataRepositoryTasks"],
+            Resources = [Storage.FileSystemArn, taskArn],
+        }));
+        SyncTaskRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "WriteCatalog",
+            Actions = ["sts:AssumeRole"],
+            Resources = [Arn.Format(new ArnComponents { Service = "iam", Region = "", Resource = "role", ResourceName = Naming.CatalogWriterRoleName }, this)],
+        }));
+
+        var taskDefinition = new Ec2TaskDefinition(this, "SyncTask", new Ec2TaskDefinitionProps
+        {
+            NetworkMode = NetworkMode.AWS_VPC,
+            TaskRole = SyncTaskRole,
+            Volumes = [new Amazon.CDK.AWS.ECS.Volume { Name = "fsx", Host = new Host { SourcePath = "/fsx" } }],
+        });
+        var logs = new LogGroup(this, "SyncLogs", new LogGroupProps { Retention = RetentionDays.THREE_MONTHS, RemovalPolicy = RemovalPolicy.DESTROY });
+        var container = taskDefinition.AddContainer("sync", new ContainerDefinitionOptions
+        {
+            Image = images.Sync,
+            Cpu = worker.SyncCpu,
+            MemoryLimitMiB = worker.SyncMemoryMiB,
+            Command = ["sync", "--region", worker.Region, "--data-root", "/fsx"],
+            Logging = LogDriver.AwsLogs(new AwsLogDriverProps { LogGroup = logs, StreamPrefix = "sync" }),
+            Environment = new Dictionary<string, string>
+            {
+                ["PROXIMA_REGION"] = worker.Region,
+                ["PROXIMA_CATALOG"] = "opensearch",
+                ["PROXIMA_OPENSEARCH_URL"] = clientParameters.CatalogEndpoint,
+                ["PROXIMA_CATALOG_ROLE_ARN"] = clientParameters.CatalogWriterRoleArn,
+                ["PROXIMA_FSX_FILE_SYSTEM_ID"] = Storage.FileSystem.Ref,
+                ["PROXIMA_FSX_PATH"] = Storage.FileSystemPath,
+            },
+        });
+        container.AddMountPoints(new MountPoint { SourceVolume = "fsx", ContainerPath = "/fsx", ReadOnly = true });
+
+        var syncSg = new SecurityGroup(this, "SyncSg", new SecurityGroupProps
+        {
+            Vpc = Network.Vpc,
+            Description = "Proxima CatalogSync task (egress only)",
+            AllowAllOutbound = true,
+        });
+
+        var scheduled = new Amazon.CDK.AWS.ECS.Patterns.ScheduledEc2Task(this, "Sync", new Amazon.CDK.AWS.ECS.Patterns.ScheduledEc2TaskProps
+        {
+            Cluster = Cluster,
+            Schedule = Amazon.CDK.AWS.ApplicationAutoScaling.Schedule.Expression(Naming.SyncSchedule),
+            ScheduledEc2TaskDefinitionOptions = new Amazon.CDK.AWS.ECS.Patterns.ScheduledEc2TaskDefinitionOptions { TaskDefinition = taskDefinition },
+            SubnetSelection = privateSubnets,
+            SecurityGroups = [syncSg],
+            DesiredTaskCount = 1,
+        });
+        SyncRule = scheduled.EventRule;
+    }
+}
