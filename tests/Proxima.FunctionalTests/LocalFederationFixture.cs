@@ -22,7 +22,7 @@ public sealed class LocalFederationFixture : IAsyncLifetime
 
     public JsonElement RunFile { get; private set; }
 
-    public ProximaProcess Up => _up!;
+    internal ProximaProcess Up => _up!;
 
     public string Era5Store => Path.Combine(DataRoot, "us-east-1", "reanalysis", "era5", "t2m.zarr");
 
