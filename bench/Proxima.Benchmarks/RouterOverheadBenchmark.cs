@@ -37,8 +37,8 @@ internal static class RouterOverheadBenchmark
         using var worker = new GrpcClient(new Uri(running.Workers[0].Url));
         using var http = new HttpClient { BaseAddress = new Uri(running.RouterUrl) };
 
-        var viaRouter = await MeasureAsync(iterations, () => router.UnaryAsync(ProximaMethods.RouterPing, new PingRequest()));
         var direct = await MeasureAsync(iterations, () => worker.UnaryAsync(ProximaMethods.WorkerPing, new PingRequest()));
+        var viaRouter = await MeasureAsync(iterations, () => router.UnaryAsync(ProximaMethods.RouterPing, new PingRequest()));
         var viaHttp = await MeasureAsync(iterations, () => http.GetStringAsync("v1/ping"));
 
         Console.WriteLine($"router-overhead: {iterations} no-data round trips each, loopback, no link emulator, {Environment.ProcessorCount} cores");
