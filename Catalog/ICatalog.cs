@@ -4,7 +4,7 @@ namespace Proxima.Catalog;
 /// The dataset catalog (DESIGN.md §3). Writers work per region in generations: begin, upsert/remove,
 /// commit (one atomic switch) or abort. Readers always see the last committed generation of every region.
 /// Implementations: <see cref="Sqlite.SqliteCatalog"/> (embedded default) and
-/// <c>OpenSearch.OpenSearchCatalog</c>.
+/// <see cref="OpenSearch.OpenSearchCatalog"/>.
 /// </summary>
 public interface ICatalog : IAsyncDisposable
 {
