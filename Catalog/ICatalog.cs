@@ -146,3 +146,20 @@ public sealed class CatalogException : Exception
     {
     }
 }
+
+/// <summary>Region names: lowercase letters, digits, '-' and '_' (they become index names and file paths).</summary>
+public static class RegionNames
+{
+    /// <exception cref="ArgumentException">The name is empty or uses other characters; the message names it.</exception>
+    public static void Validate(string region)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(region);
+        foreach (char ch in region)
+        {
+            if (!(char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch == '-' || ch == '_'))
+            {
+                throw new ArgumentException($"region '{region}' must use lowercase letters, digits, '-' and '_' only", nameof(region));
+            }
+        }
+    }
+}
