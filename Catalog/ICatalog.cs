@@ -4,7 +4,7 @@ namespace Proxima.Catalog;
 /// The dataset catalog (DESIGN.md §3). Writers work per region in generations: begin, upsert/remove,
 /// commit (one atomic switch) or abort. Readers always see the last committed generation of every region.
 /// Implementations: <see cref="Sqlite.SqliteCatalog"/> (embedded default) and
-/// <c>OpenSearch.OpenSearchCatalog</c>.
+/// <see cref="OpenSearch.OpenSearchCatalog"/>.
 /// </summary>
 public interface ICatalog : IAsyncDisposable
 {
@@ -144,5 +144,22 @@ public sealed class CatalogException : Exception
 
     public CatalogException(string message, Exception inner) : base(message, inner)
     {
+    }
+}
+
+/// <summary>Region names: lowercase letters, digits, '-' and '_' (they become index names and file paths).</summary>
+public static class RegionNames
+{
+    /// <exception cref="ArgumentException">The name is empty or uses other characters; the message names it.</exception>
+    public static void Validate(string region)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(region);
+        foreach (char ch in region)
+        {
+            if (!(char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch == '-' || ch == '_'))
+            {
+                throw new ArgumentException($"region '{region}' must use lowercase letters, digits, '-' and '_' only", nameof(region));
+            }
+        }
     }
 }

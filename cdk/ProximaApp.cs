@@ -12,9 +12,26 @@ internal sealed record ProximaStacks(ClientRegionStack Client, IReadOnlyList<Wor
 /// <summary>Builds the Proxima stacks into a CDK app from a validated federation.</summary>
 internal static class ProximaApp
 {
+    /// <summary>CDK feature flags: launch templates (launch configurations are closed to new accounts),
+    /// default security groups stripped of rules, merged IAM statements.</summary>
+    public static readonly (string Key, object Value)[] FeatureFlags =
+    [
+        ("@aws-cdk/aws-autoscaling:generateLaunchTemplateInsteadOfLaunchConfig", true),
+        ("@aws-cdk/aws-ec2:restrictDefaultSecurityGroup", true),
+        ("@aws-cdk/aws-iam:minimizePolicies", true),
+        ("@aws-cdk/aws-ecs:arnFormatIncludesClusterName", true),
+        ("@aws-cdk/customresources:installLatestAwsSdkDefault", false),
+    ];
+
     /// <param name="account">AWS account, or null for an environment-agnostic account (CDK_DEFAULT_ACCOUNT unset).</param>
     public static ProximaStacks Build(App app, FederationConfig federation, string repositoryRoot, string? account)
     {
+        // Feature flags the stacks rely on, set in code so `dotnet run`, tests and `cdk synth` build the same thing.
+        foreach (var (key, value) in FeatureFlags)
+        {
+            app.Node.SetContext(key, value);
+        }
+
         var images = new ProximaImages(repositoryRoot);
         Tags.Of(app).Add("project", "proxima");
 

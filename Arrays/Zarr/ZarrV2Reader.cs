@@ -22,7 +22,7 @@ internal static class ZarrV2Reader
         if (zarray is not null)
         {
             JsonElement? attrs = await ReadOptionalJsonAsync(storage, StorageExtensions.Join(path, ".zattrs"), cancellationToken).ConfigureAwait(false);
-            string name = path.Length == 0 ? "data" : path[(path.LastIndexOf('/') + 1)..];
+            string name = ArrayNameFromPath(path);
             GridVariable v = BuildVariable(storage, path, name, ZarrJson.Parse(zarray, storage.Describe(zarrayKey)), attrs, options);
             return new GridDataset(storage.Describe(path), DatasetFormat.ZarrV2, new Dictionary<string, AttributeValue>(), [v]);
         }
@@ -94,11 +94,24 @@ internal static class ZarrV2Reader
             string attrsKey = name.Length == 0 ? ".zattrs" : name + "/.zattrs";
             JsonElement? attrs = metadata.TryGetProperty(attrsKey, out JsonElement a) ? a : null;
             string arrayPath = StorageExtensions.Join(path, name);
-            string varName = name.Length == 0 ? (path.Length == 0 ? "data" : path[(path.LastIndexOf('/') + 1)..]) : name;
+            string varName = name.Length == 0 ? ArrayNameFromPath(path) : name;
             variables.Add(BuildVariable(storage, arrayPath, varName, meta, attrs, options));
         }
 
         return new GridDataset(storage.Describe(path), DatasetFormat.ZarrV2, ZarrJson.Attributes(groupAttrs), variables);
+    }
+
+    /// <summary>A lone array is named after the last path segment without its extension ("t2m.zarr" gives "t2m"; the root gives "data").</summary>
+    internal static string ArrayNameFromPath(string path)
+    {
+        if (path.Length == 0)
+        {
+            return "data";
+        }
+
+        string last = path[(path.LastIndexOf('/') + 1)..];
+        int dot = last.LastIndexOf('.');
+        return dot > 0 ? last[..dot] : last;
     }
 
     private static GridVariable BuildVariable(IStorage storage, string arrayPath, string name, JsonElement meta, JsonElement? attrsJson, GridDatasetOptions options)

@@ -506,17 +506,7 @@ public sealed class SqliteCatalog : ICatalog
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    internal static void ValidateRegion(string region)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(region);
-        foreach (char ch in region)
-        {
-            if (!(char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch == '-' || ch == '_'))
-            {
-                throw new ArgumentException($"region '{region}' must use lowercase letters, digits, '-' and '_' only", nameof(region));
-            }
-        }
-    }
+    internal static void ValidateRegion(string region) => RegionNames.Validate(region);
 
     public ValueTask DisposeAsync()
     {

@@ -198,7 +198,6 @@ internal sealed class ClientRegionStack : Stack
             {
                 Name = Naming.CloudMapServiceName(region),
                 Description = $"Proxima workers in {region}",
-                CustomHealthCheck = new HealthCheckCustomConfig { FailureThreshold = 1 },
             });
             Parameter($"WorkerServiceParam-{region}", Naming.WorkerServiceParameter(region), service.ServiceId);
         }

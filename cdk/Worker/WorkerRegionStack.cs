@@ -67,8 +67,8 @@ internal sealed class WorkerRegionStack : Stack
             "dnf install -y lustre-client",
             "mkdir -p /fsx",
             $"echo '{Storage.DnsName}@tcp:/{Storage.MountName} /fsx lustre defaults,relatime,flock,_netdev,x-systemd.automount,x-systemd.requires=network.service 0 0' >> /etc/fstab",
-            "until mount -a; do sleep 5; done",
-            "mountpoint /fsx");
+            "for attempt in $(seq 1 60); do mount -a && break; sleep 10; done",
+            "mountpoint -q /fsx");
         var hosts = new AutoScalingGroup(this, "Hosts", new AutoScalingGroupProps
         {
             Vpc = vpc,
@@ -316,15 +316,82 @@ internal sealed class WorkerRegionStack : Stack
             AllowAllOutbound = true,
         });
 
-        var scheduled = new Amazon.CDK.AWS.ECS.Patterns.ScheduledEc2Task(this, "Sync", new Amazon.CDK.AWS.ECS.Patterns.ScheduledEc2TaskProps
+        // The rule's own role: RunTask on this task definition in this cluster, and PassRole for exactly its two roles
+        // (the EC2 launch type needs the task role passed too, which the stock target only does for Fargate).
+        var eventsRole = new Role(this, "SyncEventsRole", new RoleProps
+        {
+            AssumedBy = new ServicePrincipal("events.amazonaws.com"),
+            Description = "EventBridge starts the nightly Proxima CatalogSync task",
+        });
+        eventsRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Actions = ["iam:PassRole"],
+            Resources = [SyncTaskRole.RoleArn, taskDefinition.ObtainExecutionRole().RoleArn],
+        }));
+        SyncRule = new Rule(this, "SyncSchedule", new RuleProps
+        {
+            Schedule = Amazon.CDK.AWS.Events.Schedule.Expression(Naming.SyncSchedule),
+            Description = "Proxima CatalogSync, nightly at 00:00 UTC",
+        });
+        // One sync at deploy time (and whenever the task definition changes), as `proxima up` does at start, so the
+        // catalog knows this region before the first midnight. Waits for the worker service, hence for the hosts.
+        var runSync = new AwsSdkCall
+        {
+            Service = "ECS",
+            Action = "runTask",
+            Parameters = new Dictionary<string, object>
+            {
+                ["cluster"] = Cluster.ClusterArn,
+                ["taskDefinition"] = taskDefinition.TaskDefinitionArn,
+                ["launchType"] = "EC2",
+                ["count"] = 1,
+                ["startedBy"] = "proxima-deploy",
+                ["networkConfiguration"] = new Dictionary<string, object>
+                {
+                    ["awsvpcConfiguration"] = new Dictionary<string, object>
+                    {
+                        ["subnets"] = Network.Vpc.SelectSubnets(privateSubnets).SubnetIds,
+                        ["securityGroups"] = new[] { syncSg.SecurityGroupId },
+                        ["assignPublicIp"] = "DISABLED",
+                    },
+                },
+            },
+            PhysicalResourceId = PhysicalResourceId.Of(taskDefinition.TaskDefinitionArn),
+        };
+        var initialSync = new AwsCustomResource(this, "InitialSync", new AwsCustomResourceProps
+        {
+            OnCreate = runSync,
+            OnUpdate = runSync,
+            Policy = AwsCustomResourcePolicy.FromStatements(
+            [
+                new PolicyStatement(new PolicyStatementProps
+                {
+                    Actions = ["ecs:RunTask"],
+                    Resources = [taskDefinition.TaskDefinitionArn],
+                    Conditions = new Dictionary<string, object>
+                    {
+                        ["ArnEquals"] = new Dictionary<string, object> { ["ecs:cluster"] = Cluster.ClusterArn },
+                    },
+                }),
+                new PolicyStatement(new PolicyStatementProps
+                {
+                    Actions = ["iam:PassRole"],
+                    Resources = [SyncTaskRole.RoleArn, taskDefinition.ObtainExecutionRole().RoleArn],
+                }),
+            ]),
+            InstallLatestAwsSdk = false,
+        });
+        initialSync.Node.AddDependency(WorkerService);
+
+        SyncRule.AddTarget(new Amazon.CDK.AWS.Events.Targets.EcsTask(new Amazon.CDK.AWS.Events.Targets.EcsTaskProps
         {
             Cluster = Cluster,
-            Schedule = Amazon.CDK.AWS.ApplicationAutoScaling.Schedule.Expression(Naming.SyncSchedule),
-            ScheduledEc2TaskDefinitionOptions = new Amazon.CDK.AWS.ECS.Patterns.ScheduledEc2TaskDefinitionOptions { TaskDefinition = taskDefinition },
+            TaskDefinition = taskDefinition,
+            TaskCount = 1,
+            Role = eventsRole,
             SubnetSelection = privateSubnets,
             SecurityGroups = [syncSg],
-            DesiredTaskCount = 1,
-        });
-        SyncRule = scheduled.EventRule;
+            LaunchType = LaunchType.EC2,
+        }));
     }
 }

@@ -75,6 +75,18 @@ internal static class Backends
         {
             case "sqlite":
                 return await SqliteCatalog.OpenAsync(Path.Combine(dir.Path, "catalog.db"));
+            case "opensearch":
+                var url = new Uri(Environment.GetEnvironmentVariable("PROXIMA_OPENSEARCH_URL")!);
+                // A unique prefix per test keeps tests independent on a shared server.
+                var os = new OpenSearch.OpenSearchCatalog(new OpenSearch.OpenSearchCatalogOptions
+                {
+                    Endpoint = url,
+                    IndexPrefix = "proxima-test-" + Guid.NewGuid().ToString("N")[..8],
+                    RefreshOnWrite = true,
+                });
+                await os.EnsureTemplateAsync();
+                dir.OnDispose(() => os.DeleteAllAsync().GetAwaiter().GetResult());
+                return os;
             default:
                 throw new ArgumentException(backend);
         }

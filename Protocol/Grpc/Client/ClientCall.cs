@@ -28,6 +28,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
     private Metadata? _responseHeaders;
     private Metadata? _trailers;
     private Status? _status;
+    private readonly CancellationTokenRegistration _cancelRegistration;
     private volatile bool _deadlineExceeded;
     private int _disposed;
 
@@ -65,6 +66,12 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         else
         {
             _token = options.CancellationToken;
+        }
+
+        if (_cts is not null)
+        {
+            // Cancellation (or the deadline) resets the stream at once, even when no read is pending.
+            _cancelRegistration = _token.UnsafeRegister(static s => ((ClientCall<TRequest, TResponse>)s!).AbortResponse(), this);
         }
     }
 
@@ -208,15 +215,28 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         }
 
         _deadlineTimer?.Dispose();
-
-        // Disposing an unfinished response resets the HTTP/2 stream (RST_STREAM CANCEL).
-        _responseStream?.Dispose();
-        _response?.Dispose();
+        _cancelRegistration.Dispose();
+        AbortResponse();
         _cts?.Dispose();
         if (_headerBuffer is not null)
         {
             ArrayPool<byte>.Shared.Return(_headerBuffer);
             _headerBuffer = null;
+        }
+    }
+
+    /// <summary>Disposing an unfinished response resets the HTTP/2 stream (RST_STREAM CANCEL);
+    /// after the end of the stream it only releases the connection's stream slot.</summary>
+    private void AbortResponse()
+    {
+        try
+        {
+            _responseStream?.Dispose();
+            _response?.Dispose();
+        }
+        catch (Exception)
+        {
+            // Best effort: the stream may already be gone.
         }
     }
 
@@ -363,13 +383,14 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
             // generated locally.
             result = DeadlineException();
         }
+        else if (_options.CancellationToken.IsCancellationRequested || _token.IsCancellationRequested)
+        {
+            // Whatever the failure looks like (OCE, or IOException from the reset stream), the caller cancelled.
+            result = new RpcException(new Status(StatusCode.Cancelled, "Call canceled by the client."), new Metadata(), ex);
+        }
         else if (ex is RpcException rpc)
         {
             result = rpc;
-        }
-        else if (ex is OperationCanceledException && (_options.CancellationToken.IsCancellationRequested || _token.IsCancellationRequested))
-        {
-            result = new RpcException(new Status(StatusCode.Cancelled, "Call canceled by the client."), new Metadata(), ex);
         }
         else if (FindHttp2Error(ex) is { } protocolError)
         {
@@ -390,6 +411,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         }
 
         _status ??= result.Status;
+        AbortResponse();
         GrpcClientLog.CallFailed(_client.Logger, _method.FullName, _client.Address, result.StatusCode, result.Status.Detail);
         return result;
     }

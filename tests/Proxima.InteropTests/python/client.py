@@ -23,6 +23,7 @@ def main():
     ap.add_argument("--descriptor", required=True)
     ap.add_argument("--case", required=True)
     ap.add_argument("--tls-root")
+    ap.add_argument("--tag", default="-")
     args = ap.parse_args()
     EchoRequest, EchoResponse = interop_messages.load(args.descriptor)
     options = [("grpc.max_receive_message_length", 4 * 1024 * 1024),
@@ -31,7 +32,9 @@ def main():
     if args.tls_root:
         with open(args.tls_root, "rb") as f:
             creds = grpc.ssl_channel_credentials(root_certificates=f.read())
-        channel = grpc.secure_channel(f"localhost:{args.port}", creds, options=options)
+        # Connect to 127.0.0.1 (where the server listens) and check the certificate for localhost.
+        channel = grpc.secure_channel(f"127.0.0.1:{args.port}", creds,
+                                      options=options + [("grpc.ssl_target_name_override", "localhost")])
     else:
         channel = grpc.insecure_channel(f"127.0.0.1:{args.port}", options=options)
     unary = channel.unary_unary(METHOD_UNARY, request_serializer=EchoRequest.SerializeToString,
@@ -73,12 +76,13 @@ def main():
             out.update(code=code_of(e), details=e.details())
     elif case == "deadline":
         try:
-            unary(EchoRequest(delay_ms=5000), timeout=0.001)
+            unary(EchoRequest(delay_ms=5000), timeout=0.001, metadata=[("x-tag", args.tag)])
             out["code"] = 0
         except grpc.RpcError as e:
             out.update(code=code_of(e), details=e.details())
     elif case == "cancel":
-        it = stream(EchoRequest(stream_count=3, delay_ms=30000, response_size=10), timeout=60)
+        it = stream(EchoRequest(stream_count=3, delay_ms=30000, response_size=10), timeout=60,
+                    metadata=[("x-tag", args.tag)])
         first = next(it)
         out["first_index"] = first.index
         it.cancel()

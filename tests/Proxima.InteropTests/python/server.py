@@ -1,5 +1,5 @@
 """grpcio server for interop tests. Binds 127.0.0.1:0, prints 'PORT <n>' when serving, then one
-'EVENT <method> <CANCELLED|DEADLINE>' line whenever a call ends early. Exits when stdin closes."""
+'EVENT <x-tag> <method> <CANCELLED|DEADLINE>' line whenever a call ends early. Exits when stdin closes."""
 import argparse
 import sys
 import threading
@@ -44,7 +44,8 @@ def main():
         if ended.wait(request.delay_ms / 1000.0) or not context.is_active():
             remaining = context.time_remaining()
             kind = "DEADLINE" if remaining is not None and remaining <= 0 else "CANCELLED"
-            emit(f"EVENT {method} {kind}")
+            tag = dict(context.invocation_metadata()).get("x-tag", "-")
+            emit(f"EVENT {tag} {method} {kind}")
             return True
         return False
 
