@@ -1,0 +1,112 @@
+using System.Text;
+using Proxima.Catalog;
+using Proxima.Catalog.Sqlite;
+using Proxima.Compute.Query;
+using Proxima.QueryRouter.Http;
+using Proxima.QueryRouter.Planning;
+
+namespace Proxima.QueryRouter.Tests;
+
+public sealed class QueryPlannerTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("proxima-planner-").FullName;
+    private SqliteCatalog _catalog = null!;
+
+    public async Task InitializeAsync()
+    {
+        _catalog = await SqliteCatalog.OpenAsync(Path.Combine(_dir, "catalog.db"));
+        await AddAsync("us-east-1", Document("reanalysis/era5/t2m", "us-east-1", "t2m", "2000-01-01T00:00:00", "2000-12-31T23:00:00"));
+        await AddAsync("us-west-2", Document("cmip6/tas", "us-west-2", "tas", "2015-01-16T00:00:00", "2100-12-16T00:00:00"));
+        // One dataset split across two regions by time.
+        await AddAsync("us-east-1", Document("split/t", "us-east-1", "t", "2000-01-01T00:00:00", "2000-06-30T23:00:00"));
+        await AddAsync("us-west-2", Document("split/t", "us-west-2", "t", "2000-07-01T00:00:00", "2000-12-31T23:00:00"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _catalog.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Each_dataset_goes_to_the_region_that_holds_it()
+    {
+        var plan = await PlanAsync("""{ "datasets": ["reanalysis/era5/t2m", "cmip6/tas"], "variable": "air_temperature" }""");
+        Assert.Equal(2, plan.Datasets.Count);
+        Assert.Equal("us-east-1", Assert.Single(plan.Datasets[0].Units).Region);
+        Assert.Equal("us-west-2", Assert.Single(plan.Datasets[1].Units).Region);
+    }
+
+    [Fact]
+    public async Task A_variable_can_be_named_by_its_standard_name_and_each_unit_carries_the_real_name()
+    {
+        var plan = await PlanAsync("""{ "datasets": ["reanalysis/era5/t2m", "cmip6/tas"], "variable": "air_temperature" }""");
+        var first = QuerySpecParser.Parse(plan.Datasets[0].Units[0].Message.SpecJson.Span);
+        var second = QuerySpecParser.Parse(plan.Datasets[1].Units[0].Message.SpecJson.Span);
+        Assert.Equal("t2m", first.Variable);
+        Assert.Equal("tas", second.Variable);
+    }
+
+    [Fact]
+    public async Task A_dataset_split_across_regions_gets_one_unit_per_part()
+    {
+        var plan = await PlanAsync("""{ "datasets": ["split/t"], "variable": "t" }""");
+        Assert.Equal(["us-east-1", "us-west-2"], plan.Datasets[0].Units.Select(u => u.Region).Order());
+        Assert.Equal(2, plan.Datasets[0].Units.Select(u => u.Message.UnitId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Unknown_dataset_is_a_400_naming_its_index()
+    {
+        var error = await Assert.ThrowsAsync<QueryError>(() => PlanAsync("""{ "datasets": ["cmip6/tas", "nope"], "variable": "tas" }"""));
+        Assert.Equal(400, error.HttpStatus);
+        Assert.Equal("unknown_dataset", error.Code);
+        Assert.Equal("datasets[1]", error.Field);
+    }
+
+    [Fact]
+    public async Task Unknown_variable_is_a_400_listing_what_exists()
+    {
+        var error = await Assert.ThrowsAsync<QueryError>(() => PlanAsync("""{ "datasets": ["cmip6/tas"], "variable": "pr" }"""));
+        Assert.Equal("unknown_variable", error.Code);
+        Assert.Equal("variable", error.Field);
+        Assert.Contains("tas", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_region_without_workers_is_a_503_naming_it()
+    {
+        var planner = new QueryPlanner(_catalog, new HashSet<string> { "us-east-1" });
+        var json = Encoding.UTF8.GetBytes("""{ "datasets": ["cmip6/tas"], "variable": "tas" }""");
+        var error = await Assert.ThrowsAsync<QueryError>(() => planner.PlanAsync("q", QuerySpecParser.Parse(json), json, CancellationToken.None));
+        Assert.Equal(503, error.HttpStatus);
+        Assert.Equal("us-west-2", error.Region);
+    }
+
+    private Task<QueryPlan> PlanAsync(string json)
+    {
+        var planner = new QueryPlanner(_catalog, new HashSet<string> { "us-east-1", "us-west-2" });
+        var bytes = Encoding.UTF8.GetBytes(json);
+        return planner.PlanAsync("q1", QuerySpecParser.Parse(bytes), bytes, CancellationToken.None);
+    }
+
+    private async Task AddAsync(string region, DatasetDocument document)
+    {
+        var existing = await _catalog.GetFingerprintsAsync(region);
+        await using var generation = await _catalog.BeginGenerationAsync(region, Guid.NewGuid().ToString("N"));
+        await generation.UpsertAsync([document]);
+        await generation.CommitAsync(new SyncReport { Region = region, RunId = generation.RunId, Status = "committed", Found = existing.Count + 1 });
+    }
+
+    private static DatasetDocument Document(string id, string region, string variable, string start, string end) => new()
+    {
+        Id = id,
+        Region = region,
+        Uri = id + ".zarr",
+        Format = DatasetFormat.ZarrV2,
+        Fingerprint = "f-" + id,
+        Variables = [new VariableInfo { Name = variable, Dims = ["time", "lat", "lon"], StandardName = "air_temperature", Units = "K" }],
+        Bbox = new BoundingBox(-180, -90, 180, 90),
+        Time = new TimeExtent { Start = start, End = end },
+    };
+}
