@@ -351,6 +351,19 @@ internal static class DocumentBuilder
             return null;
         }
 
+        // Calendar months first (a 360_day month is also exactly 30 days): same day and time of day, constant month increment.
+        int m0 = MonthIndex(t[1]) - MonthIndex(t[0]);
+        bool monthly = m0 > 0;
+        for (int i = 1; monthly && i < t.Length; i++)
+        {
+            monthly = !t[i].IsNaT && MonthIndex(t[i]) - MonthIndex(t[i - 1]) == m0 && t[i].Day == t[0].Day && t[i].Hour == t[0].Hour && t[i].Minute == t[0].Minute;
+        }
+
+        if (monthly)
+        {
+            return m0 % 12 == 0 ? $"P{m0 / 12}Y" : $"P{m0}M";
+        }
+
         long d0 = t[1].TotalMicroseconds - t[0].TotalMicroseconds;
         bool regular = d0 > 0;
         for (int i = 2; regular && i < t.Length; i++)
@@ -367,22 +380,7 @@ internal static class DocumentBuilder
                 : string.Create(CultureInfo.InvariantCulture, $"PT{d0 / (double)Second}S");
         }
 
-        // Calendar months: same day and time of day, constant month increment.
-        int m0 = MonthIndex(t[1]) - MonthIndex(t[0]);
-        if (m0 <= 0)
-        {
-            return null;
-        }
-
-        for (int i = 1; i < t.Length; i++)
-        {
-            if (t[i].IsNaT || MonthIndex(t[i]) - MonthIndex(t[i - 1]) != m0 || t[i].Day != t[0].Day || t[i].Hour != t[0].Hour || t[i].Minute != t[0].Minute)
-            {
-                return null;
-            }
-        }
-
-        return m0 % 12 == 0 ? $"P{m0 / 12}Y" : $"P{m0}M";
+        return null;
     }
 
     private static int MonthIndex(CfDateTime t) => t.Year * 12 + t.Month;
