@@ -64,7 +64,7 @@ internal static class DemoCommand
         foreach (var region in federationFile.Workers)
         {
             var report = await CatalogSyncRunner.SyncRegionAsync(state, region.Region, Path.Combine(dataRoot, region.Region), loggers, progress: null, cancellationToken);
-            Console.WriteLine($"      {region.Region}: {report}");
+            Console.WriteLine($"      {region.Region}: {CatalogSyncRunner.Describe(report)}");
         }
 
         Console.WriteLine("[4/4] running example queries...");

@@ -1,17 +1,24 @@
 using Microsoft.Extensions.Logging;
+using Proxima.Catalog;
+using Proxima.Catalog.Sqlite;
+using Proxima.CatalogSync;
 
 namespace Proxima.Cli.Local;
 
-/// <summary>Runs one region's catalog sync against the state folder's catalog.</summary>
+/// <summary>Runs one region's catalog sync against the state folder's embedded catalog.</summary>
 internal static class CatalogSyncRunner
 {
-    public static Task<string> SyncRegionAsync(StateDirectory state, string region, string regionRoot, ILoggerFactory loggers, IProgress<string>? progress, CancellationToken cancellationToken)
+    public static async Task<SyncReport> SyncRegionAsync(StateDirectory state, string region, string regionRoot, ILoggerFactory loggers,
+        IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
     {
-        _ = state;
-        _ = regionRoot;
-        _ = loggers;
-        _ = progress;
-        _ = cancellationToken;
-        throw new NotSupportedException($"sync of {region} arrives with CatalogSync");
+        state.Create();
+        Directory.CreateDirectory(regionRoot);
+        await using var catalog = await SqliteCatalog.OpenAsync(state.CatalogPath, loggers.CreateLogger("Proxima.Catalog"), cancellationToken: cancellationToken);
+        var options = new SyncOptions { Region = region, RegionRoot = regionRoot, Catalog = catalog };
+        return await SyncRunner.RunAsync(options, progress, loggers.CreateLogger("Proxima.CatalogSync"), cancellationToken);
     }
+
+    /// <summary>One line for people: what the run did.</summary>
+    public static string Describe(SyncReport report) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{report.Status}: found {report.Found}, registered {report.Registered}, unchanged {report.Unchanged}, removed {report.Removed}, failed {report.Failed} in {report.DurationSeconds:0.00} s{(report.Message is null ? "" : " — " + report.Message)}");
 }
