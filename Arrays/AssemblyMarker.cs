@@ -1,5 +1,0 @@
-namespace Proxima.Arrays;
-
-internal static class AssemblyMarker
-{
-}

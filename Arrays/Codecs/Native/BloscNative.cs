@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+
+namespace Proxima.Arrays.Codecs.Native;
+
+/// <summary>libblosc1 (c-blosc 1.x). Only the thread-safe <c>_ctx</c> entry points are used.</summary>
+internal static unsafe partial class BloscNative
+{
+    private const string Lib = "libblosc.so.1";
+
+    [LibraryImport(Lib, EntryPoint = "blosc_decompress_ctx")]
+    private static partial int DecompressCtx(byte* src, byte* dest, nuint destsize, int numinternalthreads);
+
+    [LibraryImport(Lib, EntryPoint = "blosc_compress_ctx", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int CompressCtx(int clevel, int doshuffle, nuint typesize, nuint nbytes, byte* src, byte* dest, nuint destsize, string compressor, nuint blocksize, int numinternalthreads);
+
+    public static int Decompress(ReadOnlySpan<byte> src, Span<byte> dst)
+    {
+        try
+        {
+            fixed (byte* s = src)
+            fixed (byte* d = dst)
+            {
+                return DecompressCtx(s, d, (nuint)dst.Length, 1);
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    public static int Compress(int clevel, int shuffle, int typesize, ReadOnlySpan<byte> src, Span<byte> dst, string compressor, int blocksize)
+    {
+        try
+        {
+            fixed (byte* s = src)
+            fixed (byte* d = dst)
+            {
+                return CompressCtx(clevel, shuffle, (nuint)typesize, (nuint)src.Length, s, d, (nuint)dst.Length, compressor, (nuint)blocksize, 1);
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    private static CodecException Unavailable(Exception e) =>
+        new(ChunkErrorKind.CodecUnavailable, "blosc codec needs libblosc1 (libblosc.so.1); install the Debian package libblosc1", e);
+}

@@ -1,0 +1,34 @@
+namespace Proxima.Arrays.Grid;
+
+/// <summary>
+/// A format backend for one array: yields whole chunks as native-endian, C-order bytes of
+/// <see cref="StoredType"/> (after all codecs, byte swapping and transposition).
+/// </summary>
+internal abstract class ChunkSource
+{
+    protected ChunkSource(long[] shape, int[] chunkShape, DataType storedType, string location)
+    {
+        Shape = shape;
+        ChunkShape = chunkShape;
+        StoredType = storedType;
+        Location = location;
+    }
+
+    public long[] Shape { get; }
+
+    public int[] ChunkShape { get; }
+
+    public DataType StoredType { get; }
+
+    /// <summary>Store and array path, for messages.</summary>
+    public string Location { get; }
+
+    /// <summary>Format-level fill value (Zarr fill_value), or null when none.</summary>
+    public double? FillValue { get; init; }
+
+    /// <summary>
+    /// Decodes one chunk into <paramref name="destination"/> (exactly chunk elements × item size bytes).
+    /// Returns false when the chunk does not exist (the caller fills it with the fill value).
+    /// </summary>
+    public abstract ValueTask<bool> ReadChunkAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken);
+}

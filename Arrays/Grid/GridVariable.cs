@@ -1,0 +1,472 @@
+using System.Buffers;
+using System.Collections.Immutable;
+using System.Numerics;
+using Proxima.Arrays.Cf;
+using Proxima.Arrays.Grid;
+
+namespace Proxima.Arrays;
+
+/// <summary>
+/// One variable of a <see cref="GridDataset"/>: metadata plus decoded reads (CF masking and
+/// scale/offset applied, missing values as NaN). Thread-safe; reads may run concurrently.
+/// </summary>
+public sealed class GridVariable
+{
+    private readonly ChunkSource _source;
+    private readonly GridDatasetOptions _options;
+    private readonly int _chunkElements;
+    private CfTimeUnits? _timeUnits;
+    private bool _timeUnitsParsed;
+
+    internal GridVariable(string name, ImmutableArray<string> dims, ChunkSource source, IReadOnlyDictionary<string, AttributeValue> attributes, GridDatasetOptions options)
+    {
+        Name = name;
+        Dims = dims;
+        _source = source;
+        _options = options;
+        Attributes = attributes;
+        Shape = [.. source.Shape];
+        ChunkShape = [.. source.ChunkShape];
+        StoredType = source.StoredType;
+        Location = source.Location;
+        if (dims.Length != Shape.Length)
+        {
+            throw new ArrayFormatException(Location, $"variable '{name}' has {dims.Length} dimension names for {Shape.Length} dimensions");
+        }
+
+        long elements = 1;
+        foreach (long s in Shape)
+        {
+            if (s < 0)
+            {
+                throw new ArrayFormatException(Location, "negative dimension length");
+            }
+
+            elements = s == 0 ? 0 : elements > options.MaxElements / s ? long.MaxValue : elements * s;
+        }
+
+        if (elements > options.MaxElements)
+        {
+            throw new ArrayFormatException(Location, $"shape [{string.Join(", ", Shape)}] exceeds the limit of {options.MaxElements} elements");
+        }
+
+        ElementCount = elements;
+        long chunkElements = 1;
+        var grid = new long[Shape.Length];
+        for (int d = 0; d < Shape.Length; d++)
+        {
+            if (ChunkShape[d] <= 0)
+            {
+                throw new ArrayFormatException(Location, $"chunk shape [{string.Join(", ", ChunkShape)}] has a non-positive length");
+            }
+
+            chunkElements *= ChunkShape[d];
+            if (chunkElements * Math.Max(1, StoredType.Size()) > options.MaxChunkBytes)
+            {
+                throw new ArrayFormatException(Location, $"chunk shape [{string.Join(", ", ChunkShape)}] exceeds the limit of {options.MaxChunkBytes} bytes per chunk");
+            }
+
+            grid[d] = (Shape[d] + ChunkShape[d] - 1) / ChunkShape[d];
+        }
+
+        _chunkElements = (int)chunkElements;
+        ChunkGrid = [.. grid];
+        Decoding = StoredType == DataType.Unsupported
+            ? CfDecoding.Create(DataType.Unsupported, attributes, null, maskAndScale: false)
+            : CfDecoding.Create(StoredType, attributes, source.FillValue, options.MaskAndScale);
+        Role = CoordinateDetection.Detect(name, attributes, Shape.Length);
+    }
+
+    public string Name { get; }
+
+    /// <summary>Dimension names (Zarr <c>_ARRAY_DIMENSIONS</c>/<c>dimension_names</c>, NetCDF dims; "dim_N" when absent).</summary>
+    public ImmutableArray<string> Dims { get; }
+
+    public ImmutableArray<long> Shape { get; }
+
+    /// <summary>Chunk lengths per dimension (edge chunks are logically this size too).</summary>
+    public ImmutableArray<int> ChunkShape { get; }
+
+    /// <summary>Number of chunks along each dimension.</summary>
+    public ImmutableArray<long> ChunkGrid { get; }
+
+    /// <summary>Elements in one chunk (the destination length for <see cref="ReadChunkAsync{T}"/>).</summary>
+    public int ChunkElementCount => _chunkElements;
+
+    /// <summary>Elements in the whole variable.</summary>
+    public long ElementCount { get; }
+
+    /// <summary>Element type on disk.</summary>
+    public DataType StoredType { get; }
+
+    /// <summary>Element type after CF decoding, by xarray's rules (float32 stays float32; packed int16 with a float scale becomes float32 or float64).</summary>
+    public DataType DecodedType => Decoding.DecodedType;
+
+    /// <summary>The CF decoding applied by reads.</summary>
+    public CfDecoding Decoding { get; }
+
+    /// <summary>All attributes as stored (including scale_factor, _FillValue...).</summary>
+    public IReadOnlyDictionary<string, AttributeValue> Attributes { get; }
+
+    /// <summary>Store and array path, for messages.</summary>
+    public string Location { get; }
+
+    /// <summary>Detected coordinate role (None for data variables).</summary>
+    public CoordinateRole Role { get; internal set; }
+
+    public string? Units => GetStringAttribute("units");
+
+    public string? StandardName => GetStringAttribute("standard_name");
+
+    public string? LongName => GetStringAttribute("long_name");
+
+    /// <summary>The "calendar" attribute (null when absent, meaning standard).</summary>
+    public string? Calendar => GetStringAttribute("calendar");
+
+    /// <summary>True when the variable's dtype is numeric and can be read.</summary>
+    public bool IsNumeric => StoredType != DataType.Unsupported;
+
+    /// <summary>Parsed CF time units and calendar when <see cref="Units"/> is "X since Y"; otherwise null.</summary>
+    public CfTimeUnits? TimeUnits
+    {
+        get
+        {
+            if (!_timeUnitsParsed)
+            {
+                string? units = Units;
+                if (CfTimeUnits.IsTimeUnits(units))
+                {
+                    try
+                    {
+                        _timeUnits = CfTimeUnits.Parse(units!, Calendar);
+                    }
+                    catch (FormatException)
+                    {
+                        _timeUnits = null;
+                    }
+                }
+
+                _timeUnitsParsed = true;
+            }
+
+            return _timeUnits;
+        }
+    }
+
+    /// <summary>A string attribute, or null.</summary>
+    public string? GetStringAttribute(string name) =>
+        Attributes.TryGetValue(name, out AttributeValue v) ? v.AsString() : null;
+
+    /// <summary>Start and length (clipped to the array) of the chunk at <paramref name="chunkIndex"/>.</summary>
+    public void GetChunkBox(ReadOnlySpan<long> chunkIndex, Span<long> start, Span<long> count)
+    {
+        for (int d = 0; d < Shape.Length; d++)
+        {
+            start[d] = chunkIndex[d] * ChunkShape[d];
+            count[d] = Math.Min(ChunkShape[d], Shape[d] - start[d]);
+        }
+    }
+
+    /// <summary>
+    /// Reads one whole chunk, decoded, into <paramref name="destination"/> (at least
+    /// <see cref="ChunkElementCount"/> elements, C order, full chunk shape). Fill/missing values and
+    /// elements past the array's edge are NaN; scale/offset applied. <typeparamref name="T"/> is float or double.
+    /// A chunk absent from the store reads as the fill value.
+    /// </summary>
+    public async ValueTask ReadChunkAsync<T>(ReadOnlyMemory<long> chunkIndex, Memory<T> destination, CancellationToken cancellationToken)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        EnsureReadable<T>();
+        if (chunkIndex.Length != Shape.Length)
+        {
+            throw new ArgumentException($"chunk index has {chunkIndex.Length} dimensions, variable '{Name}' has {Shape.Length}", nameof(chunkIndex));
+        }
+
+        if (destination.Length < _chunkElements)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} elements, a chunk of '{Name}' has {_chunkElements}", nameof(destination));
+        }
+
+        long[] idx = chunkIndex.ToArray();
+        for (int d = 0; d < idx.Length; d++)
+        {
+            if ((ulong)idx[d] >= (ulong)ChunkGrid[d])
+            {
+                throw new ArgumentOutOfRangeException(nameof(chunkIndex), $"chunk index {idx[d]} out of range 0..{ChunkGrid[d] - 1} on dimension '{Dims[d]}'");
+            }
+        }
+
+        int bytes = _chunkElements * StoredType.Size();
+        byte[] raw = ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
+        try
+        {
+            bool present = await _source.ReadChunkAsync(idx, raw.AsMemory(0, bytes), cancellationToken).ConfigureAwait(false);
+            Span<T> dst = destination.Span[.._chunkElements];
+            if (present)
+            {
+                Decoding.Decode(raw.AsSpan(0, bytes), dst);
+            }
+            else
+            {
+                dst.Fill(DecodedFill<T>());
+            }
+
+            if (Shape.Length > 0)
+            {
+                Span<long> valid = stackalloc long[Shape.Length];
+                for (int d = 0; d < Shape.Length; d++)
+                {
+                    valid[d] = Math.Min(ChunkShape[d], Shape[d] - (idx[d] * ChunkShape[d]));
+                }
+
+                NdIndex.FillOutside(dst, ChunkShape.AsSpan(), valid, T.NaN);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+    }
+
+    /// <summary>Reads a box (start and count per dimension), decoded, in C order.</summary>
+    public async ValueTask<T[]> ReadRegionAsync<T>(long[] start, long[] count, CancellationToken cancellationToken)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        long total = ValidateBox(start, count);
+        if (total > Array.MaxLength)
+        {
+            throw new ArgumentException($"region of {total} elements is too large for one array; read it in parts", nameof(count));
+        }
+
+        var result = new T[total];
+        await ReadRegionAsync<T>(start, count, result.AsMemory(), cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Reads a box into <paramref name="destination"/> (C order, length = product of <paramref name="count"/>).</summary>
+    public async ValueTask ReadRegionAsync<T>(long[] start, long[] count, Memory<T> destination, CancellationToken cancellationToken)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        EnsureReadable<T>();
+        long total = ValidateBox(start, count);
+        if (destination.Length < total)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} elements, region has {total}", nameof(destination));
+        }
+
+        if (total == 0)
+        {
+            return;
+        }
+
+        int rank = Shape.Length;
+        if (rank == 0)
+        {
+            T[] one = ArrayPool<T>.Shared.Rent(1);
+            try
+            {
+                await ReadChunkAsync<T>(Array.Empty<long>(), one, cancellationToken).ConfigureAwait(false);
+                destination.Span[0] = one[0];
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(one);
+            }
+
+            return;
+        }
+
+        var first = new long[rank];
+        var last = new long[rank];
+        for (int d = 0; d < rank; d++)
+        {
+            first[d] = start[d] / ChunkShape[d];
+            last[d] = (start[d] + count[d] - 1) / ChunkShape[d];
+        }
+
+        var chunkShapeLong = new long[rank];
+        for (int d = 0; d < rank; d++)
+        {
+            chunkShapeLong[d] = ChunkShape[d];
+        }
+
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrency), CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(EnumerateChunks(first, last), parallel, async (chunk, ct) =>
+        {
+            T[] buffer = ArrayPool<T>.Shared.Rent(_chunkElements);
+            try
+            {
+                await ReadChunkAsync<T>(chunk, buffer, ct).ConfigureAwait(false);
+                CopyIntersection(buffer, chunk, chunkShapeLong, start, count, destination.Span);
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(buffer);
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the whole variable (for coordinates and small arrays).</summary>
+    public ValueTask<T[]> ReadAllAsync<T>(CancellationToken cancellationToken)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var start = new long[Shape.Length];
+        long[] count = [.. Shape];
+        return ReadRegionAsync<T>(start, count, cancellationToken);
+    }
+
+    /// <summary>Reads a 1-D time variable and decodes it with its units and calendar (cftime/xarray semantics).</summary>
+    public async ValueTask<CfDateTime[]> ReadTimesAsync(CancellationToken cancellationToken)
+    {
+        CfTimeUnits units = TimeUnits ?? throw new ArrayFormatException(Location, $"variable '{Name}' has no CF time units (units = '{Units}', calendar = '{Calendar}')");
+        double[] values = await ReadAllAsync<double>(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return units.Decode(values);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentOutOfRangeException)
+        {
+            throw new ArrayFormatException(Location, $"cannot decode times of '{Name}': {e.Message}", e);
+        }
+    }
+
+    private void CopyIntersection<T>(T[] chunkData, long[] chunk, long[] chunkShape, long[] start, long[] count, Span<T> destination)
+    {
+        int rank = Shape.Length;
+        Span<long> srcStart = stackalloc long[rank];
+        Span<long> dstStart = stackalloc long[rank];
+        Span<long> n = stackalloc long[rank];
+        for (int d = 0; d < rank; d++)
+        {
+            long c0 = chunk[d] * ChunkShape[d];
+            long lo = Math.Max(c0, start[d]);
+            long hi = Math.Min(c0 + ChunkShape[d], start[d] + count[d]);
+            srcStart[d] = lo - c0;
+            dstStart[d] = lo - start[d];
+            n[d] = hi - lo;
+        }
+
+        NdIndex.CopyBox<T>(chunkData.AsSpan(0, _chunkElements), chunkShape, srcStart, destination, count, dstStart, n);
+    }
+
+    private static IEnumerable<long[]> EnumerateChunks(long[] first, long[] last)
+    {
+        int rank = first.Length;
+        long[] idx = (long[])first.Clone();
+        while (true)
+        {
+            yield return (long[])idx.Clone();
+            int k = rank - 1;
+            while (k >= 0)
+            {
+                if (++idx[k] <= last[k])
+                {
+                    break;
+                }
+
+                idx[k] = first[k];
+                k--;
+            }
+
+            if (k < 0)
+            {
+                yield break;
+            }
+        }
+    }
+
+    private long ValidateBox(long[] start, long[] count)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(count);
+        if (start.Length != Shape.Length || count.Length != Shape.Length)
+        {
+            throw new ArgumentException($"variable '{Name}' has {Shape.Length} dimensions; got start of {start.Length} and count of {count.Length}");
+        }
+
+        long total = 1;
+        for (int d = 0; d < Shape.Length; d++)
+        {
+            if (start[d] < 0 || count[d] < 0 || start[d] + count[d] > Shape[d])
+            {
+                throw new ArgumentOutOfRangeException(nameof(count), $"region [{start[d]}, {start[d] + count[d]}) is outside dimension '{Dims[d]}' of length {Shape[d]}");
+            }
+
+            total = checked(total * count[d]);
+        }
+
+        return total;
+    }
+
+    private void EnsureReadable<T>()
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+        {
+            throw new NotSupportedException($"reads produce float or double, not {typeof(T).Name}");
+        }
+
+        if (!IsNumeric)
+        {
+            throw new ArrayFormatException(Location, $"variable '{Name}' does not hold plain numbers");
+        }
+    }
+
+    private T DecodedFill<T>()
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double? fill = _source.FillValue;
+        if (fill is null)
+        {
+            fill = 0;
+        }
+
+        Span<byte> raw = stackalloc byte[8];
+        WriteRaw(raw, Decoding.RawType == Decoding.StoredType ? StoredType : Decoding.RawType, fill.Value);
+        Span<T> one = stackalloc T[1];
+        Decoding.Decode(raw[..StoredType.Size()], one);
+        return one[0];
+    }
+
+    private static void WriteRaw(Span<byte> raw, DataType type, double value)
+    {
+        switch (type)
+        {
+            case DataType.Bool:
+            case DataType.UInt8:
+                raw[0] = (byte)value;
+                break;
+            case DataType.Int8:
+                raw[0] = (byte)(sbyte)value;
+                break;
+            case DataType.Int16:
+                BitConverter.TryWriteBytes(raw, (short)value);
+                break;
+            case DataType.UInt16:
+                BitConverter.TryWriteBytes(raw, (ushort)value);
+                break;
+            case DataType.Int32:
+                BitConverter.TryWriteBytes(raw, (int)value);
+                break;
+            case DataType.UInt32:
+                BitConverter.TryWriteBytes(raw, (uint)value);
+                break;
+            case DataType.Int64:
+                BitConverter.TryWriteBytes(raw, (long)value);
+                break;
+            case DataType.UInt64:
+                BitConverter.TryWriteBytes(raw, (ulong)value);
+                break;
+            case DataType.Float16:
+                BitConverter.TryWriteBytes(raw, (Half)value);
+                break;
+            case DataType.Float32:
+                BitConverter.TryWriteBytes(raw, (float)value);
+                break;
+            case DataType.Float64:
+                BitConverter.TryWriteBytes(raw, value);
+                break;
+        }
+    }
+
+    public override string ToString() => $"{Name}({string.Join(", ", Dims)}) [{string.Join(", ", Shape)}] {StoredType.NumpyName()}";
+}

@@ -1,0 +1,194 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Proxima.Arrays.Storage;
+
+/// <summary>
+/// A directory tree as <see cref="IStorage"/>, confined to its root: keys with '..', absolute keys and
+/// symlinks whose real target lies outside the root are refused with <see cref="StorageException"/>.
+/// </summary>
+public sealed class PosixStorage : IStorage
+{
+    private readonly string _root;
+    private readonly string _rootPrefix;
+
+    /// <param name="rootDirectory">An existing directory; symlinks in the root path itself are resolved once.</param>
+    public PosixStorage(string rootDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(rootDirectory);
+        string full = Path.GetFullPath(rootDirectory);
+        string? real = Libc.RealPath(full);
+        if (real is null || !Directory.Exists(real))
+        {
+            throw new StorageException(full, "storage root does not exist or is not a directory");
+        }
+
+        _root = real.TrimEnd('/');
+        _rootPrefix = _root + "/";
+        if (_root.Length == 0)
+        {
+            _root = "/";
+            _rootPrefix = "/";
+        }
+    }
+
+    /// <summary>The resolved root directory.</summary>
+    public string Root => _root;
+
+    /// <inheritdoc />
+    public string Describe(string key) => key.Length == 0 ? _root : _rootPrefix + key;
+
+    /// <summary>
+    /// Maps a key to a real path inside the root. Returns null when it does not exist; throws when the
+    /// key or a symlink on its way leads outside the root.
+    /// </summary>
+    internal string? Resolve(string key)
+    {
+        string norm = KeyValidator.Normalize(key, Describe);
+        string candidate = norm.Length == 0 ? _root : _rootPrefix + norm;
+        string? real = Libc.RealPath(candidate);
+        if (real is null)
+        {
+            return null;
+        }
+
+        if (real != _root && !real.StartsWith(_rootPrefix, StringComparison.Ordinal))
+        {
+            throw new StorageException(Describe(norm), "key resolves outside the storage root (symlink escape)");
+        }
+
+        return real;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IMemoryOwner<byte>?> ReadAsync(string key, long offset, long? length, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        string? path = Resolve(key);
+        if (path is null)
+        {
+            return null;
+        }
+
+        SafeFileHandle handle;
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                return null;
+            }
+
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageException(Describe(key), "cannot open: " + e.Message, e);
+        }
+
+        using (handle)
+        {
+            long size = RandomAccess.GetLength(handle);
+            long available = Math.Max(0, size - offset);
+            long want = length is null ? available : Math.Min(length.Value, available);
+            if (want > maxBytes || want > Array.MaxLength)
+            {
+                throw new StorageException(Describe(key), $"object of {want} bytes exceeds the allowed {maxBytes} bytes");
+            }
+
+            var buffer = new PooledBuffer((int)want);
+            try
+            {
+                int done = 0;
+                while (done < want)
+                {
+                    int n = await RandomAccess.ReadAsync(handle, buffer.Array.AsMemory(done, (int)want - done), offset + done, cancellationToken).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        throw new StorageException(Describe(key), "file shrank while being read");
+                    }
+
+                    done += n;
+                }
+
+                return buffer;
+            }
+            catch (Exception e)
+            {
+                buffer.Dispose();
+                if (e is IOException and not StorageException)
+                {
+                    throw new StorageException(Describe(key), "read failed: " + e.Message, e);
+                }
+
+                throw;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long?> GetSizeAsync(string key, CancellationToken cancellationToken)
+    {
+        string? path = Resolve(key);
+        if (path is null)
+        {
+            return ValueTask.FromResult<long?>(null);
+        }
+
+        var fi = new FileInfo(path);
+        return ValueTask.FromResult<long?>(fi.Exists ? fi.Length : null);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<StorageEntry> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string norm = KeyValidator.Normalize(prefix, Describe);
+        string? path = Resolve(norm);
+        if (path is null || !Directory.Exists(path))
+        {
+            yield break;
+        }
+
+        var dir = new DirectoryInfo(path);
+        var entries = new List<FileSystemInfo>(dir.EnumerateFileSystemInfos());
+        entries.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        foreach (FileSystemInfo e in entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string key = StorageExtensions.Join(norm, e.Name);
+            bool isDir = e is DirectoryInfo;
+            long size = 0;
+            if (e.LinkTarget is not null)
+            {
+                // Symlinks are listed only when they stay inside the root.
+                string? real = Libc.RealPath(e.FullName);
+                if (real is null || (real != _root && !real.StartsWith(_rootPrefix, StringComparison.Ordinal)))
+                {
+                    continue;
+                }
+
+                isDir = Directory.Exists(real);
+                if (!isDir)
+                {
+                    size = new FileInfo(real).Length;
+                }
+            }
+            else if (e is FileInfo fi)
+            {
+                size = fi.Length;
+            }
+
+            yield return new StorageEntry(key, e.Name, isDir, size, e.LastWriteTimeUtc);
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,221 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Proxima.Arrays.Codecs;
+using Proxima.Arrays.Grid;
+using Proxima.Arrays.Storage;
+
+namespace Proxima.Arrays.Zarr;
+
+/// <summary>A Zarr v2 array (.zarray): chunk keys, codec pipeline, byte order and memory order.</summary>
+internal sealed class ZarrV2Array : ChunkSource
+{
+    private readonly IStorage _storage;
+    private readonly string _path;
+    private readonly char _separator;
+    private readonly bool _bigEndian;
+    private readonly bool _fortranOrder;
+    private readonly IReadOnlyList<IBytesCodec> _codecs;
+    private readonly int _chunkBytes;
+
+    private ZarrV2Array(IStorage storage, string path, long[] shape, int[] chunks, DataType type, bool bigEndian, bool fortran, char separator, IReadOnlyList<IBytesCodec> codecs, string location)
+        : base(shape, chunks, type, location)
+    {
+        _storage = storage;
+        _path = path;
+        _separator = separator;
+        _bigEndian = bigEndian;
+        _fortranOrder = fortran;
+        _codecs = codecs;
+        _chunkBytes = (int)Math.Min(int.MaxValue, NdIndex.Product(chunks) * Math.Max(1, type.Size()));
+    }
+
+    /// <summary>The dtype string as stored ("&lt;f4").</summary>
+    public string Dtype { get; private init; } = "";
+
+    /// <summary>Parses .zarray JSON. <paramref name="path"/> is the array's key prefix in <paramref name="storage"/>.</summary>
+    public static ZarrV2Array Parse(IStorage storage, string path, JsonElement meta, GridDatasetOptions options)
+    {
+        string key = StorageExtensions.Join(path, ".zarray");
+        string location = storage.Describe(key);
+        ZarrJson.RequireObject(meta, location, ".zarray");
+        if (!meta.TryGetProperty("zarr_format", out JsonElement fmt) || fmt.ValueKind != JsonValueKind.Number || fmt.GetInt32() != 2)
+        {
+            throw new ArrayFormatException(location, "zarr_format must be 2");
+        }
+
+        long[] shape = ZarrJson.LongArray(meta, "shape", location);
+        int[] chunks = ZarrJson.ChunkArray(meta, "chunks", location, shape.Length);
+        long elements = 1;
+        foreach (long s in shape)
+        {
+            elements = s == 0 ? 0 : elements > options.MaxElements / s ? long.MaxValue : elements * s;
+        }
+
+        if (elements > options.MaxElements)
+        {
+            throw new ArrayFormatException(location, $"shape [{string.Join(", ", shape)}] exceeds the limit of {options.MaxElements} elements");
+        }
+
+        if (!meta.TryGetProperty("dtype", out JsonElement dtypeEl))
+        {
+            throw new ArrayFormatException(location, "missing 'dtype'");
+        }
+
+        string dtype = dtypeEl.ValueKind == JsonValueKind.String ? dtypeEl.GetString()! : dtypeEl.GetRawText();
+        DataTypes.TryParseTypestr(dtype, out DataType type, out bool bigEndian);
+
+        string order = meta.TryGetProperty("order", out JsonElement o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : "C";
+        if (order is not ("C" or "F"))
+        {
+            throw new ArrayFormatException(location, $"order must be \"C\" or \"F\", got \"{order}\"");
+        }
+
+        char separator = '.';
+        if (meta.TryGetProperty("dimension_separator", out JsonElement sep) && sep.ValueKind == JsonValueKind.String)
+        {
+            string s = sep.GetString()!;
+            if (s is not ("." or "/"))
+            {
+                throw new ArrayFormatException(location, $"dimension_separator must be \".\" or \"/\", got \"{s}\"");
+            }
+
+            separator = s[0];
+        }
+
+        int itemSize = Math.Max(1, type.Size());
+        var codecs = new List<IBytesCodec>();
+        if (meta.TryGetProperty("filters", out JsonElement filters) && filters.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement f in filters.EnumerateArray())
+            {
+                codecs.Add(NumcodecsFactory.Create(f, itemSize, location));
+            }
+        }
+
+        if (meta.TryGetProperty("compressor", out JsonElement comp) && comp.ValueKind != JsonValueKind.Null)
+        {
+            codecs.Add(NumcodecsFactory.Create(comp, itemSize, location));
+        }
+
+        double? fill = meta.TryGetProperty("fill_value", out JsonElement fv) ? ZarrJson.FillValue(fv, type, bigEndian, location) : null;
+        return new ZarrV2Array(storage, path, shape, chunks, type, bigEndian, order == "F", separator, codecs, storage.Describe(path))
+        {
+            FillValue = fill,
+            Dtype = dtype,
+        };
+    }
+
+    public string ChunkKey(ReadOnlySpan<long> chunkIndex)
+    {
+        if (chunkIndex.Length == 0)
+        {
+            return StorageExtensions.Join(_path, "0");
+        }
+
+        var sb = new StringBuilder(_path.Length + (chunkIndex.Length * 4));
+        if (_path.Length > 0)
+        {
+            sb.Append(_path).Append('/');
+        }
+
+        for (int d = 0; d < chunkIndex.Length; d++)
+        {
+            if (d > 0)
+            {
+                sb.Append(_separator);
+            }
+
+            sb.Append(chunkIndex[d]);
+        }
+
+        return sb.ToString();
+    }
+
+    public override async ValueTask<bool> ReadChunkAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        string key = ChunkKey(chunkIndex);
+
+        // An encoded chunk larger than twice its decoded size (plus codec headers) is not something any codec produces.
+        long maxEncoded = ((long)_chunkBytes * 2) + 65536;
+        using IMemoryOwner<byte>? encoded = await _storage.ReadAsync(key, 0, null, maxEncoded, cancellationToken).ConfigureAwait(false);
+        if (encoded is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            DecodeChunk(encoded.Memory.Span, destination.Span[.._chunkBytes]);
+        }
+        catch (CodecException e)
+        {
+            throw new ChunkDecodeException(_storage.Describe(key), e.Kind, e.Message, e);
+        }
+
+        return true;
+    }
+
+    internal void DecodeChunk(ReadOnlySpan<byte> encoded, Span<byte> destination)
+    {
+        int itemSize = StoredType.Size();
+        if (!_fortranOrder)
+        {
+            CodecPipeline.Decode(_codecs, encoded, destination);
+            if (_bigEndian)
+            {
+                SwapInPlace(destination, itemSize);
+            }
+
+            return;
+        }
+
+        byte[] temp = ArrayPool<byte>.Shared.Rent(destination.Length);
+        try
+        {
+            Span<byte> t = temp.AsSpan(0, destination.Length);
+            CodecPipeline.Decode(_codecs, encoded, t);
+            if (_bigEndian)
+            {
+                SwapInPlace(t, itemSize);
+            }
+
+            // F order = C order of the reversed shape; transpose it back.
+            int rank = ChunkShape.Length;
+            Span<int> reversed = stackalloc int[rank];
+            Span<int> perm = stackalloc int[rank];
+            for (int d = 0; d < rank; d++)
+            {
+                reversed[d] = ChunkShape[rank - 1 - d];
+                perm[d] = rank - 1 - d;
+            }
+
+            NdIndex.Transpose(t, destination, reversed, perm, itemSize);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(temp);
+        }
+    }
+
+    internal static void SwapInPlace(Span<byte> data, int itemSize)
+    {
+        switch (itemSize)
+        {
+            case 2:
+                Span<ushort> s2 = MemoryMarshal.Cast<byte, ushort>(data);
+                BinaryPrimitives.ReverseEndianness(s2, s2);
+                break;
+            case 4:
+                Span<uint> s4 = MemoryMarshal.Cast<byte, uint>(data);
+                BinaryPrimitives.ReverseEndianness(s4, s4);
+                break;
+            case 8:
+                Span<ulong> s8 = MemoryMarshal.Cast<byte, ulong>(data);
+                BinaryPrimitives.ReverseEndianness(s8, s8);
+                break;
+        }
+    }
+}
