@@ -5,7 +5,7 @@ using Proxima.Compute.Query;
 
 namespace Proxima.Compute.Execution;
 
-/// <summary>Options for <see cref="QueryExecutor.ExecuteAsync"/>.</summary>
+/// <summary>Options for <c>QueryExecutor.ExecuteAsync</c>.</summary>
 public sealed record ExecutionOptions
 {
     /// <summary>Chunks read and reduced concurrently; memory ≈ this × (chunk size × ~2 + chunk output).</summary>
