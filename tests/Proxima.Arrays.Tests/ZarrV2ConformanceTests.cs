@@ -16,12 +16,18 @@ public sealed class ZarrV2ConformanceTests : IClassFixture<ZarrV2Reference>
 
     private static readonly string[] Names =
     [
-        "default_f4",
-        "codec_blosc_lz4", "codec_blosc_lz4hc", "codec_blosc_zstd_bitshuffle", "codec_blosc_zlib", "codec_blosc_blosclz",
-        "codec_blosc_autoshuffle", "codec_zlib", "codec_gzip", "codec_zstd", "codec_lz4", "codec_none",
-        "xr_era5", "xr_packed_i16", "xr_packed_scale_only", "xr_unconsolidated",
-        "cal_noleap", "cal_360_day", "cal_all_leap", "cal_julian", "cal_proleptic_gregorian", "cal_standard", "cal_gregorian",
-        "cal_365_day", "cal_366_day",
+        "cal_360_day", "cal_365_day", "cal_366_day", "cal_all_leap", "cal_gregorian", "cal_julian", "cal_noleap",
+        "cal_proleptic_gregorian", "cal_standard", "codec_blosc_autoshuffle", "codec_blosc_blosclz", "codec_blosc_lz4",
+        "codec_blosc_lz4hc", "codec_blosc_zlib", "codec_blosc_zstd_bitshuffle", "codec_gzip", "codec_lz4", "codec_none",
+        "codec_zlib", "codec_zstd", "default_f4", "dtype_be_f2", "dtype_be_f4", "dtype_be_f8", "dtype_be_i2",
+        "dtype_be_i4", "dtype_be_i8", "dtype_be_u2", "dtype_be_u4", "dtype_be_u8", "dtype_le_b1", "dtype_le_f2",
+        "dtype_le_f4", "dtype_le_f8", "dtype_le_i1", "dtype_le_i2", "dtype_le_i4", "dtype_le_i8", "dtype_le_u1",
+        "dtype_le_u2", "dtype_le_u4", "dtype_le_u8", "filter_astype", "filter_bitround", "filter_delta_i4",
+        "filter_delta_i8_as_i2", "filter_fixedscaleoffset", "filter_fixedscaleoffset_u1", "filter_quantize",
+        "filter_shuffle_gzip_in_filters", "filter_shuffle_zlib", "filter_zlib_in_filters", "missing_inf",
+        "missing_int7", "missing_nan", "missing_neginf", "missing_none_i4", "missing_zero_f8", "order_F_f4",
+        "order_F_i4", "scalar", "separator_slash", "xr_era5", "xr_packed_i16", "xr_packed_scale_only",
+        "xr_string_coord", "xr_unconsolidated",
     ];
 
     public static TheoryData<string> CaseNames => new(Names);

@@ -36,6 +36,11 @@ internal static class Compare
             Assert.True(expected.Dtype == v.DecodedType.NumpyName(), $"{caseName}/{expected.Name}: decoded dtype {v.DecodedType.NumpyName()}, xarray says {expected.Dtype}");
         }
 
+        if (expected.StoredDtype is not null)
+        {
+            Assert.Equal(expected.StoredDtype, v.StoredType.NumpyName());
+        }
+
         if (expected.Times is not null)
         {
             Cf.CfDateTime[] times = await v.ReadTimesAsync(CancellationToken.None);

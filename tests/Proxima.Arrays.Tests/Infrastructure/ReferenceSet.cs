@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Proxima.Arrays.Tests.Infrastructure;
 
 /// <summary>Expected values for one variable, as the reference implementation decoded them.</summary>
-public sealed record ExpectedVariable(string Name, long[] Shape, string[]? Dims, string? Dtype, double[] Values, string[]? Times);
+public sealed record ExpectedVariable(string Name, long[] Shape, string[]? Dims, string? Dtype, double[] Values, string[]? Times, string? StoredDtype = null);
 
 /// <summary>One store and what its variables must read as.</summary>
 public sealed record ExpectedCase(string Name, string Path, string Kind, IReadOnlyDictionary<string, ExpectedVariable> Variables);
@@ -40,7 +40,8 @@ public class ReferenceSet : IDisposable
                 byte[] bytes = File.ReadAllBytes(System.IO.Path.Combine(root, e.GetProperty("file").GetString()!));
                 double[] values = new double[bytes.Length / 8];
                 Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
-                vars[v.Name] = new ExpectedVariable(v.Name, shape, dims, dtype, values, times);
+                string? stored = e.TryGetProperty("stored", out JsonElement st) ? st.GetString() : null;
+                vars[v.Name] = new ExpectedVariable(v.Name, shape, dims, dtype, values, times, stored);
             }
 
             cases[c.Name] = new ExpectedCase(c.Name, c.Value.GetProperty("path").GetString()!, c.Value.GetProperty("kind").GetString()!, vars);

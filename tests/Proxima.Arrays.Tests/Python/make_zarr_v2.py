@@ -27,7 +27,7 @@ def add_zarr_case(case, path, arrays):
         fv = a.fill_value
         if fv is not None and not (isinstance(fv, float) and np.isnan(fv)):
             v = np.where(a[...] == fv, np.nan, v)
-        m.add_values(case, name or os.path.splitext(os.path.basename(path))[0], v, dtype=str(a.dtype), chunks=list(a.chunks))
+        m.add_values(case, name or os.path.splitext(os.path.basename(path))[0], v, stored=a.dtype.name, chunks=list(a.chunks))
 
 
 # 1. zarr-python defaults: Blosc(lz4, shuffle), float32, edge chunks on every axis.
@@ -108,6 +108,84 @@ for cal, start in [("noleap", (2095, 2, 27)), ("360_day", (2095, 2, 27)), ("all_
 p = os.path.join(stores, "xr_unconsolidated.zarr")
 ds.isel(time=slice(0, 5)).to_zarr(p, mode="w", consolidated=False)
 add_xarray_case(m, "xr_unconsolidated", p, consolidated=False)
+
+# 7. Every numeric dtype, both byte orders; some with zarr's default fill (0 -> masked like xarray), some with none.
+for code in ["i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8", "b1"]:
+    for order in ("<", ">"):
+        if code in ("i1", "u1", "b1") and order == ">":
+            continue
+        dt = np.dtype(order + code)
+        if code == "b1":
+            vals = rng.integers(0, 2, (5, 6)).astype(bool)
+        elif dt.kind in "iu":
+            info = np.iinfo(dt)
+            vals = rng.integers(max(info.min, -10**6), min(info.max, 10**6), (5, 6), endpoint=True).astype(dt)
+            vals[0, 0] = info.max
+            vals[0, 1] = info.min if dt.kind == "i" else 1
+        else:
+            vals = (rng.normal(size=(5, 6)) * 1000).astype(dt)
+        p = os.path.join(stores, f"dtype_{'be' if order == '>' else 'le'}_{code}.zarr")
+        z = zarr.open_array(p, mode="w", shape=vals.shape, chunks=(2, 4), dtype=dt, fill_value=None if code in ("i8", "f4", "b1") else 0)
+        z[...] = vals
+        add_zarr_case(f"dtype_{'be' if order == '>' else 'le'}_{code}", p, [""])
+
+# 8. Fortran order, 3-D with edge chunks, big-endian too.
+for dt in ("<f4", ">i4"):
+    vals = (rng.normal(size=(5, 7, 9)) * 100).astype(dt)
+    p = os.path.join(stores, f"order_F_{dt[1:]}.zarr")
+    z = zarr.open_array(p, mode="w", shape=vals.shape, chunks=(2, 3, 4), dtype=dt, order="F", fill_value=None)
+    z[...] = vals
+    add_zarr_case(f"order_F_{dt[1:]}", p, [""])
+
+# 9. '/' dimension separator (nested chunk directories).
+vals = rng.normal(size=(6, 5)).astype("f8")
+p = os.path.join(stores, "separator_slash.zarr")
+z = zarr.open_array(p, mode="w", shape=vals.shape, chunks=(4, 2), dtype="f8", dimension_separator="/", fill_value=None)
+z[...] = vals
+add_zarr_case("separator_slash", p, [""])
+
+# 10. Missing chunks read as fill_value, in each fill encoding.
+for name, dt, fill in [("nan", "f4", np.nan), ("inf", "f8", np.inf), ("neginf", "f4", -np.inf), ("int7", "i2", 7), ("zero_f8", "f8", 0.0), ("none_i4", "i4", None)]:
+    p = os.path.join(stores, f"missing_{name}.zarr")
+    z = zarr.open_array(p, mode="w", shape=(10, 4), chunks=(3, 4), dtype=dt, fill_value=fill)
+    z[0:3] = np.arange(12).reshape(3, 4) + 1
+    if fill is None:
+        m.set_case(f"missing_{name}", path=os.path.relpath(p, out), kind="zarr")
+        v = np.zeros((10, 4)); v[0:3] = np.arange(12).reshape(3, 4) + 1
+        m.add_values(f"missing_{name}", f"missing_{name}", v)
+    else:
+        add_zarr_case(f"missing_{name}", p, [""])
+
+# 11. Filters (numcodecs), each with a compressor behind it; and a compressor inside filters as kerchunk writes it.
+base = np.linspace(-50, 150, 7 * 8).reshape(7, 8)
+filter_cases = {
+    "delta_i4": ("<i4", [numcodecs.Delta(dtype="<i4")], numcodecs.Zlib(1), (np.arange(56).reshape(7, 8) * 3 - 20).astype("<i4")),
+    "delta_i8_as_i2": ("<i8", [numcodecs.Delta(dtype="<i8", astype="<i2")], None, (np.arange(56).reshape(7, 8) * 2).astype("<i8")),
+    "fixedscaleoffset": ("<f8", [numcodecs.FixedScaleOffset(offset=1000, scale=10, dtype="<f8", astype="<i2")], numcodecs.Blosc(), base.astype("<f8")),
+    "fixedscaleoffset_u1": ("<f4", [numcodecs.FixedScaleOffset(offset=0, scale=1, dtype="<f4", astype="u1")], None, np.abs(base).astype("<f4") % 200),
+    "astype": ("<f8", [numcodecs.AsType(encode_dtype="<f4", decode_dtype="<f8")], numcodecs.Zstd(), base.astype("<f8")),
+    "quantize": ("<f8", [numcodecs.Quantize(digits=2, dtype="<f8")], numcodecs.Zlib(), base.astype("<f8")),
+    "shuffle_zlib": ("<f8", [numcodecs.Shuffle(elementsize=8)], numcodecs.Zlib(), base.astype("<f8")),
+    "zlib_in_filters": ("<f4", [numcodecs.Zlib(4)], None, base.astype("<f4")),
+    "shuffle_gzip_in_filters": (">f8", [numcodecs.Shuffle(elementsize=8), numcodecs.GZip(2)], None, base.astype(">f8")),
+    "bitround": ("<f4", [numcodecs.BitRound(keepbits=8)], numcodecs.Blosc("zstd"), base.astype("<f4")),
+}
+for name, (dt, filters, comp, vals) in filter_cases.items():
+    p = os.path.join(stores, f"filter_{name}.zarr")
+    z = zarr.open_array(p, mode="w", shape=vals.shape, chunks=(3, 5), dtype=dt, filters=filters, compressor=comp, fill_value=None)
+    z[...] = vals
+    add_zarr_case(f"filter_{name}", p, [""])
+
+# 12. A scalar (0-d) array, and an xarray dataset carrying a string coordinate next to numbers.
+p = os.path.join(stores, "scalar.zarr")
+z = zarr.open_array(p, mode="w", shape=(), dtype="f8", fill_value=None)
+z[...] = 3.25
+add_zarr_case("scalar", p, [""])
+dss = xr.Dataset({"obs": (("station", "time"), rng.normal(size=(3, 4)).astype("f4"))},
+                 coords={"station": ("station", np.array(["SYD", "LON", "NYC"])), "time": np.arange(4)})
+p = os.path.join(stores, "xr_string_coord.zarr")
+dss.to_zarr(p, mode="w")
+add_xarray_case(m, "xr_string_coord", p)
 
 m.write()
 print("ok", len(m.cases))

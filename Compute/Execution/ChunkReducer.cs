@@ -1,0 +1,219 @@
+using System.Buffers;
+using Proxima.Compute.Kernels;
+using Proxima.Compute.Planning;
+
+namespace Proxima.Compute.Execution;
+
+/// <summary>
+/// Reduces one dense box (the selected part of a chunk, logical dim order) into chunk-local moments, then merges
+/// them into the execution's output box with Chan's formula.
+/// </summary>
+/// <remarks>
+/// When the innermost dim is kept, rows map onto contiguous output cells: pass 1 runs the row kernel
+/// (count/sum/min/max per cell), pass 2 adds squared deviations about each cell's chunk mean. When the innermost
+/// dim is reduced or grouped, each run of equal output cell is reduced by the span kernels into an exact partial and
+/// merged into its cell.
+/// </remarks>
+internal static class ChunkReducer
+{
+    public static void Reduce<T, TL>(ExecutionState state, ChunkGroup[] groups, ReadOnlySpan<T> box)
+        where T : unmanaged
+        where TL : IWideningLoader<T>
+    {
+        var dims = state.Plan.LogicalDims;
+        var nl = groups.Length;
+        var path = SimdPaths.Best;
+
+        // Chunk-local output box.
+        var outPos = new int[nl][];
+        var lmin = new int[nl];
+        var lext = new int[nl];
+        for (var j = 0; j < nl; j++)
+        {
+            outPos[j] = state.OutPositions(j, groups[j]);
+            if (dims[j].Role == DimRole.Reduced)
+            {
+                lext[j] = 1;
+                continue;
+            }
+
+            int a = int.MaxValue, b = int.MinValue;
+            foreach (var p in outPos[j])
+            {
+                a = Math.Min(a, p);
+                b = Math.Max(b, p);
+            }
+
+            lmin[j] = a;
+            lext[j] = b - a + 1;
+        }
+
+        var lstride = new int[nl];
+        var cells = 1;
+        for (var j = nl - 1; j >= 0; j--)
+        {
+            if (dims[j].Role == DimRole.Reduced)
+            {
+                continue;
+            }
+
+            lstride[j] = cells;
+            cells *= lext[j];
+        }
+
+        var pool = ArrayPool<double>.Shared;
+        var cnt = pool.Rent(cells);
+        var sum = pool.Rent(cells);
+        var m2 = pool.Rent(cells);
+        var mn = pool.Rent(cells);
+        var mx = pool.Rent(cells);
+        try
+        {
+            cnt.AsSpan(0, cells).Clear();
+            sum.AsSpan(0, cells).Clear();
+            m2.AsSpan(0, cells).Clear();
+            mn.AsSpan(0, cells).Fill(double.PositiveInfinity);
+            mx.AsSpan(0, cells).Fill(double.NegativeInfinity);
+
+            var inner = nl - 1;
+            var innerLen = groups[inner].Positions.Length;
+            var innerOut = outPos[inner];
+            var innerKeptContiguous = dims[inner].Role == DimRole.Kept && QueryExecutor.IsConsecutive(innerOut);
+            var idx = new int[nl];
+            var pos = 0;
+            if (innerKeptContiguous)
+            {
+                var first = innerOut[0] - lmin[inner];
+                do
+                {
+                    var cell = RowBase(idx, outPos, lmin, lstride, dims, inner) + first;
+                    MomentKernels.RowMoments<TL, T>(box.Slice(pos, innerLen), cnt.AsSpan(cell, innerLen), sum.AsSpan(cell, innerLen), mn.AsSpan(cell, innerLen), mx.AsSpan(cell, innerLen), path);
+                    pos += innerLen;
+                }
+                while (QueryExecutor.Advance(idx, groups, inner));
+
+                var mean = pool.Rent(cells);
+                try
+                {
+                    for (var c = 0; c < cells; c++)
+                    {
+                        mean[c] = sum[c] / cnt[c];
+                    }
+
+                    Array.Clear(idx);
+                    pos = 0;
+                    do
+                    {
+                        var cell = RowBase(idx, outPos, lmin, lstride, dims, inner) + first;
+                        MomentKernels.RowDeviations<TL, T>(box.Slice(pos, innerLen), mean.AsSpan(cell, innerLen), m2.AsSpan(cell, innerLen), path);
+                        pos += innerLen;
+                    }
+                    while (QueryExecutor.Advance(idx, groups, inner));
+                }
+                finally
+                {
+                    pool.Return(mean);
+                }
+            }
+            else
+            {
+                var reducedInner = dims[inner].Role == DimRole.Reduced;
+                do
+                {
+                    var rowBase = RowBase(idx, outPos, lmin, lstride, dims, inner);
+                    var row = box.Slice(pos, innerLen);
+                    var l = 0;
+                    while (l < innerLen)
+                    {
+                        var end = innerLen;
+                        var cell = rowBase;
+                        if (!reducedInner)
+                        {
+                            end = l + 1;
+                            while (end < innerLen && innerOut[end] == innerOut[l])
+                            {
+                                end++;
+                            }
+
+                            cell += innerOut[l] - lmin[inner];
+                        }
+
+                        var run = row[l..end];
+                        MomentKernels.SpanMoments<TL, T>(run, out var c, out var s, out var lo, out var hi, path);
+                        if (c > 0)
+                        {
+                            var q = MomentKernels.SpanDeviations<TL, T>(run, s / c, path);
+                            ChanMerge.Into(ref cnt[cell], ref sum[cell], ref m2[cell], ref mn[cell], ref mx[cell], c, s, q, lo, hi);
+                        }
+
+                        l = end;
+                    }
+
+                    pos += innerLen;
+                }
+                while (QueryExecutor.Advance(idx, groups, inner));
+            }
+
+            MergeIntoOutput(state, dims, lmin, lext, cells, cnt, sum, m2, mn, mx);
+        }
+        finally
+        {
+            pool.Return(cnt);
+            pool.Return(sum);
+            pool.Return(m2);
+            pool.Return(mn);
+            pool.Return(mx);
+        }
+    }
+
+    private static int RowBase(int[] idx, int[][] outPos, int[] lmin, int[] lstride, LogicalDim[] dims, int inner)
+    {
+        var b = 0;
+        for (var j = 0; j < inner; j++)
+        {
+            if (dims[j].Role != DimRole.Reduced)
+            {
+                b += (outPos[j][idx[j]] - lmin[j]) * lstride[j];
+            }
+        }
+
+        return b;
+    }
+
+    private static void MergeIntoOutput(ExecutionState state, LogicalDim[] dims, int[] lmin, int[] lext, int cells, double[] cnt, double[] sum, double[] m2, double[] mn, double[] mx)
+    {
+        var nl = dims.Length;
+        var gCount = state.Count!;
+        var gSum = state.Sum!;
+        var gM2 = state.M2!;
+        var gMin = state.Min!;
+        var gMax = state.Max!;
+        var li = new int[nl];
+        lock (state.MergeLock)
+        {
+            for (var c = 0; c < cells; c++)
+            {
+                // Local cell c → global index (odometer over local extents, last dim fastest).
+                long g = 0;
+                for (var j = 0; j < nl; j++)
+                {
+                    if (dims[j].Role != DimRole.Reduced)
+                    {
+                        g += (long)(lmin[j] + li[j]) * state.GlobalStrides[j];
+                    }
+                }
+
+                ChanMerge.Into(ref gCount[g], ref gSum[g], ref gM2[g], ref gMin[g], ref gMax[g], cnt[c], sum[c], m2[c], mn[c], mx[c]);
+                for (var j = nl - 1; j >= 0; j--)
+                {
+                    if (++li[j] < lext[j])
+                    {
+                        break;
+                    }
+
+                    li[j] = 0;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+using Proxima.Compute.Planning;
+
+namespace Proxima.Compute.Execution;
+
+/// <summary>
+/// The output box of one execution (the bounding box, per output dim, of the cells its chunk range touches) and
+/// its accumulators.
+/// </summary>
+internal sealed class ExecutionState
+{
+    private readonly int[] _chunkStrides;
+    private readonly bool _orderedAsSource;
+
+    public ExecutionState(QueryPlan plan, ChunkRange range)
+    {
+        Plan = plan;
+        var dims = plan.LogicalDims;
+        var nl = dims.Length;
+        var src = plan.Source;
+        ChunkLength = 1;
+        _chunkStrides = new int[src.Dims.Count];
+        for (var d = src.Dims.Count - 1; d >= 0; d--)
+        {
+            _chunkStrides[d] = ChunkLength;
+            ChunkLength *= src.ChunkShape[d];
+        }
+
+        _orderedAsSource = nl == src.Dims.Count;
+        for (var j = 0; j < nl && _orderedAsSource; j++)
+        {
+            _orderedAsSource = dims[j].SourceDims.Length == 1 && dims[j].SourceDims[0] == j;
+        }
+
+        // Bounding box over touched groups.
+        BoxStart = new int[nl];
+        BoxExtent = new int[nl];
+        var lo = new int[nl];
+        var hi = new int[nl];
+        Array.Fill(lo, int.MaxValue);
+        Array.Fill(hi, -1);
+        var touched = new bool[nl][];
+        for (var j = 0; j < nl; j++)
+        {
+            touched[j] = new bool[dims[j].Groups.Length];
+        }
+
+        var gi = new int[nl];
+        for (var o = range.Start; o < range.End; o++)
+        {
+            plan.GroupsOf(o, gi);
+            for (var j = 0; j < nl; j++)
+            {
+                touched[j][gi[j]] = true;
+            }
+        }
+
+        for (var j = 0; j < nl; j++)
+        {
+            if (dims[j].Role == DimRole.Reduced)
+            {
+                BoxExtent[j] = 1;
+                continue;
+            }
+
+            for (var g = 0; g < touched[j].Length; g++)
+            {
+                if (!touched[j][g])
+                {
+                    continue;
+                }
+
+                foreach (var p in dims[j].Groups[g].Positions)
+                {
+                    var op = dims[j].OutPos[p];
+                    lo[j] = Math.Min(lo[j], op);
+                    hi[j] = Math.Max(hi[j], op);
+                }
+            }
+
+            BoxStart[j] = hi[j] < 0 ? 0 : lo[j];
+            BoxExtent[j] = hi[j] < 0 ? 0 : hi[j] - lo[j] + 1;
+        }
+
+        GlobalStrides = new long[nl];
+        long stride = 1;
+        for (var j = nl - 1; j >= 0; j--)
+        {
+            if (dims[j].Role == DimRole.Reduced)
+            {
+                continue;
+            }
+
+            GlobalStrides[j] = stride;
+            stride *= BoxExtent[j];
+        }
+
+        if (stride > Array.MaxLength)
+        {
+            throw new Query.QueryValidationException("limit_exceeded", $"The result has {stride} cells, more than one response can hold; narrow 'select' or reduce.", "select");
+        }
+
+        CellCount = (int)stride;
+        if (plan.IsReduce)
+        {
+            Count = new long[CellCount];
+            Sum = new double[CellCount];
+            M2 = new double[CellCount];
+            Min = new double[CellCount];
+            Max = new double[CellCount];
+            Array.Fill(Min, double.PositiveInfinity);
+            Array.Fill(Max, double.NegativeInfinity);
+        }
+        else
+        {
+            Values = new double[CellCount];
+            Array.Fill(Values, double.NaN);
+        }
+    }
+
+    public QueryPlan Plan { get; }
+
+    public int ChunkLength { get; }
+
+    public int[] BoxStart { get; }
+
+    public int[] BoxExtent { get; }
+
+    /// <summary>Row-major stride of each logical dim in the output box (0 for reduced dims).</summary>
+    public long[] GlobalStrides { get; }
+
+    public int CellCount { get; }
+
+    public long[]? Count { get; }
+
+    public double[]? Sum { get; }
+
+    public double[]? M2 { get; }
+
+    public double[]? Min { get; }
+
+    public double[]? Max { get; }
+
+    public double[]? Values { get; }
+
+    public Lock MergeLock { get; } = new();
+
+    /// <summary>True when a group covers its whole chunk along the dim in storage order (no gather needed).</summary>
+    public bool IsWholeChunk(int j, ChunkGroup g)
+    {
+        if (!_orderedAsSource)
+        {
+            return false;
+        }
+
+        var d = Plan.LogicalDims[j].SourceDims[0];
+        var len = Plan.Source.ChunkShape[d];
+        if (g.SrcOffsets.Length != len)
+        {
+            return false;
+        }
+
+        var s = _chunkStrides[d];
+        for (var i = 0; i < len; i++)
+        {
+            if (g.SrcOffsets[i] != i * s)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Output position (relative to the box) of each entry of a group; empty for reduced dims.</summary>
+    public int[] OutPositions(int j, ChunkGroup g)
+    {
+        var d = Plan.LogicalDims[j];
+        if (d.Role == DimRole.Reduced)
+        {
+            return [];
+        }
+
+        var r = new int[g.Positions.Length];
+        for (var i = 0; i < r.Length; i++)
+        {
+            r[i] = d.OutPos[g.Positions[i]] - BoxStart[j];
+        }
+
+        return r;
+    }
+
+    public PartialResult ToPartial(int chunksDone, long bytesRead)
+    {
+        var plan = Plan;
+        var dims = new List<string>();
+        var shape = new List<int>();
+        var coords = new List<ResultCoordinate>();
+        ResultCoordinate[] pointCoords = [];
+        for (var j = 0; j < plan.LogicalDims.Length; j++)
+        {
+            var d = plan.LogicalDims[j];
+            if (d.Role == DimRole.Reduced)
+            {
+                continue;
+            }
+
+            dims.Add(d.OutCoord.Name);
+            shape.Add(BoxExtent[j]);
+            coords.Add(Slice(d.OutCoord, BoxStart[j], BoxExtent[j]));
+            if (d.Name == "point" && d.SourceDims.Length == 2)
+            {
+                pointCoords = [Slice(plan.PointCoords[0], BoxStart[j], BoxExtent[j]), Slice(plan.PointCoords[1], BoxStart[j], BoxExtent[j])];
+            }
+        }
+
+        var attrs = new Dictionary<string, string>(plan.Source.Attributes);
+        foreach (var d in plan.LogicalDims)
+        {
+            if (d.Times is not null)
+            {
+                attrs["calendar"] = CfCalendars.Name(plan.Calendar);
+            }
+        }
+
+        return new PartialResult
+        {
+            Dataset = plan.Dataset,
+            Variable = plan.Source.Variable,
+            Kind = plan.IsReduce ? PartialKind.Moments : PartialKind.Values,
+            Dims = [.. dims],
+            Shape = [.. shape],
+            Coords = [.. coords],
+            PointCoords = pointCoords,
+            Attrs = attrs,
+            Grouping = plan.Grouping,
+            Count = Count,
+            Sum = Sum,
+            M2 = M2,
+            Min = Min,
+            Max = Max,
+            Values = Values,
+            ChunksDone = chunksDone,
+            ChunksTotal = plan.ChunkCount,
+            BytesRead = bytesRead,
+        };
+    }
+
+    private static ResultCoordinate Slice(ResultCoordinate c, int start, int len) => new()
+    {
+        Name = c.Name,
+        Keys = c.Keys.AsSpan(start, len).ToArray(),
+        Values = c.Values?.AsSpan(start, len).ToArray(),
+        Labels = c.Labels?.AsSpan(start, len).ToArray(),
+    };
+}

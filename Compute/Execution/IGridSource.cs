@@ -1,0 +1,38 @@
+namespace Proxima.Compute.Execution;
+
+/// <summary>
+/// What the executor needs from one variable of a gridded dataset. The Arrays adapter implements it over
+/// <c>GridVariable</c>; tests implement it in memory. Chunk buffers are always full chunk shape in C order
+/// (edge chunks padded), decoded (CF mask/scale applied, fill = NaN).
+/// </summary>
+internal interface IGridSource
+{
+    string Variable { get; }
+
+    IReadOnlyList<string> Dims { get; }
+
+    IReadOnlyList<int> Shape { get; }
+
+    IReadOnlyList<int> ChunkShape { get; }
+
+    /// <summary>True when decoded values are float64 (chunk reads fill a double buffer), else float32.</summary>
+    bool IsDouble { get; }
+
+    /// <summary>Variable attributes worth carrying to the output (units, long_name, standard_name).</summary>
+    IReadOnlyDictionary<string, string> Attributes { get; }
+
+    /// <summary>Numeric coordinate values of a dimension, or null when it has none (index is used).</summary>
+    double[]? GetCoordinate(int dim);
+
+    /// <summary>Decoded times of a dimension when it is a CF time coordinate, else null.</summary>
+    CalendarDate[]? GetTimes(int dim, out CalendarKind calendar);
+
+    /// <summary>Attributes of a dimension's coordinate variable (units, standard_name, axis), empty if none.</summary>
+    IReadOnlyDictionary<string, string> GetCoordinateAttributes(int dim);
+
+    /// <summary>Reads one decoded chunk into <paramref name="destination"/> (full chunk length); returns bytes read from storage.</summary>
+    ValueTask<long> ReadChunkAsync(int[] chunkIndex, Memory<float> destination, CancellationToken cancellationToken);
+
+    /// <inheritdoc cref="ReadChunkAsync(int[], Memory{float}, CancellationToken)"/>
+    ValueTask<long> ReadChunkAsync(int[] chunkIndex, Memory<double> destination, CancellationToken cancellationToken);
+}

@@ -1,0 +1,250 @@
+using System.Buffers;
+using Proxima.Compute.Kernels;
+using Proxima.Compute.Planning;
+using Proxima.Compute.Query;
+
+namespace Proxima.Compute.Execution;
+
+/// <summary>Options for <c>QueryExecutor.ExecuteAsync</c>.</summary>
+public sealed record ExecutionOptions
+{
+    /// <summary>Chunks read and reduced concurrently; memory ≈ this × (chunk size × ~2 + chunk output).</summary>
+    public int MaxChunksInFlight { get; init; } = Math.Max(2, Environment.ProcessorCount);
+}
+
+/// <summary>
+/// Runs a <see cref="QueryPlan"/> (or a <see cref="ChunkRange"/> of it): streams chunks through the SIMD kernels
+/// with a bounded number in flight and returns a mergeable <see cref="PartialResult"/>.
+/// </summary>
+public static partial class QueryExecutor
+{
+    internal static QueryPlan Plan(IGridSource source, string dataset, QuerySpec spec) => QueryPlanner.Plan(source, dataset, spec);
+
+    /// <summary>Executes the chunks in <paramref name="range"/> (all chunks when null) of a plan.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside 0..plan.ChunkCount.</exception>
+    public static async Task<PartialResult> ExecuteAsync(
+        QueryPlan plan,
+        ChunkRange? range = null,
+        ExecutionOptions? options = null,
+        IProgress<QueryProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var r = range ?? new ChunkRange(0, plan.ChunkCount);
+        if (r.Start < 0 || r.Count < 0 || r.End > plan.ChunkCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(range), $"Chunk range {r.Start}+{r.Count} is outside the plan's {plan.ChunkCount} chunks.");
+        }
+
+        options ??= new ExecutionOptions();
+        var state = new ExecutionState(plan, r);
+        var done = 0;
+        long bytes = 0;
+        await Parallel.ForEachAsync(
+            Ordinals(r),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxChunksInFlight), CancellationToken = cancellationToken },
+            async (ordinal, ct) =>
+            {
+                var read = plan.Source.IsDouble
+                    ? await ProcessChunkAsync<double, DoubleLoader>(state, ordinal, ct).ConfigureAwait(false)
+                    : await ProcessChunkAsync<float, FloatLoader>(state, ordinal, ct).ConfigureAwait(false);
+                var total = Interlocked.Add(ref bytes, read);
+                var n = Interlocked.Increment(ref done);
+                progress?.Report(new QueryProgress(n, r.Count, total));
+            }).ConfigureAwait(false);
+
+        return state.ToPartial(done, Interlocked.Read(ref bytes));
+    }
+
+    private static IEnumerable<int> Ordinals(ChunkRange r)
+    {
+        for (var i = r.Start; i < r.End; i++)
+        {
+            yield return i;
+        }
+    }
+
+    private static async ValueTask<long> ProcessChunkAsync<T, TL>(ExecutionState state, int ordinal, CancellationToken ct)
+        where T : unmanaged
+        where TL : IWideningLoader<T>
+    {
+        var plan = state.Plan;
+        var nl = plan.LogicalDims.Length;
+        var gi = new int[nl];
+        plan.GroupsOf(ordinal, gi);
+        var chunkIndex = plan.ChunkIndexOf(gi);
+        var chunkLen = state.ChunkLength;
+        var chunk = ArrayPool<T>.Shared.Rent(chunkLen);
+        T[]? dense = null;
+        try
+        {
+            long read;
+            if (typeof(T) == typeof(float))
+            {
+                read = await plan.Source.ReadChunkAsync(chunkIndex, ((float[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
+            }
+            else
+            {
+                read = await plan.Source.ReadChunkAsync(chunkIndex, ((double[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
+            }
+
+            var groups = new ChunkGroup[nl];
+            var boxLen = 1;
+            var whole = true;
+            for (var j = 0; j < nl; j++)
+            {
+                groups[j] = plan.LogicalDims[j].Groups[gi[j]];
+                boxLen *= groups[j].Positions.Length;
+                whole &= state.IsWholeChunk(j, groups[j]);
+            }
+
+            ReadOnlySpan<T> box;
+            if (whole)
+            {
+                box = chunk.AsSpan(0, chunkLen);
+            }
+            else
+            {
+                dense = ArrayPool<T>.Shared.Rent(boxLen);
+                Gather<T>(chunk, groups, dense.AsSpan(0, boxLen));
+                box = dense.AsSpan(0, boxLen);
+            }
+
+            if (plan.IsReduce)
+            {
+                ChunkReducer.Reduce<T, TL>(state, groups, box);
+            }
+            else
+            {
+                ScatterValues<T, TL>(state, groups, box);
+            }
+
+            return read;
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(chunk);
+            if (dense is not null)
+            {
+                ArrayPool<T>.Shared.Return(dense);
+            }
+        }
+    }
+
+    /// <summary>Copies the selected elements of a chunk into a dense box in logical dim order.</summary>
+    private static void Gather<T>(T[] chunk, ChunkGroup[] groups, Span<T> dest)
+        where T : unmanaged
+    {
+        var nl = groups.Length;
+        var inner = groups[nl - 1].SrcOffsets;
+        var innerLen = inner.Length;
+        var consecutive = IsConsecutive(inner);
+        var idx = new int[nl];
+        var pos = 0;
+        while (true)
+        {
+            var baseOff = 0;
+            for (var j = 0; j < nl - 1; j++)
+            {
+                baseOff += groups[j].SrcOffsets[idx[j]];
+            }
+
+            if (consecutive)
+            {
+                chunk.AsSpan(baseOff + inner[0], innerLen).CopyTo(dest.Slice(pos, innerLen));
+            }
+            else
+            {
+                for (var l = 0; l < innerLen; l++)
+                {
+                    dest[pos + l] = chunk[baseOff + inner[l]];
+                }
+            }
+
+            pos += innerLen;
+            if (!Advance(idx, groups, nl - 1))
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>Odometer over dims 0..count-1 (last fastest); false when it wraps.</summary>
+    internal static bool Advance(int[] idx, ChunkGroup[] groups, int count)
+    {
+        for (var j = count - 1; j >= 0; j--)
+        {
+            if (++idx[j] < groups[j].Positions.Length)
+            {
+                return true;
+            }
+
+            idx[j] = 0;
+        }
+
+        return false;
+    }
+
+    internal static bool IsConsecutive(int[] a)
+    {
+        for (var i = 1; i < a.Length; i++)
+        {
+            if (a[i] != a[i - 1] + 1)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void ScatterValues<T, TL>(ExecutionState state, ChunkGroup[] groups, ReadOnlySpan<T> box)
+        where T : unmanaged
+        where TL : IWideningLoader<T>
+    {
+        var nl = groups.Length;
+        var outPos = new int[nl][];
+        for (var j = 0; j < nl; j++)
+        {
+            outPos[j] = state.OutPositions(j, groups[j]);
+        }
+
+        var values = state.Values!;
+        var innerPos = outPos[nl - 1];
+        var innerLen = innerPos.Length;
+        var consecutive = IsConsecutive(innerPos);
+        var idx = new int[nl];
+        var pos = 0;
+        ref var b0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(box);
+        while (true)
+        {
+            long gbase = 0;
+            for (var j = 0; j < nl - 1; j++)
+            {
+                gbase += (long)outPos[j][idx[j]] * state.GlobalStrides[j];
+            }
+
+            if (consecutive)
+            {
+                var dst = values.AsSpan((int)(gbase + innerPos[0]), innerLen);
+                for (var l = 0; l < innerLen; l++)
+                {
+                    dst[l] = TL.Load(ref b0, (nuint)(pos + l));
+                }
+            }
+            else
+            {
+                for (var l = 0; l < innerLen; l++)
+                {
+                    values[gbase + innerPos[l]] = TL.Load(ref b0, (nuint)(pos + l));
+                }
+            }
+
+            pos += innerLen;
+            if (!Advance(idx, groups, nl - 1))
+            {
+                break;
+            }
+        }
+    }
+}
