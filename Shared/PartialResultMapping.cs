@@ -1,5 +1,5 @@
 using Google.Protobuf.Collections;
-using Compute = Proxima.Compute.Execution;
+using Exec = Proxima.Compute.Execution;
 using Wire = Proxima.Protocol.V1;
 
 namespace Proxima.Shared;
@@ -10,7 +10,7 @@ namespace Proxima.Shared;
 /// </summary>
 internal static class PartialResultMapping
 {
-    public static Wire.PartialResult ToWire(Compute.PartialResult partial, string unitId)
+    public static Wire.PartialResult ToWire(Exec.PartialResult partial, string unitId)
     {
         var wire = new Wire.PartialResult
         {
@@ -40,7 +40,7 @@ internal static class PartialResultMapping
             wire.Attrs[k] = v;
         }
 
-        if (partial.Kind == Compute.PartialKind.Moments)
+        if (partial.Kind == Exec.PartialKind.Moments)
         {
             var m = new Wire.Moments();
             m.Count.Add(partial.Count!);
@@ -61,7 +61,7 @@ internal static class PartialResultMapping
         return wire;
     }
 
-    public static Compute.PartialResult FromWire(Wire.PartialResult wire)
+    public static Exec.PartialResult FromWire(Wire.PartialResult wire)
     {
         var shape = new int[wire.Shape.Count];
         for (var i = 0; i < shape.Length; i++)
@@ -69,13 +69,13 @@ internal static class PartialResultMapping
             shape[i] = checked((int)wire.Shape[i]);
         }
 
-        var coords = new Compute.ResultCoordinate[wire.Coords.Count];
+        var coords = new Exec.ResultCoordinate[wire.Coords.Count];
         for (var i = 0; i < coords.Length; i++)
         {
             coords[i] = FromWire(wire.Coords[i]);
         }
 
-        var pointCoords = new Compute.ResultCoordinate[wire.PointCoords.Count];
+        var pointCoords = new Exec.ResultCoordinate[wire.PointCoords.Count];
         for (var i = 0; i < pointCoords.Length; i++)
         {
             pointCoords[i] = FromWire(wire.PointCoords[i]);
@@ -83,11 +83,11 @@ internal static class PartialResultMapping
 
         var attrs = new Dictionary<string, string>(wire.Attrs, StringComparer.Ordinal);
         var isMoments = wire.Moments is not null;
-        return new Compute.PartialResult
+        return new Exec.PartialResult
         {
             Dataset = wire.Dataset,
             Variable = wire.Variable,
-            Kind = isMoments ? Compute.PartialKind.Moments : Compute.PartialKind.Values,
+            Kind = isMoments ? Exec.PartialKind.Moments : Exec.PartialKind.Values,
             Dims = [.. wire.Dims],
             Shape = shape,
             Coords = coords,
@@ -106,7 +106,7 @@ internal static class PartialResultMapping
         };
     }
 
-    private static Wire.Coordinate ToWire(Compute.ResultCoordinate c)
+    private static Wire.Coordinate ToWire(Exec.ResultCoordinate c)
     {
         var wire = new Wire.Coordinate { Name = c.Name };
         wire.Keys.Add(c.Keys);
@@ -123,7 +123,7 @@ internal static class PartialResultMapping
         return wire;
     }
 
-    private static Compute.ResultCoordinate FromWire(Wire.Coordinate wire) => new()
+    private static Exec.ResultCoordinate FromWire(Wire.Coordinate wire) => new()
     {
         Name = wire.Name,
         Keys = ToArray(wire.Keys),

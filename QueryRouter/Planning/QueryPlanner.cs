@@ -48,6 +48,7 @@ internal sealed class QueryPlanner(ICatalog catalog, IReadOnlySet<string> region
                     Path = part.Uri,
                     SpecJson = Google.Protobuf.ByteString.CopyFrom(unitSpecJson),
                     AllChunks = true,
+                    Fingerprint = part.Fingerprint,
                 };
                 units.Add(new PlannedUnit(part.Region, part, message));
             }
