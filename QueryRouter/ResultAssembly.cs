@@ -1,15 +1,70 @@
+using Proxima.Compute.Execution;
+using Proxima.Compute.Output;
+using Proxima.Compute.Query;
 using Proxima.QueryRouter.Dispatch;
+using Proxima.QueryRouter.Http;
 using Proxima.QueryRouter.Planning;
+using Proxima.Shared;
 
 namespace Proxima.QueryRouter;
 
-/// <summary>Merges each dataset's partials, finalises the requested ops and encodes the answer.</summary>
+/// <summary>Merges each dataset's partials exactly, finalises the requested ops and encodes the answer.</summary>
 internal static class ResultAssembly
 {
+    public static IReadOnlyList<QueryResult> Finalize(QueryPlan plan, DispatchOutcome outcome)
+    {
+        var results = new List<QueryResult>(plan.Datasets.Count);
+        foreach (var dataset in plan.Datasets)
+        {
+            var wire = outcome.Partials[dataset.Index];
+            var missing = outcome.Missing[dataset.Index];
+            if (wire.Count == 0)
+            {
+                throw QueryError.RegionUnavailable(string.Join(",", missing),
+                    $"no region holding '{dataset.DatasetId}' answered (missing: {string.Join(", ", missing)})");
+            }
+
+            var partials = new List<PartialResult>(wire.Count);
+            foreach (var p in wire)
+            {
+                partials.Add(PartialResultMapping.FromWire(p));
+            }
+
+            var merged = PartialMerge.MergeAll(partials);
+            var spec = merged.Variable == plan.Spec.Variable ? plan.Spec : plan.Spec with { Variable = merged.Variable };
+            results.Add(QueryFinalizer.Finalize(merged, spec, partial: missing.Count > 0, missing));
+        }
+
+        return results;
+    }
+
     public static (byte[] Body, string ContentType) Encode(QueryPlan plan, DispatchOutcome outcome)
     {
-        _ = plan;
-        _ = outcome;
-        throw new NotSupportedException("merging arrives with Compute");
+        var results = Finalize(plan, outcome);
+        switch (plan.Spec.Output.Format)
+        {
+            case OutputFormat.Csv:
+                return (System.Text.Encoding.UTF8.GetBytes(ResultWriters.ToCsv(results)), "text/csv; charset=utf-8");
+            case OutputFormat.Json:
+                using (var buffer = new MemoryStream())
+                {
+                    ResultWriters.WriteJson(buffer, results, ToComputeStats(outcome.Stats));
+                    return (buffer.ToArray(), "application/json");
+                }
+
+            default:
+                throw QueryError.BadRequest("unsupported_format", $"output format '{plan.Spec.Output.Format}' is not available yet; use json or csv", "output.format");
+        }
+    }
+
+    private static QueryStats ToComputeStats(Protocol.V1.QueryStats stats)
+    {
+        var regions = new Dictionary<string, RegionStats>(StringComparer.Ordinal);
+        foreach (var (name, r) in stats.Regions)
+        {
+            regions[name] = new RegionStats { Chunks = r.Chunks, BytesRead = r.BytesRead, Ms = r.Ms };
+        }
+
+        return new QueryStats { BytesCrossRegion = stats.BytesCrossRegion, Regions = regions };
     }
 }
