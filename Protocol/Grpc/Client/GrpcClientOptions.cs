@@ -73,6 +73,14 @@ public readonly record struct GrpcCallOptions(
     /// <summary>Options with a deadline <paramref name="timeout"/> from now.</summary>
     public static GrpcCallOptions WithTimeout(TimeSpan timeout, CancellationToken cancellationToken = default, Metadata? headers = null) =>
         new(headers, DateTime.UtcNow + timeout, cancellationToken);
+
+    /// <summary>Options for an outgoing call made while serving <paramref name="context"/>: the same
+    /// deadline and cancellation (router → worker propagation), plus <paramref name="headers"/>.</summary>
+    public static GrpcCallOptions PropagateFrom(GrpcServerCallContext context, Metadata? headers = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new(headers, context.Deadline == DateTime.MaxValue ? null : context.Deadline, context.CancellationToken);
+    }
 }
 
 /// <summary>A unary call's response with its response headers and trailers.</summary>

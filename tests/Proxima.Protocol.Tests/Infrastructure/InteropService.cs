@@ -48,9 +48,13 @@ public sealed class InteropService
         endpoints.MapGrpcMethod(StreamMethod, StreamAsync);
     }
 
+    /// <summary>grpc-encoding of the last unary request (null when absent).</summary>
+    public string? LastRequestEncoding { get; private set; }
+
     public async Task<EchoResponse> UnaryAsync(EchoRequest request, GrpcServerCallContext context)
     {
         LastDeadline = context.Deadline;
+        LastRequestEncoding = context.GetHttpContext().Request.Headers["grpc-encoding"].FirstOrDefault();
         await EchoMetadataAsync(request, context);
         await WaitAsync("Unary", request, context);
         FailIfAsked(request);
