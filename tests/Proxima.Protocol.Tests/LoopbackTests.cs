@@ -339,5 +339,49 @@ public sealed class LoopbackTests : IClassFixture<LoopbackTests.Servers>
         Assert.Contains(server.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error && e.Exception is InvalidOperationException);
     }
 
+    [Fact]
+    public async Task Server_ends_the_call_at_the_deadline_even_if_the_handler_ignores_it()
+    {
+        var slow = new GrpcMethod<EchoRequest, EchoResponse>(GrpcMethodType.ServerStreaming, "proxima.testing.Slow", "Stream", EchoRequest.Parser, EchoResponse.Parser);
+        var lateWrite = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestGrpcServer.StartAsync(e => e.MapGrpcMethod(slow, async (EchoRequest _, IServerStreamWriter<EchoResponse> writer, GrpcServerCallContext _) =>
+        {
+            await writer.WriteAsync(new EchoResponse { Index = 0 });
+            await Task.Delay(1500); // ignores the call's token on purpose
+            try
+            {
+                await writer.WriteAsync(new EchoResponse { Index = 1 });
+                lateWrite.TrySetResult(null);
+            }
+            catch (Exception ex)
+            {
+                lateWrite.TrySetResult(ex);
+                throw;
+            }
+        }));
+
+        // A raw HTTP/2 request, so the status seen is the server's, not one our client made up.
+        using var handler = new SocketsHttpHandler();
+        using var http = new HttpClient(handler);
+        using var content = new ByteArrayContent([0, 0, 0, 0, 0]);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Address, slow.FullName))
+        {
+            Content = content,
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        message.Headers.TE.ParseAdd("trailers");
+        message.Headers.TryAddWithoutValidation("grpc-timeout", "300m");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        var elapsed = started.Elapsed;
+        Assert.Equal(5, body.Length); // the first (empty) message only
+        Assert.Equal("4", Assert.Single(response.TrailingHeaders.GetValues("grpc-status")));
+        Assert.True(elapsed < TimeSpan.FromMilliseconds(1400), $"status came after {elapsed}");
+        Assert.IsAssignableFrom<OperationCanceledException>(await lateWrite.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
     private static string Tag() => Guid.NewGuid().ToString("N");
 }
