@@ -383,5 +383,30 @@ public sealed class LoopbackTests : IClassFixture<LoopbackTests.Servers>
         Assert.IsAssignableFrom<OperationCanceledException>(await lateWrite.Task.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
+    [Fact]
+    public async Task Server_context_reports_peer_host_and_deadline()
+    {
+        var before = DateTime.UtcNow;
+        await _servers.H2cClient.UnaryAsync(InteropService.UnaryMethod, new EchoRequest(), GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+        Assert.StartsWith("ipv4:127.0.0.1:", _servers.Service.LastPeer);
+        Assert.Equal(_servers.H2c.Address.Authority, _servers.Service.LastHost);
+        Assert.InRange(_servers.Service.LastDeadline, before.AddSeconds(29), DateTime.UtcNow.AddSeconds(31));
+
+        await _servers.H2cClient.UnaryAsync(InteropService.UnaryMethod, new EchoRequest());
+        Assert.Equal(DateTime.MaxValue, _servers.Service.LastDeadline);
+    }
+
+    [Fact]
+    public async Task Stopped_server_is_unavailable_and_larger_stream_window_works()
+    {
+        var server = await TestGrpcServer.StartAsync(new InteropService().Map);
+        using var client = new GrpcClient(server.Address, new GrpcClientOptions { InitialStreamWindowSize = 4 << 20 });
+        var big = await client.UnaryAsync(InteropService.UnaryMethod, new EchoRequest { ResponseSize = 3 << 20 });
+        Assert.Equal(3 << 20, big.Payload.Length);
+        await server.DisposeAsync();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => client.UnaryAsync(InteropService.UnaryMethod, new EchoRequest()));
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+    }
+
     private static string Tag() => Guid.NewGuid().ToString("N");
 }

@@ -27,6 +27,10 @@ public sealed class GrpcClientOptions
     /// (not disposed by the client). TLS options above are then ignored.</summary>
     public HttpMessageHandler? HttpHandler { get; init; }
 
+    /// <summary>Initial HTTP/2 receive window per stream of the built-in handler, in bytes (null = the
+    /// .NET default of 64 KiB, grown dynamically). Larger values help big responses over long links.</summary>
+    public int? InitialStreamWindowSize { get; init; }
+
     /// <summary>TCP/TLS connect timeout of the built-in handler (default 10 s).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -56,6 +60,11 @@ public sealed class GrpcClientOptions
         if (TimeProvider is null)
         {
             throw new ArgumentException("GrpcClientOptions.TimeProvider must not be null.");
+        }
+
+        if (InitialStreamWindowSize is < 65535)
+        {
+            throw new ArgumentException($"GrpcClientOptions.InitialStreamWindowSize must be >= 65535 (was {InitialStreamWindowSize}).");
         }
     }
 }
