@@ -71,3 +71,43 @@ public sealed class GrpcMethod<TRequest, TResponse>
 
     public override string ToString() => FullName;
 }
+
+/// <summary>Creates <see cref="GrpcMethod{TRequest, TResponse}"/> instances from protoc's service
+/// descriptors, so a mismatch between the .proto and the C# types fails at start-up, not on the wire.</summary>
+public static class GrpcMethods
+{
+    /// <summary>
+    /// The method <paramref name="methodName"/> of <paramref name="service"/> (from
+    /// <c>XxxReflection.Descriptor.Services</c> or <c>FindTypeByName</c>), checked against the message
+    /// types and streaming shape. Client and bidirectional streaming methods are rejected.
+    /// </summary>
+    public static GrpcMethod<TRequest, TResponse> FromDescriptor<TRequest, TResponse>(Google.Protobuf.Reflection.ServiceDescriptor service, string methodName)
+        where TRequest : class, IMessage<TRequest>
+        where TResponse : class, IMessage<TResponse>
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        var method = service.FindMethodByName(methodName)
+            ?? throw new ArgumentException($"Service {service.FullName} has no method '{methodName}'.", nameof(methodName));
+        if (method.IsClientStreaming)
+        {
+            throw new ArgumentException($"{service.FullName}/{methodName} is client- or bidirectional-streaming, which this transport does not support.", nameof(methodName));
+        }
+
+        if (method.InputType.ClrType != typeof(TRequest))
+        {
+            throw new ArgumentException($"{service.FullName}/{methodName} takes {method.InputType.FullName} ({method.InputType.ClrType?.Name}), not {typeof(TRequest).Name}.", nameof(methodName));
+        }
+
+        if (method.OutputType.ClrType != typeof(TResponse))
+        {
+            throw new ArgumentException($"{service.FullName}/{methodName} returns {method.OutputType.FullName} ({method.OutputType.ClrType?.Name}), not {typeof(TResponse).Name}.", nameof(methodName));
+        }
+
+        return new GrpcMethod<TRequest, TResponse>(
+            method.IsServerStreaming ? GrpcMethodType.ServerStreaming : GrpcMethodType.Unary,
+            service.FullName,
+            method.Name,
+            (MessageParser<TRequest>)method.InputType.Parser,
+            (MessageParser<TResponse>)method.OutputType.Parser);
+    }
+}

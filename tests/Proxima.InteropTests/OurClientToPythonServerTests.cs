@@ -130,4 +130,40 @@ public sealed class OurClientToPythonServerTests : IClassFixture<PythonServerFix
         Assert.Equal(2, response.ReceivedBytes);
         Assert.Equal(InteropService.Pattern(100_000), response.Payload);
     }
+
+    [Fact]
+    public async Task Gzip_compressed_response_from_grpcio_is_accepted()
+    {
+        var recorder = new EncodingRecorder(new SocketsHttpHandler());
+        using var client = new GrpcClient(_python.H2cAddress, new GrpcClientOptions { HttpHandler = recorder });
+        var response = await client.UnaryAsync(InteropService.UnaryMethod, new EchoRequest { ResponseSize = 1_000_000 }, new GrpcCallOptions(new Metadata { { "x-compress", "gzip" } }));
+        Assert.Equal(InteropService.Pattern(1_000_000), response.Payload);
+        Assert.Equal("gzip", recorder.LastEncoding);
+        recorder.Dispose();
+    }
+
+    [Fact]
+    public async Task Methods_built_from_proto_descriptors_call_grpcio()
+    {
+        var service = InteropReflection.Descriptor.Services.Single(s => s.FullName == "proxima.testing.Interop");
+        var unary = GrpcMethods.FromDescriptor<EchoRequest, EchoResponse>(service, "Unary");
+        var stream = GrpcMethods.FromDescriptor<EchoRequest, EchoResponse>(service, "Stream");
+        Assert.Equal("/proxima.testing.Interop/Unary", unary.FullName);
+        Assert.Equal(GrpcMethodType.ServerStreaming, stream.Type);
+        Assert.Equal(7, (await _client.UnaryAsync(unary, new EchoRequest { ResponseSize = 7 })).Payload.Length);
+        Assert.Throws<ArgumentException>(() => GrpcMethods.FromDescriptor<EchoResponse, EchoResponse>(service, "Unary"));
+        Assert.Throws<ArgumentException>(() => GrpcMethods.FromDescriptor<EchoRequest, EchoResponse>(service, "Nope"));
+    }
+
+    private sealed class EncodingRecorder(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        public string? LastEncoding { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            LastEncoding = response.Headers.TryGetValues("grpc-encoding", out var v) ? v.FirstOrDefault() : null;
+            return response;
+        }
+    }
 }

@@ -134,4 +134,14 @@ public sealed class PythonClientToOurServerTests : IClassFixture<OurServerFixtur
         Assert.Equal(1_500_000, r.GetProperty("received_bytes").GetInt64());
         _server.Tls.AssertNoErrors();
     }
+
+    [Fact]
+    public async Task Gzip_compressed_request_from_grpcio_is_accepted()
+    {
+        var r = await RunAsync("gzip");
+        Assert.Equal(1_000_000, r.GetProperty("received_bytes").GetInt64());
+        Assert.Equal(1000, r.GetProperty("payload_len").GetInt32());
+        Assert.Equal("gzip", _server.Service.LastRequestEncoding);
+        _server.H2c.AssertNoErrors();
+    }
 }

@@ -339,5 +339,74 @@ public sealed class LoopbackTests : IClassFixture<LoopbackTests.Servers>
         Assert.Contains(server.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error && e.Exception is InvalidOperationException);
     }
 
+    [Fact]
+    public async Task Server_ends_the_call_at_the_deadline_even_if_the_handler_ignores_it()
+    {
+        var slow = new GrpcMethod<EchoRequest, EchoResponse>(GrpcMethodType.ServerStreaming, "proxima.testing.Slow", "Stream", EchoRequest.Parser, EchoResponse.Parser);
+        var lateWrite = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await TestGrpcServer.StartAsync(e => e.MapGrpcMethod(slow, async (EchoRequest _, IServerStreamWriter<EchoResponse> writer, GrpcServerCallContext _) =>
+        {
+            await writer.WriteAsync(new EchoResponse { Index = 0 });
+            await Task.Delay(1500); // ignores the call's token on purpose
+            try
+            {
+                await writer.WriteAsync(new EchoResponse { Index = 1 });
+                lateWrite.TrySetResult(null);
+            }
+            catch (Exception ex)
+            {
+                lateWrite.TrySetResult(ex);
+                throw;
+            }
+        }));
+
+        // A raw HTTP/2 request, so the status seen is the server's, not one our client made up.
+        using var handler = new SocketsHttpHandler();
+        using var http = new HttpClient(handler);
+        using var content = new ByteArrayContent([0, 0, 0, 0, 0]);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Address, slow.FullName))
+        {
+            Content = content,
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        message.Headers.TE.ParseAdd("trailers");
+        message.Headers.TryAddWithoutValidation("grpc-timeout", "300m");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        var elapsed = started.Elapsed;
+        Assert.Equal(5, body.Length); // the first (empty) message only
+        Assert.Equal("4", Assert.Single(response.TrailingHeaders.GetValues("grpc-status")));
+        Assert.True(elapsed < TimeSpan.FromMilliseconds(1400), $"status came after {elapsed}");
+        Assert.IsAssignableFrom<OperationCanceledException>(await lateWrite.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Server_context_reports_peer_host_and_deadline()
+    {
+        var before = DateTime.UtcNow;
+        await _servers.H2cClient.UnaryAsync(InteropService.UnaryMethod, new EchoRequest(), GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+        Assert.StartsWith("ipv4:127.0.0.1:", _servers.Service.LastPeer);
+        Assert.Equal(_servers.H2c.Address.Authority, _servers.Service.LastHost);
+        Assert.InRange(_servers.Service.LastDeadline, before.AddSeconds(29), DateTime.UtcNow.AddSeconds(31));
+
+        await _servers.H2cClient.UnaryAsync(InteropService.UnaryMethod, new EchoRequest());
+        Assert.Equal(DateTime.MaxValue, _servers.Service.LastDeadline);
+    }
+
+    [Fact]
+    public async Task Stopped_server_is_unavailable_and_larger_stream_window_works()
+    {
+        var server = await TestGrpcServer.StartAsync(new InteropService().Map);
+        using var client = new GrpcClient(server.Address, new GrpcClientOptions { InitialStreamWindowSize = 4 << 20 });
+        var big = await client.UnaryAsync(InteropService.UnaryMethod, new EchoRequest { ResponseSize = 3 << 20 });
+        Assert.Equal(3 << 20, big.Payload.Length);
+        await server.DisposeAsync();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => client.UnaryAsync(InteropService.UnaryMethod, new EchoRequest()));
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+    }
+
     private static string Tag() => Guid.NewGuid().ToString("N");
 }

@@ -153,6 +153,11 @@ public sealed class GrpcClient : IDisposable
             UseCookies = false,
             UseProxy = false,
         };
+        if (options.InitialStreamWindowSize is { } window)
+        {
+            handler.InitialHttp2StreamWindowSize = window;
+        }
+
         if (options.RemoteCertificateValidationCallback is { } callback)
         {
             handler.SslOptions.RemoteCertificateValidationCallback = callback;

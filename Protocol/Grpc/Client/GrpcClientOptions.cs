@@ -27,6 +27,10 @@ public sealed class GrpcClientOptions
     /// (not disposed by the client). TLS options above are then ignored.</summary>
     public HttpMessageHandler? HttpHandler { get; init; }
 
+    /// <summary>Initial HTTP/2 receive window per stream of the built-in handler, in bytes (null = the
+    /// .NET default of 64 KiB, grown dynamically). Larger values help big responses over long links.</summary>
+    public int? InitialStreamWindowSize { get; init; }
+
     /// <summary>TCP/TLS connect timeout of the built-in handler (default 10 s).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -57,6 +61,11 @@ public sealed class GrpcClientOptions
         {
             throw new ArgumentException("GrpcClientOptions.TimeProvider must not be null.");
         }
+
+        if (InitialStreamWindowSize is < 65535)
+        {
+            throw new ArgumentException($"GrpcClientOptions.InitialStreamWindowSize must be >= 65535 (was {InitialStreamWindowSize}).");
+        }
     }
 }
 
@@ -73,6 +82,14 @@ public readonly record struct GrpcCallOptions(
     /// <summary>Options with a deadline <paramref name="timeout"/> from now.</summary>
     public static GrpcCallOptions WithTimeout(TimeSpan timeout, CancellationToken cancellationToken = default, Metadata? headers = null) =>
         new(headers, DateTime.UtcNow + timeout, cancellationToken);
+
+    /// <summary>Options for an outgoing call made while serving <paramref name="context"/>: the same
+    /// deadline and cancellation (router → worker propagation), plus <paramref name="headers"/>.</summary>
+    public static GrpcCallOptions PropagateFrom(GrpcServerCallContext context, Metadata? headers = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new(headers, context.Deadline == DateTime.MaxValue ? null : context.Deadline, context.CancellationToken);
+    }
 }
 
 /// <summary>A unary call's response with its response headers and trailers.</summary>

@@ -138,7 +138,7 @@ public static class GrpcEndpointRouteBuilderExtensions
         }
 
         var context = new GrpcServerCallContext(http, path, DateTime.MaxValue, http.RequestAborted);
-        ServerCallValidation.WriteStatus(http, context, new Status(StatusCode.Unimplemented, "Method not found: " + path));
+        ServerCallValidation.WriteStatus(http, context, new Status(StatusCode.Unimplemented, "Method not found: " + path), includeTrailers: false);
         return Task.CompletedTask;
     }
 }

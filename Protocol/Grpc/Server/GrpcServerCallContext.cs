@@ -14,6 +14,11 @@ public sealed class GrpcServerCallContext
     private Metadata? _responseTrailers;
     private bool _headersPrepared;
 
+    // Serializes the end of the call (status) with message writes when a deadline can end the call
+    // from a timer thread; null (no locking) for calls without a deadline.
+    private SemaphoreSlim? _gate;
+    private bool _completed;
+
     internal GrpcServerCallContext(HttpContext http, string method, DateTime deadline, CancellationToken cancellationToken)
     {
         _http = http;
@@ -65,15 +70,66 @@ public sealed class GrpcServerCallContext
             throw new InvalidOperationException("Response headers can only be sent once per call, before the first message.");
         }
 
-        PrepareResponseHeaders();
-        foreach (var entry in responseHeaders)
+        if (!await TryEnterWriteAsync().ConfigureAwait(false))
         {
-            _http.Response.Headers.Append(entry.Key, MetadataCodec.EncodeValue(entry));
+            throw new OperationCanceledException("The gRPC call is complete (deadline exceeded).", CancellationToken);
         }
 
-        await _http.Response.StartAsync(CancellationToken).ConfigureAwait(false);
-        await _http.Response.BodyWriter.FlushAsync(CancellationToken).ConfigureAwait(false);
+        try
+        {
+            PrepareResponseHeaders();
+            foreach (var entry in responseHeaders)
+            {
+                _http.Response.Headers.Append(entry.Key, MetadataCodec.EncodeValue(entry));
+            }
+
+            await _http.Response.StartAsync(CancellationToken).ConfigureAwait(false);
+            await _http.Response.BodyWriter.FlushAsync(CancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ExitCompletion();
+        }
     }
+
+    internal void EnableCompletionGate() => _gate = new SemaphoreSlim(1, 1);
+
+    /// <summary>Enters the gate to finish the call; false if it was already finished.</summary>
+    internal async ValueTask<bool> TryEnterCompletionAsync()
+    {
+        if (_gate is not null)
+        {
+            await _gate.WaitAsync().ConfigureAwait(false);
+        }
+
+        if (_completed)
+        {
+            _gate?.Release();
+            return false;
+        }
+
+        _completed = true;
+        return true;
+    }
+
+    /// <summary>Enters the gate to write a message; false if the call was already finished.</summary>
+    internal async ValueTask<bool> TryEnterWriteAsync()
+    {
+        if (_gate is not null)
+        {
+            await _gate.WaitAsync().ConfigureAwait(false);
+        }
+
+        if (_completed)
+        {
+            _gate?.Release();
+            return false;
+        }
+
+        return true;
+    }
+
+    internal void ExitCompletion() => _gate?.Release();
 
     /// <summary>Sets :status 200 and the gRPC content type, once.</summary>
     internal void PrepareResponseHeaders()

@@ -24,4 +24,7 @@ internal static partial class GrpcServerLog
 
     [LoggerMessage(7, LogLevel.Debug, "Ignoring malformed grpc-timeout header '{Value}' on '{Method}'.")]
     public static partial void BadTimeout(ILogger logger, string method, string value);
+
+    [LoggerMessage(8, LogLevel.Debug, "Could not complete gRPC call '{Method}' at its deadline.")]
+    public static partial void DeadlineCompletionFailed(ILogger logger, string method, Exception exception);
 }

@@ -68,6 +68,23 @@ internal sealed class ServerCallHandler<TRequest, TResponse>
         }
 
         var context = new GrpcServerCallContext(http, _method.FullName, deadline, token);
+        CancellationTokenRegistration deadlineRegistration = default;
+        if (deadlineCts is not null)
+        {
+            // At the deadline the client gets DEADLINE_EXCEEDED at once, even if the handler ignores
+            // its token; the handler's later writes are refused (grpc-dotnet does the same).
+            context.EnableCompletionGate();
+            deadlineRegistration = deadlineCts.Token.UnsafeRegister(
+                static s =>
+                {
+                    var (handler, h, c) = ((ServerCallHandler<TRequest, TResponse>, HttpContext, GrpcServerCallContext))s!;
+                    _ = handler.CompleteOnDeadlineAsync(h, c);
+                },
+                (this, http, context));
+        }
+
+        TResponse? unaryResponse = null;
+        Status status;
         try
         {
             var encoding = http.Request.Headers[GrpcProtocol.EncodingHeader];
@@ -82,77 +99,140 @@ internal sealed class ServerCallHandler<TRequest, TResponse>
 
             if (_unary is not null)
             {
-                var response = await _unary(request, context).ConfigureAwait(false);
-                if (context.Status.StatusCode != StatusCode.OK)
+                unaryResponse = await _unary(request, context).ConfigureAwait(false);
+                if (context.Status.StatusCode == StatusCode.OK && unaryResponse is null)
                 {
-                    ServerCallValidation.WriteStatus(http, context, context.Status);
-                    return;
+                    throw new InvalidOperationException("The unary handler returned null with status OK.");
                 }
-
-                ArgumentNullException.ThrowIfNull(response);
-                context.PrepareResponseHeaders();
-                MessageFraming.Write(http.Response.BodyWriter, response, _maxSend);
             }
             else
             {
                 var writer = new HttpServerStreamWriter<TResponse>(http, context, _maxSend);
-                try
-                {
-                    await _streaming!(request, writer, context).ConfigureAwait(false);
-                }
-                finally
-                {
-                    writer.Complete();
-                }
+                await _streaming!(request, writer, context).ConfigureAwait(false);
             }
 
-            ServerCallValidation.WriteStatus(http, context, context.Status);
+            status = context.Status;
         }
         catch (Exception ex)
         {
-            HandleException(http, context, ex, deadlineCts);
+            unaryResponse = null;
+            if (MapException(http, context, ex, deadlineCts) is not { } failure)
+            {
+                deadlineRegistration.Dispose();
+                linkedCts?.Dispose();
+                deadlineCts?.Dispose();
+                return;
+            }
+
+            status = failure;
+        }
+
+        try
+        {
+            await FinishAsync(http, context, status, unaryResponse).ConfigureAwait(false);
         }
         finally
         {
+            deadlineRegistration.Dispose();
             linkedCts?.Dispose();
             deadlineCts?.Dispose();
         }
     }
 
-    private void HandleException(HttpContext http, GrpcServerCallContext context, Exception ex, CancellationTokenSource? deadlineCts)
+    /// <summary>Writes the unary response (if any) and the status, unless the deadline already
+    /// completed the call.</summary>
+    private async ValueTask FinishAsync(HttpContext http, GrpcServerCallContext context, Status status, TResponse? unaryResponse)
     {
-        Status status;
+        if (!await context.TryEnterCompletionAsync().ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            if (unaryResponse is not null && status.StatusCode == StatusCode.OK)
+            {
+                try
+                {
+                    context.PrepareResponseHeaders();
+                    MessageFraming.Write(http.Response.BodyWriter, unaryResponse, _maxSend);
+                }
+                catch (RpcException ex)
+                {
+                    // Too large to send: checked before any byte is written.
+                    GrpcServerLog.CallFailed(_logger, _method.FullName, ex.StatusCode, ex.Status.Detail);
+                    status = ex.Status;
+                }
+            }
+
+            ServerCallValidation.WriteStatus(http, context, status, includeTrailers: true);
+        }
+        finally
+        {
+            context.ExitCompletion();
+        }
+    }
+
+    private async Task CompleteOnDeadlineAsync(HttpContext http, GrpcServerCallContext context)
+    {
+        try
+        {
+            if (http.RequestAborted.IsCancellationRequested || !await context.TryEnterCompletionAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            try
+            {
+                GrpcServerLog.DeadlineExceeded(_logger, _method.FullName);
+
+                // The handler may still be adding trailers on another thread: send only the status.
+                ServerCallValidation.WriteStatus(http, context, new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded"), includeTrailers: false);
+                await http.Response.CompleteAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                context.ExitCompletion();
+            }
+        }
+        catch (Exception ex)
+        {
+            // The client may have gone at the same moment; nothing else to do.
+            GrpcServerLog.DeadlineCompletionFailed(_logger, _method.FullName, ex);
+        }
+    }
+
+    /// <summary>The status for a failed handler, or null when the client is gone (nothing to send).</summary>
+    private Status? MapException(HttpContext http, GrpcServerCallContext context, Exception ex, CancellationTokenSource? deadlineCts)
+    {
         if (ex is RpcException rpc)
         {
-            status = rpc.Status;
             foreach (var entry in rpc.Trailers)
             {
                 context.ResponseTrailers.Add(entry);
             }
 
-            GrpcServerLog.CallFailed(_logger, _method.FullName, status.StatusCode, status.Detail);
+            GrpcServerLog.CallFailed(_logger, _method.FullName, rpc.StatusCode, rpc.Status.Detail);
+            return rpc.Status;
         }
-        else if (deadlineCts is { IsCancellationRequested: true } && !http.RequestAborted.IsCancellationRequested)
+
+        if (deadlineCts is { IsCancellationRequested: true } && !http.RequestAborted.IsCancellationRequested)
         {
-            GrpcServerLog.DeadlineExceeded(_logger, _method.FullName);
-            status = new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded");
+            return new Status(StatusCode.DeadlineExceeded, "Deadline Exceeded");
         }
-        else if (http.RequestAborted.IsCancellationRequested)
+
+        if (http.RequestAborted.IsCancellationRequested)
         {
             // RST_STREAM from the client (or a lost connection): nobody is listening any more.
             GrpcServerLog.CallCancelled(_logger, _method.FullName);
-            return;
-        }
-        else
-        {
-            GrpcServerLog.HandlerError(_logger, _method.FullName, ex);
-            var detail = _options.EnableDetailedErrors
-                ? "Exception was thrown by handler. " + ex.GetType().Name + ": " + ex.Message
-                : "Exception was thrown by handler.";
-            status = new Status(StatusCode.Unknown, detail);
+            return null;
         }
 
-        ServerCallValidation.WriteStatus(http, context, status);
+        GrpcServerLog.HandlerError(_logger, _method.FullName, ex);
+        var detail = _options.EnableDetailedErrors
+            ? "Exception was thrown by handler. " + ex.GetType().Name + ": " + ex.Message
+            : "Exception was thrown by handler.";
+        return new Status(StatusCode.Unknown, detail);
     }
 }
 
@@ -160,7 +240,7 @@ internal sealed class ServerCallHandler<TRequest, TResponse>
 internal static class ServerCallValidation
 {
     /// <summary>Trailers after messages; trailers-only (all in the one HEADERS frame) when nothing was sent.</summary>
-    internal static void WriteStatus(HttpContext http, GrpcServerCallContext context, Status status)
+    internal static void WriteStatus(HttpContext http, GrpcServerCallContext context, Status status, bool includeTrailers)
     {
         var response = http.Response;
         if (!response.HasStarted && response.BodyWriter.UnflushedBytes == 0 && !context.ResponseStarted)
@@ -173,7 +253,7 @@ internal static class ServerCallValidation
                 headers[GrpcProtocol.MessageHeader] = PercentEncoding.Encode(status.Detail);
             }
 
-            if (context.HasResponseTrailers)
+            if (includeTrailers && context.HasResponseTrailers)
             {
                 foreach (var entry in context.ResponseTrailers)
                 {
@@ -190,7 +270,7 @@ internal static class ServerCallValidation
             response.AppendTrailer(GrpcProtocol.MessageHeader, PercentEncoding.Encode(status.Detail));
         }
 
-        if (context.HasResponseTrailers)
+        if (includeTrailers && context.HasResponseTrailers)
         {
             foreach (var entry in context.ResponseTrailers)
             {
@@ -260,7 +340,7 @@ internal sealed class HttpServerStreamWriter<T> : IServerStreamWriter<T>
     private readonly HttpContext _http;
     private readonly GrpcServerCallContext _context;
     private readonly int _maxSend;
-    private int _state; // 0 idle, 1 writing, 2 completed
+    private int _writing;
 
     public HttpServerStreamWriter(HttpContext http, GrpcServerCallContext context, int maxSend)
     {
@@ -272,12 +352,9 @@ internal sealed class HttpServerStreamWriter<T> : IServerStreamWriter<T>
     public async Task WriteAsync(T message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var previous = Interlocked.CompareExchange(ref _state, 1, 0);
-        if (previous != 0)
+        if (Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
         {
-            throw new InvalidOperationException(previous == 1
-                ? "Only one write at a time is allowed on a gRPC response stream."
-                : "The gRPC call is complete; its response stream can no longer be written.");
+            throw new InvalidOperationException("Only one write at a time is allowed on a gRPC response stream.");
         }
 
         try
@@ -285,24 +362,34 @@ internal sealed class HttpServerStreamWriter<T> : IServerStreamWriter<T>
             var token = _context.CancellationToken;
             token.ThrowIfCancellationRequested();
             cancellationToken.ThrowIfCancellationRequested();
-            _context.PrepareResponseHeaders();
-            var writer = _http.Response.BodyWriter;
-            MessageFraming.Write(writer, message, _maxSend);
-            var flush = cancellationToken.CanBeCanceled
-                ? await FlushWithTwoTokensAsync(writer, token, cancellationToken).ConfigureAwait(false)
-                : await writer.FlushAsync(token).ConfigureAwait(false);
-            if (flush.IsCanceled || flush.IsCompleted)
+            if (!await _context.TryEnterWriteAsync().ConfigureAwait(false))
             {
-                throw new OperationCanceledException("The client is no longer reading the response stream.", token);
+                throw new OperationCanceledException("The gRPC call is complete (deadline exceeded); its response stream can no longer be written.", token);
+            }
+
+            try
+            {
+                _context.PrepareResponseHeaders();
+                var writer = _http.Response.BodyWriter;
+                MessageFraming.Write(writer, message, _maxSend);
+                var flush = cancellationToken.CanBeCanceled
+                    ? await FlushWithTwoTokensAsync(writer, token, cancellationToken).ConfigureAwait(false)
+                    : await writer.FlushAsync(token).ConfigureAwait(false);
+                if (flush.IsCanceled || flush.IsCompleted)
+                {
+                    throw new OperationCanceledException("The client is no longer reading the response stream.", token);
+                }
+            }
+            finally
+            {
+                _context.ExitCompletion();
             }
         }
         finally
         {
-            Interlocked.CompareExchange(ref _state, 0, 1);
+            Volatile.Write(ref _writing, 0);
         }
     }
-
-    public void Complete() => Volatile.Write(ref _state, 2);
 
     private static async ValueTask<System.IO.Pipelines.FlushResult> FlushWithTwoTokensAsync(
         System.IO.Pipelines.PipeWriter writer, CancellationToken a, CancellationToken b)

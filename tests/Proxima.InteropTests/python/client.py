@@ -123,6 +123,11 @@ def main():
             out.update(recv_code=code_of(e), recv_details=e.details())
         # The connection still works afterwards.
         out["after_code"] = 0 if unary(EchoRequest(), timeout=30) is not None else -1
+    elif case == "gzip":
+        size = 1_000_000
+        resp = unary(EchoRequest(payload=interop_messages.pattern(size), response_size=1000), timeout=30,
+                     compression=grpc.Compression.Gzip)
+        out.update(received_bytes=resp.received_bytes, payload_len=len(resp.payload))
     else:
         print(f"unknown case {case}", file=sys.stderr)
         sys.exit(2)

@@ -54,6 +54,8 @@ def main():
             context.abort(CODES[request.status_code], request.status_message)
 
     def unary(request, context):
+        if dict(context.invocation_metadata()).get("x-compress") == "gzip":
+            context.set_compression(grpc.Compression.Gzip)
         echo_metadata(request, context)
         if wait_or_end("Unary", request, context):
             return EchoResponse()

@@ -48,9 +48,20 @@ public sealed class InteropService
         endpoints.MapGrpcMethod(StreamMethod, StreamAsync);
     }
 
+    /// <summary>Peer and host of the last unary call.</summary>
+    public string? LastPeer { get; private set; }
+
+    public string? LastHost { get; private set; }
+
+    /// <summary>grpc-encoding of the last unary request (null when absent).</summary>
+    public string? LastRequestEncoding { get; private set; }
+
     public async Task<EchoResponse> UnaryAsync(EchoRequest request, GrpcServerCallContext context)
     {
         LastDeadline = context.Deadline;
+        LastPeer = context.Peer;
+        LastHost = context.Host;
+        LastRequestEncoding = context.GetHttpContext().Request.Headers["grpc-encoding"].FirstOrDefault();
         await EchoMetadataAsync(request, context);
         await WaitAsync("Unary", request, context);
         FailIfAsked(request);
