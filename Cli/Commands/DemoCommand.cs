@@ -96,9 +96,11 @@ internal static class DemoCommand
             using var doc = JsonDocument.Parse(body);
             var stats = doc.RootElement.GetProperty("stats");
             crossByQueries += stats.GetProperty("bytes_cross_region").GetInt64();
+            var first = true;
             foreach (var result in doc.RootElement.GetProperty("results").EnumerateArray())
             {
-                rows.Add(Row(title, result, stats, ms, ref readByQueries));
+                rows.Add(Row(first ? title : "", result, first ? stats : null, ms, ref readByQueries));
+                first = false;
             }
         }
 
@@ -134,7 +136,8 @@ internal static class DemoCommand
         return total;
     }
 
-    private static string[] Row(string title, JsonElement result, JsonElement stats, double ms, ref long bytesRead)
+    /// <summary>A table row per result; the query's per-region figures go on its first row only.</summary>
+    private static string[] Row(string title, JsonElement result, JsonElement? stats, double ms, ref long bytesRead)
     {
         var shape = string.Join("x", result.GetProperty("shape").EnumerateArray().Select(static s => s.GetInt64().ToString(CultureInfo.InvariantCulture)));
         var data = result.GetProperty("data").EnumerateObject().First();
@@ -153,11 +156,14 @@ internal static class DemoCommand
         var regions = new List<string>();
         long chunks = 0;
         long read = 0;
-        foreach (var r in stats.GetProperty("regions").EnumerateObject())
+        if (stats is { } s)
         {
-            regions.Add(string.Create(CultureInfo.InvariantCulture, $"{r.Name}: {r.Value.GetProperty("ms").GetDouble():0}"));
-            chunks += r.Value.GetProperty("chunks").GetInt64();
-            read += r.Value.GetProperty("bytes_read").GetInt64();
+            foreach (var r in s.GetProperty("regions").EnumerateObject())
+            {
+                regions.Add(string.Create(CultureInfo.InvariantCulture, $"{r.Name}: {r.Value.GetProperty("ms").GetDouble():0}"));
+                chunks += r.Value.GetProperty("chunks").GetInt64();
+                read += r.Value.GetProperty("bytes_read").GetInt64();
+            }
         }
 
         bytesRead += read;
@@ -168,9 +174,9 @@ internal static class DemoCommand
             result.GetProperty("variable").GetString()!,
             shape,
             string.Create(CultureInfo.InvariantCulture, $"{(n == 0 ? double.NaN : sum / n):0.00} {units} ({data.Name})"),
-            string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", regions)} (total {ms:0} ms)"),
-            chunks.ToString(CultureInfo.InvariantCulture),
-            read.ToString("N0", CultureInfo.InvariantCulture),
+            stats is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", regions)} (total {ms:0} ms)"),
+            stats is null ? "" : chunks.ToString(CultureInfo.InvariantCulture),
+            stats is null ? "" : read.ToString("N0", CultureInfo.InvariantCulture),
         ];
     }
 
