@@ -8,51 +8,73 @@ namespace Proxima.Cli.Tests;
 
 public sealed class LinkEmulatorTests
 {
+    // Timing on a shared 2-core machine: each measurement is complete on its own; a measurement
+    // disturbed by other processes is repeated (at most 3), and the test fails if none lands in the
+    // band. A broken emulator (no delay, double delay, no pacing) misses the band every time.
+    private const int Attempts = 3;
+
     [Fact]
     public async Task Round_trip_through_the_link_is_twice_the_one_way_latency()
     {
-        await using var echo = new EchoServer();
         var settings = new LinkSettings { Latency = TimeSpan.FromMilliseconds(40), BitsPerSecond = 200_000_000 };
-        await using var link = new LinkEmulator("test", echo.EndPoint, settings, NullLogger.Instance);
-        using var client = await ConnectAsync(link.LocalEndPoint);
-        var buffer = new byte[1];
-
-        // Warm the connection (the first exchange includes the connect to the target).
-        await RoundTripAsync(client, buffer);
-        var samples = new List<double>();
-        for (var i = 0; i < 10; i++)
+        var measured = new List<double>();
+        for (var attempt = 0; attempt < Attempts; attempt++)
         {
-            var sw = Stopwatch.StartNew();
+            await using var echo = new EchoServer();
+            await using var link = new LinkEmulator("test", echo.EndPoint, settings, NullLogger.Instance);
+            using var client = await ConnectAsync(link.LocalEndPoint);
+            var buffer = new byte[1];
+
+            // Warm the connection (the first exchange includes the connect to the target).
             await RoundTripAsync(client, buffer);
-            samples.Add(sw.Elapsed.TotalMilliseconds);
+            var samples = new List<double>();
+            for (var i = 0; i < 10; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                await RoundTripAsync(client, buffer);
+                samples.Add(sw.Elapsed.TotalMilliseconds);
+            }
+
+            samples.Sort();
+            Assert.Equal(11, link.BytesForward);
+            Assert.Equal(11, link.BytesBackward);
+            measured.Add(samples[samples.Count / 2]);
+            if (measured[^1] is >= 80 * 0.75 and <= 80 * 1.25)
+            {
+                return;
+            }
         }
 
-        samples.Sort();
-        var median = samples[samples.Count / 2];
-        Assert.InRange(median, 80 * 0.75, 80 * 1.25);
-        Assert.Equal(11, link.BytesForward);
-        Assert.Equal(11, link.BytesBackward);
+        Assert.Fail($"median round trip {string.Join(", ", measured.Select(m => $"{m:0.0} ms"))} in {Attempts} attempts; expected 80 ms ± 25%");
     }
 
     [Fact]
     public async Task Throughput_through_the_link_matches_the_bandwidth_setting()
     {
         const int size = 8 * 1024 * 1024;
-        await using var sink = new SinkServer(size);
         var settings = new LinkSettings { Latency = TimeSpan.FromMilliseconds(5), BitsPerSecond = 100_000_000 };
-        await using var link = new LinkEmulator("test", sink.EndPoint, settings, NullLogger.Instance);
-        using var client = await ConnectAsync(link.LocalEndPoint);
+        var measured = new List<double>();
         var payload = new byte[size];
         Random.Shared.NextBytes(payload);
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            await using var sink = new SinkServer(size);
+            await using var link = new LinkEmulator("test", sink.EndPoint, settings, NullLogger.Instance);
+            using var client = await ConnectAsync(link.LocalEndPoint);
 
-        var sw = Stopwatch.StartNew();
-        await client.SendAsync(payload, SocketFlags.None);
-        await sink.Completed;
-        var seconds = sw.Elapsed.TotalSeconds - settings.Latency.TotalSeconds;
+            var sw = Stopwatch.StartNew();
+            await client.SendAsync(payload, SocketFlags.None);
+            await sink.Completed;
+            var seconds = sw.Elapsed.TotalSeconds - settings.Latency.TotalSeconds;
+            Assert.Equal(size, link.BytesForward);
+            measured.Add(size * 8.0 / seconds);
+            if (measured[^1] >= settings.BitsPerSecond * 0.75 && measured[^1] <= settings.BitsPerSecond * 1.25)
+            {
+                return;
+            }
+        }
 
-        var measuredBitsPerSecond = size * 8.0 / seconds;
-        Assert.InRange(measuredBitsPerSecond, settings.BitsPerSecond * 0.75, settings.BitsPerSecond * 1.25);
-        Assert.Equal(size, link.BytesForward);
+        Assert.Fail($"throughput {string.Join(", ", measured.Select(m => $"{m / 1e6:0.0} Mbit/s"))} in {Attempts} attempts; expected 100 Mbit/s ± 25%");
     }
 
     [Fact]
