@@ -98,10 +98,13 @@ internal static class FederationReader
 
     private static FederationConfig? ReadRoot(JsonElement root, List<FederationError> errors)
     {
-        if (!ExpectObject(root, "$", RootFields, errors))
+        if (!IsObject(root, "$", errors))
         {
             return null;
         }
+
+        var ignored = errors.Count;
+        RejectUnknownFields(root, "$", RootFields, errors, ref ignored);
 
         ClientConfig? client = null;
         if (root.TryGetProperty("client", out var clientElement))
@@ -149,12 +152,14 @@ internal static class FederationReader
 
     private static ClientConfig? ReadClient(JsonElement element, string path, List<FederationError> errors)
     {
-        if (!ExpectObject(element, path, ClientFields, errors))
+        if (!IsObject(element, path, errors))
         {
             return null;
         }
 
+        // Unknown fields are reported but do not stop the rest of the entry from being read and validated.
         var before = errors.Count;
+        RejectUnknownFields(element, path, ClientFields, errors, ref before);
         var region = RequiredString(element, path, "region", errors);
         var cidr = RequiredCidr(element, path, errors);
         var defaults = new ClientConfig { Region = "", Cidr = default };
@@ -177,12 +182,14 @@ internal static class FederationReader
 
     private static WorkerConfig? ReadWorker(JsonElement element, string path, List<FederationError> errors)
     {
-        if (!ExpectObject(element, path, WorkerFields, errors))
+        if (!IsObject(element, path, errors))
         {
             return null;
         }
 
+        // Unknown fields are reported but do not stop the rest of the entry from being read and validated.
         var before = errors.Count;
+        RejectUnknownFields(element, path, WorkerFields, errors, ref before);
         var defaults = new WorkerConfig { Region = "", Cidr = default, Dataset = "", LustreFileSystemPath = "" };
         var maxInstances = element.TryGetProperty("maxInstances", out _)
             ? OptionalInt(element, path, "maxInstances", 0, errors)
@@ -211,7 +218,7 @@ internal static class FederationReader
         return errors.Count == before ? config : null;
     }
 
-    private static bool ExpectObject(JsonElement element, string path, string[] allowed, List<FederationError> errors)
+    private static bool IsObject(JsonElement element, string path, List<FederationError> errors)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -219,18 +226,22 @@ internal static class FederationReader
             return false;
         }
 
-        var ok = true;
+        return true;
+    }
+
+    /// <summary>Reports fields not in <paramref name="allowed"/>; advances <paramref name="errorMark"/> past them.</summary>
+    private static void RejectUnknownFields(JsonElement element, string path, string[] allowed, List<FederationError> errors, ref int errorMark)
+    {
         foreach (var property in element.EnumerateObject())
         {
             if (Array.IndexOf(allowed, property.Name) < 0)
             {
                 var fieldPath = path == "$" ? property.Name : $"{path}.{property.Name}";
                 errors.Add(new FederationError(fieldPath, $"unknown field (allowed: {string.Join(", ", allowed)})"));
-                ok = false;
             }
         }
 
-        return ok;
+        errorMark = errors.Count;
     }
 
     private static string? RequiredString(JsonElement element, string path, string name, List<FederationError> errors)

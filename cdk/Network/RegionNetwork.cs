@@ -30,6 +30,7 @@ internal sealed class RegionNetwork : Construct
     public RegionNetwork(Construct scope, string id, RegionNetworkProps props)
         : base(scope, id)
     {
+        var layout = SubnetLayout.For(props.Cidr.PrefixLength, props.MaxAzs);
         Vpc = new Vpc(this, "Vpc", new VpcProps
         {
             IpAddresses = IpAddresses.Cidr(props.Cidr.ToString()),
@@ -37,8 +38,8 @@ internal sealed class RegionNetwork : Construct
             NatGateways = props.NatGateways,
             SubnetConfiguration =
             [
-                new SubnetConfiguration { Name = "public", SubnetType = SubnetType.PUBLIC, CidrMask = 24 },
-                new SubnetConfiguration { Name = "private", SubnetType = SubnetType.PRIVATE_WITH_EGRESS, CidrMask = 20 },
+                new SubnetConfiguration { Name = "public", SubnetType = SubnetType.PUBLIC, CidrMask = layout.PublicMask },
+                new SubnetConfiguration { Name = "private", SubnetType = SubnetType.PRIVATE_WITH_EGRESS, CidrMask = layout.PrivateMask },
             ],
         });
 
