@@ -19,6 +19,9 @@ internal static class Naming
 
     public const string CatalogWriterRoleParameter = "/proxima/client/catalog-writer-role-arn";
 
+    /// <summary>The router task role; the sync (catalog master) maps it to OpenSearch's read-only role.</summary>
+    public const string RouterRoleParameter = "/proxima/client/router-role-arn";
+
     public const string NamespaceIdParameter = "/proxima/client/workers-namespace-id";
 
     public const string NamespaceName = "proxima-workers";

@@ -209,6 +209,7 @@ internal sealed class ClientRegionStack : Stack
         Parameter("CidrParam", Naming.ClientCidrParameter, client.Cidr.ToString());
         Parameter("CatalogParam", Naming.CatalogEndpointParameter, "https://" + Catalog.DomainEndpoint);
         Parameter("CatalogWriterParam", Naming.CatalogWriterRoleParameter, CatalogWriter.RoleArn);
+        Parameter("RouterRoleParam", Naming.RouterRoleParameter, routerTaskRole.RoleArn);
         Parameter("NamespaceParam", Naming.NamespaceIdParameter, WorkersNamespace.NamespaceId);
 
         _ = new CfnOutput(this, "RouterEndpoint", new CfnOutputProps

@@ -76,6 +76,9 @@ internal sealed record WorkerConfig
 
     public int FsxFileSystemStorageGiB { get; init; } = 1200;
 
+    /// <summary>Import new/changed/deleted S3 objects as they happen (needs the bucket owner's event notifications).</summary>
+    public bool AutoImport { get; init; } = true;
+
     /// <summary>PERSISTENT_2 throughput (MB/s per TiB): 125, 250, 500 or 1000.</summary>
     public int FsxThroughputPerTiB { get; init; } = 125;
 

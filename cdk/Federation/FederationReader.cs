@@ -20,7 +20,7 @@ internal static class FederationReader
     private static readonly string[] WorkerFields =
     [
         "region", "cidr", "dataset", "lustreFileSystemPath", "port", "cpu", "memoryMiB", "minTasks", "maxTasks",
-        "cpuTargetPercent", "instanceType", "maxInstances", "fsxFileSystemStorageGiB", "fsxThroughputPerTiB",
+        "cpuTargetPercent", "instanceType", "maxInstances", "fsxFileSystemStorageGiB", "fsxThroughputPerTiB", "autoImport",
         "syncCpu", "syncMemoryMiB", "natGateways", "maxAzs",
     ];
 
@@ -210,6 +210,7 @@ internal static class FederationReader
             MaxInstances = maxInstances,
             FsxFileSystemStorageGiB = OptionalInt(element, path, "fsxFileSystemStorageGiB", defaults.FsxFileSystemStorageGiB, errors),
             FsxThroughputPerTiB = OptionalInt(element, path, "fsxThroughputPerTiB", defaults.FsxThroughputPerTiB, errors),
+            AutoImport = OptionalBool(element, path, "autoImport", defaults.AutoImport, errors),
             SyncCpu = OptionalInt(element, path, "syncCpu", defaults.SyncCpu, errors),
             SyncMemoryMiB = OptionalInt(element, path, "syncMemoryMiB", defaults.SyncMemoryMiB, errors),
             NatGateways = OptionalInt(element, path, "natGateways", defaults.NatGateways, errors),
@@ -291,6 +292,22 @@ internal static class FederationReader
         }
 
         return result;
+    }
+
+    private static bool OptionalBool(JsonElement element, string path, string name, bool fallback, List<FederationError> errors)
+    {
+        if (!element.TryGetProperty(name, out var value))
+        {
+            return fallback;
+        }
+
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            errors.Add(new FederationError($"{path}.{name}", $"must be true or false, not {Describe(value)}"));
+            return fallback;
+        }
+
+        return value.GetBoolean();
     }
 
     private static Ipv4Cidr RequiredCidr(JsonElement element, string path, List<FederationError> errors)

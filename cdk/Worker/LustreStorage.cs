@@ -55,10 +55,14 @@ internal sealed class LustreStorage : Construct
             DataRepositoryPath = worker.Dataset,
             BatchImportMetaDataOnCreate = true,
             ImportedFileChunkSize = 1024,
-            S3 = new CfnDataRepositoryAssociation.S3Property
-            {
-                AutoImportPolicy = new CfnDataRepositoryAssociation.AutoImportPolicyProperty { Events = ["NEW", "CHANGED", "DELETED"] },
-            },
+            // Automatic import needs S3 event notifications on the bucket, which only its owner can configure; for a
+            // third-party bucket set autoImport false and the nightly sync's data repository task imports instead.
+            S3 = worker.AutoImport
+                ? new CfnDataRepositoryAssociation.S3Property
+                {
+                    AutoImportPolicy = new CfnDataRepositoryAssociation.AutoImportPolicyProperty { Events = ["NEW", "CHANGED", "DELETED"] },
+                }
+                : null,
         });
 
         FileSystemArn = Stack.Of(this).FormatArn(new ArnComponents

@@ -303,6 +303,8 @@ internal sealed class WorkerRegionStack : Stack
                 ["PROXIMA_CATALOG"] = "opensearch",
                 ["PROXIMA_OPENSEARCH_URL"] = clientParameters.CatalogEndpoint,
                 ["PROXIMA_CATALOG_ROLE_ARN"] = clientParameters.CatalogWriterRoleArn,
+                // Fine-grained access control: the sync (master) maps this role to the read-only `readall` role.
+                ["PROXIMA_CATALOG_READER_ROLE_ARN"] = clientParameters.RouterRoleArn,
                 ["PROXIMA_FSX_FILE_SYSTEM_ID"] = Storage.FileSystem.Ref,
                 ["PROXIMA_FSX_PATH"] = Storage.FileSystemPath,
             },

@@ -34,7 +34,7 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
         t.ResourceCountIs("AWS::SecretsManager::Secret", 3);
         t.ResourceCountIs("AWS::ServiceDiscovery::HttpNamespace", 1);
         t.ResourceCountIs("AWS::ServiceDiscovery::Service", 3);
-        t.ResourceCountIs("AWS::SSM::Parameter", 6 + 3);
+        t.ResourceCountIs("AWS::SSM::Parameter", 7 + 3);
         t.ResourceCountIs("AWS::FSx::FileSystem", 0);
     }
 
@@ -178,6 +178,7 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
         Assert.Contains(Naming.TransitGatewayRouteTableIdParameter, names);
         Assert.Contains(Naming.CatalogEndpointParameter, names);
         Assert.Contains(Naming.CatalogWriterRoleParameter, names);
+        Assert.Contains(Naming.RouterRoleParameter, names);
         foreach (var worker in fixture.Three.Federation.Workers)
         {
             Assert.Contains(Naming.WorkerServiceParameter(worker.Region), names);

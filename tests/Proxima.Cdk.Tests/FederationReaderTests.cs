@@ -107,6 +107,7 @@ public sealed class FederationReaderTests
     [InlineData("\"lustreFileSystemPath\": \"era5-pds\"", "\"lustreFileSystemPath\": \"era5-pds\", \"port\": 988", "workers[0].port", "outside 1024..65535")]
     [InlineData("\"lustreFileSystemPath\": \"era5-pds\"", "\"lustreFileSystemPath\": \"era5-pds\", \"fsxFileSystemStorageGiB\": 2000", "workers[0].fsxFileSystemStorageGiB", "PERSISTENT_2 size")]
     [InlineData("\"lustreFileSystemPath\": \"era5-pds\"", "\"lustreFileSystemPath\": \"era5-pds\", \"fsxThroughputPerTiB\": 200", "workers[0].fsxThroughputPerTiB", "PERSISTENT_2 throughput")]
+    [InlineData("\"lustreFileSystemPath\": \"era5-pds\"", "\"lustreFileSystemPath\": \"era5-pds\", \"autoImport\": \"yes\"", "workers[0].autoImport", "must be true or false")]
     [InlineData("\"cidr\": \"10.0.0.0/16\" }", "\"cidr\": \"10.0.0.0/16\", \"routerCpu\": 1024, \"routerMemoryMiB\": 1024 }", "client.routerMemoryMiB", "not a Fargate size")]
     [InlineData("\"cidr\": \"10.0.0.0/16\" }", "\"cidr\": \"10.0.0.0/16\", \"certificateArn\": \"arn:aws:acm:us-east-1:123456789012:certificate/abc-123\" }", "client.certificateArn", "ACM certificates are regional")]
     [InlineData("\"cidr\": \"10.0.0.0/16\" }", "\"cidr\": \"10.0.0.0/16\", \"openSearchNodes\": 3 }", "client.openSearchNodes", "even number")]

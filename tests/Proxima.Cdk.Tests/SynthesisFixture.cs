@@ -25,7 +25,7 @@ public sealed class SynthesisFixture : IDisposable
               "lustreFileSystemPath": "CMIP6/ScenarioMIP/MOHC", "port": 9443, "minTasks": 2, "maxTasks": 32,
               "cpuTargetPercent": 70, "fsxFileSystemStorageGiB": 2400, "fsxThroughputPerTiB": 250 },
             { "region": "ap-southeast-2", "cidr": "10.3.0.0/20", "dataset": "s3://merra2-example/M2T1NXSLV",
-              "lustreFileSystemPath": "merra2", "cpu": 8192, "memoryMiB": 30720, "maxInstances": 8, "instanceType": "c6i.4xlarge" }
+              "lustreFileSystemPath": "merra2", "autoImport": false, "cpu": 8192, "memoryMiB": 30720, "maxInstances": 8, "instanceType": "c6i.4xlarge" }
           ]
         }
         """;

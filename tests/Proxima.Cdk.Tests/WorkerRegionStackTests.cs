@@ -115,8 +115,37 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
         stack.Template.HasResourceProperties("AWS::FSx::DataRepositoryAssociation", Props(
             ("FileSystemPath", "/" + worker.LustreFileSystemPath),
             ("DataRepositoryPath", worker.Dataset),
-            ("S3", Props(("AutoImportPolicy", Props(("Events", new object[] { "NEW", "CHANGED", "DELETED" }))))),
+            ("BatchImportMetaDataOnCreate", true),
+            ("S3", worker.AutoImport
+                ? Props(("AutoImportPolicy", Props(("Events", new object[] { "NEW", "CHANGED", "DELETED" }))))
+                : Match.Absent()),
             ("FileSystemId", Props(("Ref", stack.Single("AWS::FSx::FileSystem").Id)))));
+    }
+
+    [Fact]
+    public void Auto_import_defaults_on_and_can_be_turned_off_for_third_party_buckets()
+    {
+        Assert.True(fixture.Three.Federation.Workers[0].AutoImport);
+        Assert.False(fixture.Three.Federation.Workers[2].AutoImport);
+    }
+
+    [Theory]
+    [MemberData(nameof(WorkerIndexes))]
+    public void Sync_task_knows_the_catalog_the_file_system_and_the_reader_role(int index)
+    {
+        var (worker, stack) = Worker(index);
+        var sync = stack.Resources("AWS::ECS::TaskDefinition").Select(t => t.Properties)
+            .Single(t => t.GetProperty("ContainerDefinitions")[0].GetProperty("Name").GetString() == "sync");
+        var env = sync.GetProperty("ContainerDefinitions")[0].GetProperty("Environment").EnumerateArray()
+            .ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value"));
+        Assert.Equal(worker.Region, env["PROXIMA_REGION"].GetString());
+        Assert.Equal("/" + worker.LustreFileSystemPath, env["PROXIMA_FSX_PATH"].GetString());
+        Assert.Equal(stack.Single("AWS::FSx::FileSystem").Id, env["PROXIMA_FSX_FILE_SYSTEM_ID"].GetProperty("Ref").GetString());
+        foreach (var name in new[] { "PROXIMA_OPENSEARCH_URL", "PROXIMA_CATALOG_ROLE_ARN", "PROXIMA_CATALOG_READER_ROLE_ARN" })
+        {
+            // Read from the client region's SSM parameters by a custom resource.
+            Assert.Equal("Parameter.Value", env[name].GetProperty("Fn::GetAtt")[1].GetString());
+        }
     }
 
     [Theory]
