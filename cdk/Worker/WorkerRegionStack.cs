@@ -25,7 +25,7 @@ namespace Proxima.Cdk.Worker;
 /// </summary>
 internal sealed class WorkerRegionStack : Stack
 {
-    public WorkerRegionStack(Construct scope, string id, ClientConfig client, WorkerConfig worker, int workerIndex, ProximaImages images, IStackProps props)
+    public WorkerRegionStack(Construct scope, string id, ClientConfig client, WorkerConfig worker, int transitGatewayAsn, ProximaImages images, IStackProps props)
         : base(scope, id, props)
     {
         var port = worker.Port.ToString(CultureInfo.InvariantCulture);
@@ -34,7 +34,7 @@ internal sealed class WorkerRegionStack : Stack
             Cidr = worker.Cidr,
             MaxAzs = worker.MaxAzs,
             NatGateways = worker.NatGateways,
-            TransitGatewayAsn = Naming.TransitGatewayAsn(workerIndex),
+            TransitGatewayAsn = transitGatewayAsn,
             RemoteCidrs = [client.Cidr],
         });
         var vpc = Network.Vpc;

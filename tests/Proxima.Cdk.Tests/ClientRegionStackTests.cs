@@ -55,7 +55,7 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
             ("DefaultRouteTableAssociation", "disable"),
             ("DefaultRouteTablePropagation", "disable"),
             ("AutoAcceptSharedAttachments", "disable"),
-            ("AmazonSideAsn", 64512)));
+            ("AmazonSideAsn", Naming.TransitGatewayAsns("eu-west-2", [])["eu-west-2"])));
     }
 
     [Fact]

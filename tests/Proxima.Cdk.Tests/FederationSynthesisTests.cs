@@ -48,6 +48,33 @@ public sealed class FederationSynthesisTests(SynthesisFixture fixture)
     }
 
     [Fact]
+    public void Transit_gateway_asns_do_not_depend_on_the_order_or_number_of_regions()
+    {
+        var a = Naming.TransitGatewayAsns("eu-west-2", ["us-east-1", "us-west-2"]);
+        var b = Naming.TransitGatewayAsns("eu-west-2", ["ap-southeast-2", "us-west-2", "sa-east-1", "us-east-1"]);
+        Assert.Equal(a["us-east-1"], b["us-east-1"]);
+        Assert.Equal(a["us-west-2"], b["us-west-2"]);
+        Assert.Equal(a["eu-west-2"], b["eu-west-2"]);
+        Assert.All(b.Values, asn => Assert.InRange(asn, 64512, 65534));
+    }
+
+    [Fact]
+    public void Transit_gateway_asns_stay_distinct_even_for_many_regions()
+    {
+        var regions = new List<string>();
+        foreach (var area in new[] { "us-east", "us-west", "eu-west", "eu-central", "eu-north", "eu-south", "ap-southeast", "ap-northeast", "ap-south", "ca-central", "sa-east", "me-south", "af-south", "il-central" })
+        {
+            for (var n = 1; n <= 4; n++)
+            {
+                regions.Add($"{area}-{n}");
+            }
+        }
+
+        var asns = Naming.TransitGatewayAsns("eu-west-2", regions.Where(r => r != "eu-west-2"));
+        Assert.Equal(asns.Count, asns.Values.Distinct().Count());
+    }
+
+    [Fact]
     public void Transit_gateway_asns_are_distinct()
     {
         var asns = new List<int> { fixture.Three.Client.Single("AWS::EC2::TransitGateway").Properties.GetProperty("AmazonSideAsn").GetInt32() };
