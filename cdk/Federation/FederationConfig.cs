@@ -49,7 +49,7 @@ internal sealed record WorkerConfig
     /// <summary>The S3 URI the region's Lustre file system imports from, e.g. <c>s3://era5-pds</c>.</summary>
     public required string Dataset { get; init; }
 
-    /// <summary>Where the dataset appears on the file system, relative to its root (<c>/fsx/&lt;path&gt;</c>).</summary>
+    /// <summary>Where the dataset appears under the region's folder: <c>/fsx/&lt;region&gt;/&lt;path&gt;</c>.</summary>
     public required string LustreFileSystemPath { get; init; }
 
     /// <summary>gRPC-over-TLS port of the RegionalWorker.</summary>

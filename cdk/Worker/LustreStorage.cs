@@ -47,7 +47,9 @@ internal sealed class LustreStorage : Construct
         // The file system only caches the S3 dataset: it can be recreated, so a destroy removes it.
         FileSystem.ApplyRemovalPolicy(RemovalPolicy.DESTROY);
 
-        FileSystemPath = "/" + worker.LustreFileSystemPath;
+        // The worker serves <data-root>/<region>/ (DESIGN.md §2: DIR/R locally, /fsx/R in AWS), so the dataset is
+        // linked under the region's folder and dataset ids are the same in both modes.
+        FileSystemPath = DataRepositoryPath(worker);
         DataRepositoryAssociation = new CfnDataRepositoryAssociation(this, "DatasetAssociation", new CfnDataRepositoryAssociationProps
         {
             FileSystemId = FileSystem.Ref,
@@ -86,6 +88,9 @@ internal sealed class LustreStorage : Construct
     public string DnsName => FileSystem.AttrDnsName;
 
     public string MountName => FileSystem.AttrLustreMountName;
+
+    /// <summary>Where the S3 dataset appears on the file system: <c>/&lt;region&gt;/&lt;lustreFileSystemPath&gt;</c>.</summary>
+    public static string DataRepositoryPath(WorkerConfig worker) => $"/{worker.Region}/{worker.LustreFileSystemPath}";
 
     public static void AllowLustreFromVpc(SecurityGroup group, Ipv4Cidr vpcCidr)
     {

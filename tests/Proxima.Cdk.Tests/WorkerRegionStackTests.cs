@@ -113,7 +113,7 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
                 ("DeploymentType", "PERSISTENT_2"),
                 ("PerUnitStorageThroughput", worker.FsxThroughputPerTiB))))));
         stack.Template.HasResourceProperties("AWS::FSx::DataRepositoryAssociation", Props(
-            ("FileSystemPath", "/" + worker.LustreFileSystemPath),
+            ("FileSystemPath", $"/{worker.Region}/{worker.LustreFileSystemPath}"),
             ("DataRepositoryPath", worker.Dataset),
             ("BatchImportMetaDataOnCreate", true),
             ("S3", worker.AutoImport
@@ -139,7 +139,7 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
         var env = sync.GetProperty("ContainerDefinitions")[0].GetProperty("Environment").EnumerateArray()
             .ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value"));
         Assert.Equal(worker.Region, env["PROXIMA_REGION"].GetString());
-        Assert.Equal("/" + worker.LustreFileSystemPath, env["PROXIMA_FSX_PATH"].GetString());
+        Assert.Equal($"/{worker.Region}/{worker.LustreFileSystemPath}", env["PROXIMA_FSX_PATH"].GetString());
         Assert.Equal(stack.Single("AWS::FSx::FileSystem").Id, env["PROXIMA_FSX_FILE_SYSTEM_ID"].GetProperty("Ref").GetString());
         foreach (var name in new[] { "PROXIMA_OPENSEARCH_URL", "PROXIMA_CATALOG_ROLE_ARN", "PROXIMA_CATALOG_READER_ROLE_ARN" })
         {
