@@ -34,6 +34,7 @@ internal static class ProximaApp
 
         var images = new ProximaImages(repositoryRoot);
         Tags.Of(app).Add("project", "proxima");
+        Aspects.Of(app).Add(new CurrentLambdaRuntimes());
 
         var workerRegions = new List<string>(federation.Workers.Count);
         foreach (var worker in federation.Workers)

@@ -43,6 +43,9 @@ internal sealed class RegionNetwork : Construct
             ],
         });
 
+        // Free gateway endpoint: image layers (ECR serves them from S3) and S3 reads skip the NAT gateway's per-GB charge.
+        _ = Vpc.AddGatewayEndpoint("S3", new GatewayVpcEndpointOptions { Service = GatewayVpcEndpointAwsService.S3 });
+
         var flowLogGroup = new LogGroup(this, "FlowLogs", new LogGroupProps
         {
             Retention = RetentionDays.ONE_MONTH,

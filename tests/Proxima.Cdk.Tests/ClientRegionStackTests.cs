@@ -25,6 +25,8 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
 
         t.ResourceCountIs("AWS::EC2::VPC", 1);
         t.ResourceCountIs("AWS::EC2::FlowLog", 1);
+        t.ResourceCountIs("AWS::EC2::VPCEndpoint", 1);
+        t.ResourceCountIs("Custom::VpcRestrictDefaultSG", 1);
         t.ResourceCountIs("AWS::EC2::TransitGateway", 1);
         t.ResourceCountIs("AWS::EC2::TransitGatewayAttachment", 1);
         t.ResourceCountIs("AWS::EC2::TransitGatewayPeeringAttachment", 0);

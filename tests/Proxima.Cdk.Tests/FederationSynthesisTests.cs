@@ -117,6 +117,25 @@ public sealed class FederationSynthesisTests(SynthesisFixture fixture)
     }
 
     [Fact]
+    public void Every_lambda_function_uses_a_runtime_lambda_still_accepts()
+    {
+        var stacks = new List<StackTemplate> { fixture.Three.Client };
+        stacks.AddRange(fixture.Three.Workers);
+        var functions = 0;
+        foreach (var stack in stacks)
+        {
+            foreach (var (id, props) in stack.Resources("AWS::Lambda::Function"))
+            {
+                functions++;
+                var runtime = props.GetProperty("Runtime").GetString();
+                Assert.True(runtime is CurrentLambdaRuntimes.Node or CurrentLambdaRuntimes.Python, $"{stack.Stack.StackName}/{id} uses {runtime}");
+            }
+        }
+
+        Assert.True(functions >= 8, $"only {functions} functions found");
+    }
+
+    [Fact]
     public void Docker_image_assets_build_the_three_dockerfiles_from_the_repository_root()
     {
         var files = new HashSet<string>();
