@@ -59,7 +59,7 @@ internal sealed record WorkerConfig
     public int Cpu { get; init; } = 4096;
 
     /// <summary>Memory (MiB) of one worker task.</summary>
-    public int MemoryMiB { get; init; } = 15360;
+    public int MemoryMiB { get; init; } = 14336;
 
     public int MinTasks { get; init; } = 1;
 

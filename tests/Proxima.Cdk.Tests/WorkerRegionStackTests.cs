@@ -247,7 +247,15 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
         stack.Template.HasResourceProperties("AWS::Events::Rule", Props(
             ("ScheduleExpression", "cron(0 0 * * ? *)"),
             ("State", "ENABLED"),
-            ("Targets", new object[] { Match.ObjectLike(Props(("EcsParameters", Match.ObjectLike(Props(("LaunchType", "EC2"), ("TaskCount", 1)))))) })));
+            ("Targets", new object[]
+            {
+                Match.ObjectLike(Props(("EcsParameters", Match.ObjectLike(Props(
+                    ("LaunchType", Match.Absent()),
+                    ("CapacityProviderStrategy", new object[] { Props(("CapacityProvider", Match.AnyValue()), ("Weight", 1)) }),
+                    ("TaskCount", 1)))))),
+            })));
+        stack.Template.HasResourceProperties("AWS::ECS::ClusterCapacityProviderAssociations", Props(
+            ("DefaultCapacityProviderStrategy", new object[] { Match.ObjectLike(Props(("Weight", 1))) })));
         var sync = stack.Resources("AWS::ECS::TaskDefinition").Select(t => t.Properties)
             .Single(t => t.GetProperty("ContainerDefinitions")[0].GetProperty("Name").GetString() == "sync");
         Assert.Equal(["sync", "--region", worker.Region, "--data-root", "/fsx"], StackTemplate.Strings(sync.GetProperty("ContainerDefinitions")[0].GetProperty("Command")));
