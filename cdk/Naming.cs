@@ -19,6 +19,9 @@ internal static class Naming
 
     public const string CatalogWriterRoleParameter = "/proxima/client/catalog-writer-role-arn";
 
+    /// <summary>The router task role; the sync (catalog master) maps it to OpenSearch's read-only role.</summary>
+    public const string RouterRoleParameter = "/proxima/client/router-role-arn";
+
     public const string NamespaceIdParameter = "/proxima/client/workers-namespace-id";
 
     public const string NamespaceName = "proxima-workers";
@@ -49,8 +52,42 @@ internal static class Naming
 
     public static string SyncRoleName(string region) => $"proxima-sync-{region}";
 
-    /// <summary>Private ASNs (64512-65534), distinct per Transit Gateway so peered gateways never share one.</summary>
-    public static int TransitGatewayAsn(int workerIndex) => 64512 + workerIndex + 1;
+    /// <summary>
+    /// Private ASNs (64512-65534) for the Transit Gateways, derived from the region name so that reordering or adding
+    /// regions in the file never changes (and so never replaces) an existing gateway. The rare hash collision is
+    /// resolved by probing in file order (client first), which keeps the ASNs distinct.
+    /// </summary>
+    public static IReadOnlyDictionary<string, int> TransitGatewayAsns(string clientRegion, IEnumerable<string> workerRegions)
+    {
+        const int first = 64512;
+        const int count = 65534 - first + 1;
+        var taken = new HashSet<int>();
+        var asns = new Dictionary<string, int>(StringComparer.Ordinal);
 
-    public const int ClientTransitGatewayAsn = 64512;
+        void Assign(string region)
+        {
+            // FNV-1a: stable across processes and .NET versions, unlike string.GetHashCode.
+            var hash = 2166136261u;
+            foreach (var c in region)
+            {
+                hash = (hash ^ c) * 16777619u;
+            }
+
+            var slot = (int)(hash % count);
+            while (!taken.Add(first + slot))
+            {
+                slot = (slot + 1) % count;
+            }
+
+            asns[region] = first + slot;
+        }
+
+        Assign(clientRegion);
+        foreach (var region in workerRegions)
+        {
+            Assign(region);
+        }
+
+        return asns;
+    }
 }

@@ -34,8 +34,16 @@ internal static class ProximaApp
 
         var images = new ProximaImages(repositoryRoot);
         Tags.Of(app).Add("project", "proxima");
+        Aspects.Of(app).Add(new CurrentLambdaRuntimes());
 
-        var client = new ClientRegionStack(app, Naming.ClientStackId(federation.Client.Region), federation, images, new StackProps
+        var workerRegions = new List<string>(federation.Workers.Count);
+        foreach (var worker in federation.Workers)
+        {
+            workerRegions.Add(worker.Region);
+        }
+
+        var asns = Naming.TransitGatewayAsns(federation.Client.Region, workerRegions);
+        var client = new ClientRegionStack(app, Naming.ClientStackId(federation.Client.Region), federation, asns[federation.Client.Region], images, new StackProps
         {
             Env = new Amazon.CDK.Environment { Account = account, Region = federation.Client.Region },
             Description = $"Proxima client region {federation.Client.Region}: router, catalog, hub Transit Gateway",
@@ -45,7 +53,7 @@ internal static class ProximaApp
         for (var i = 0; i < federation.Workers.Count; i++)
         {
             var worker = federation.Workers[i];
-            var stack = new WorkerRegionStack(app, Naming.WorkerStackId(worker.Region), federation.Client, worker, i, images, new StackProps
+            var stack = new WorkerRegionStack(app, Naming.WorkerStackId(worker.Region), federation.Client, worker, asns[worker.Region], images, new StackProps
             {
                 Env = new Amazon.CDK.Environment { Account = account, Region = worker.Region },
                 Description = $"Proxima worker region {worker.Region}: workers over FSx for Lustre ({worker.Dataset}), nightly sync",

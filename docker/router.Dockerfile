@@ -19,10 +19,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app ./
+# The CLI keeps its state (.proxima/) in the working directory: give the non-root user a writable one.
+RUN mkdir -p /var/lib/proxima && chown app:app /var/lib/proxima
 ENV DOTNET_gcServer=0 \
-    DOTNET_TieredPGO=1 \
-    PROXIMA_STATE=/tmp/proxima
+    DOTNET_TieredPGO=1
 USER app
+WORKDIR /var/lib/proxima
 EXPOSE 8443
 ENTRYPOINT ["dotnet", "/app/proxima.dll"]
 CMD ["router", "--port", "8443"]

@@ -26,7 +26,7 @@ namespace Proxima.Cdk.Client;
 /// </summary>
 internal sealed class ClientRegionStack : Stack
 {
-    public ClientRegionStack(Construct scope, string id, FederationConfig federation, ProximaImages images, IStackProps props)
+    public ClientRegionStack(Construct scope, string id, FederationConfig federation, int transitGatewayAsn, ProximaImages images, IStackProps props)
         : base(scope, id, props)
     {
         var client = federation.Client;
@@ -43,7 +43,7 @@ internal sealed class ClientRegionStack : Stack
             Cidr = client.Cidr,
             MaxAzs = client.MaxAzs,
             NatGateways = client.NatGateways,
-            TransitGatewayAsn = Naming.ClientTransitGatewayAsn,
+            TransitGatewayAsn = transitGatewayAsn,
             RemoteCidrs = workerCidrs,
         });
         var vpc = Network.Vpc;
@@ -209,6 +209,7 @@ internal sealed class ClientRegionStack : Stack
         Parameter("CidrParam", Naming.ClientCidrParameter, client.Cidr.ToString());
         Parameter("CatalogParam", Naming.CatalogEndpointParameter, "https://" + Catalog.DomainEndpoint);
         Parameter("CatalogWriterParam", Naming.CatalogWriterRoleParameter, CatalogWriter.RoleArn);
+        Parameter("RouterRoleParam", Naming.RouterRoleParameter, routerTaskRole.RoleArn);
         Parameter("NamespaceParam", Naming.NamespaceIdParameter, WorkersNamespace.NamespaceId);
 
         _ = new CfnOutput(this, "RouterEndpoint", new CfnOutputProps

@@ -49,7 +49,7 @@ internal sealed record WorkerConfig
     /// <summary>The S3 URI the region's Lustre file system imports from, e.g. <c>s3://era5-pds</c>.</summary>
     public required string Dataset { get; init; }
 
-    /// <summary>Where the dataset appears on the file system, relative to its root (<c>/fsx/&lt;path&gt;</c>).</summary>
+    /// <summary>Where the dataset appears under the region's folder: <c>/fsx/&lt;region&gt;/&lt;path&gt;</c>.</summary>
     public required string LustreFileSystemPath { get; init; }
 
     /// <summary>gRPC-over-TLS port of the RegionalWorker.</summary>
@@ -59,7 +59,7 @@ internal sealed record WorkerConfig
     public int Cpu { get; init; } = 4096;
 
     /// <summary>Memory (MiB) of one worker task.</summary>
-    public int MemoryMiB { get; init; } = 15360;
+    public int MemoryMiB { get; init; } = 14336;
 
     public int MinTasks { get; init; } = 1;
 
@@ -75,6 +75,9 @@ internal sealed record WorkerConfig
     public int? MaxInstances { get; init; }
 
     public int FsxFileSystemStorageGiB { get; init; } = 1200;
+
+    /// <summary>Import new/changed/deleted S3 objects as they happen (needs the bucket owner's event notifications).</summary>
+    public bool AutoImport { get; init; } = true;
 
     /// <summary>PERSISTENT_2 throughput (MB/s per TiB): 125, 250, 500 or 1000.</summary>
     public int FsxThroughputPerTiB { get; init; } = 125;

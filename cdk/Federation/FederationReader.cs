@@ -20,7 +20,7 @@ internal static class FederationReader
     private static readonly string[] WorkerFields =
     [
         "region", "cidr", "dataset", "lustreFileSystemPath", "port", "cpu", "memoryMiB", "minTasks", "maxTasks",
-        "cpuTargetPercent", "instanceType", "maxInstances", "fsxFileSystemStorageGiB", "fsxThroughputPerTiB",
+        "cpuTargetPercent", "instanceType", "maxInstances", "fsxFileSystemStorageGiB", "fsxThroughputPerTiB", "autoImport",
         "syncCpu", "syncMemoryMiB", "natGateways", "maxAzs",
     ];
 
@@ -98,10 +98,13 @@ internal static class FederationReader
 
     private static FederationConfig? ReadRoot(JsonElement root, List<FederationError> errors)
     {
-        if (!ExpectObject(root, "$", RootFields, errors))
+        if (!IsObject(root, "$", errors))
         {
             return null;
         }
+
+        var ignored = errors.Count;
+        RejectUnknownFields(root, "$", RootFields, errors, ref ignored);
 
         ClientConfig? client = null;
         if (root.TryGetProperty("client", out var clientElement))
@@ -149,12 +152,14 @@ internal static class FederationReader
 
     private static ClientConfig? ReadClient(JsonElement element, string path, List<FederationError> errors)
     {
-        if (!ExpectObject(element, path, ClientFields, errors))
+        if (!IsObject(element, path, errors))
         {
             return null;
         }
 
+        // Unknown fields are reported but do not stop the rest of the entry from being read and validated.
         var before = errors.Count;
+        RejectUnknownFields(element, path, ClientFields, errors, ref before);
         var region = RequiredString(element, path, "region", errors);
         var cidr = RequiredCidr(element, path, errors);
         var defaults = new ClientConfig { Region = "", Cidr = default };
@@ -177,12 +182,14 @@ internal static class FederationReader
 
     private static WorkerConfig? ReadWorker(JsonElement element, string path, List<FederationError> errors)
     {
-        if (!ExpectObject(element, path, WorkerFields, errors))
+        if (!IsObject(element, path, errors))
         {
             return null;
         }
 
+        // Unknown fields are reported but do not stop the rest of the entry from being read and validated.
         var before = errors.Count;
+        RejectUnknownFields(element, path, WorkerFields, errors, ref before);
         var defaults = new WorkerConfig { Region = "", Cidr = default, Dataset = "", LustreFileSystemPath = "" };
         var maxInstances = element.TryGetProperty("maxInstances", out _)
             ? OptionalInt(element, path, "maxInstances", 0, errors)
@@ -203,6 +210,7 @@ internal static class FederationReader
             MaxInstances = maxInstances,
             FsxFileSystemStorageGiB = OptionalInt(element, path, "fsxFileSystemStorageGiB", defaults.FsxFileSystemStorageGiB, errors),
             FsxThroughputPerTiB = OptionalInt(element, path, "fsxThroughputPerTiB", defaults.FsxThroughputPerTiB, errors),
+            AutoImport = OptionalBool(element, path, "autoImport", defaults.AutoImport, errors),
             SyncCpu = OptionalInt(element, path, "syncCpu", defaults.SyncCpu, errors),
             SyncMemoryMiB = OptionalInt(element, path, "syncMemoryMiB", defaults.SyncMemoryMiB, errors),
             NatGateways = OptionalInt(element, path, "natGateways", defaults.NatGateways, errors),
@@ -211,7 +219,7 @@ internal static class FederationReader
         return errors.Count == before ? config : null;
     }
 
-    private static bool ExpectObject(JsonElement element, string path, string[] allowed, List<FederationError> errors)
+    private static bool IsObject(JsonElement element, string path, List<FederationError> errors)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -219,18 +227,22 @@ internal static class FederationReader
             return false;
         }
 
-        var ok = true;
+        return true;
+    }
+
+    /// <summary>Reports fields not in <paramref name="allowed"/>; advances <paramref name="errorMark"/> past them.</summary>
+    private static void RejectUnknownFields(JsonElement element, string path, string[] allowed, List<FederationError> errors, ref int errorMark)
+    {
         foreach (var property in element.EnumerateObject())
         {
             if (Array.IndexOf(allowed, property.Name) < 0)
             {
                 var fieldPath = path == "$" ? property.Name : $"{path}.{property.Name}";
                 errors.Add(new FederationError(fieldPath, $"unknown field (allowed: {string.Join(", ", allowed)})"));
-                ok = false;
             }
         }
 
-        return ok;
+        errorMark = errors.Count;
     }
 
     private static string? RequiredString(JsonElement element, string path, string name, List<FederationError> errors)
@@ -280,6 +292,22 @@ internal static class FederationReader
         }
 
         return result;
+    }
+
+    private static bool OptionalBool(JsonElement element, string path, string name, bool fallback, List<FederationError> errors)
+    {
+        if (!element.TryGetProperty(name, out var value))
+        {
+            return fallback;
+        }
+
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            errors.Add(new FederationError($"{path}.{name}", $"must be true or false, not {Describe(value)}"));
+            return fallback;
+        }
+
+        return value.GetBoolean();
     }
 
     private static Ipv4Cidr RequiredCidr(JsonElement element, string path, List<FederationError> errors)

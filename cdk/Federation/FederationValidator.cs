@@ -18,7 +18,7 @@ internal static partial class FederationValidator
     {
         var client = config.Client;
         CheckRegion(client.Region, "client.region", errors);
-        CheckVpcCidr(client.Cidr, "client.cidr", errors);
+        var clientCidrOk = CheckVpcCidr(client.Cidr, client.MaxAzs, "client.cidr", errors);
         CheckFargateSize(client.RouterCpu, client.RouterMemoryMiB, "client", "routerCpu", "routerMemoryMiB", errors);
         CheckRange(client.RouterTasks, 1, 100, "client.routerTasks", errors);
         CheckRange(client.OpenSearchNodes, 1, 80, "client.openSearchNodes", errors);
@@ -54,7 +54,12 @@ internal static partial class FederationValidator
         }
 
         var regions = new Dictionary<string, string>(StringComparer.Ordinal);
-        var cidrs = new List<(Ipv4Cidr Cidr, string Path)> { (client.Cidr, "client.cidr") };
+        var cidrs = new List<(Ipv4Cidr Cidr, string Path)>();
+        if (clientCidrOk)
+        {
+            cidrs.Add((client.Cidr, "client.cidr"));
+        }
+
         for (var i = 0; i < config.Workers.Count; i++)
         {
             var worker = config.Workers[i];
@@ -73,7 +78,7 @@ internal static partial class FederationValidator
                 regions[worker.Region] = path;
             }
 
-            if (CheckVpcCidr(worker.Cidr, $"{path}.cidr", errors))
+            if (CheckVpcCidr(worker.Cidr, worker.MaxAzs, $"{path}.cidr", errors))
             {
                 foreach (var (other, otherPath) in cidrs)
                 {
@@ -135,11 +140,18 @@ internal static partial class FederationValidator
         }
     }
 
-    private static bool CheckVpcCidr(Ipv4Cidr cidr, string path, List<FederationError> errors)
+    private static bool CheckVpcCidr(Ipv4Cidr cidr, int availabilityZones, string path, List<FederationError> errors)
     {
         if (cidr.PrefixLength is < 16 or > 28)
         {
             errors.Add(new(path, $"{cidr} has prefix /{cidr.PrefixLength}; an AWS VPC CIDR must be between /16 and /28"));
+            return false;
+        }
+
+        var longest = SubnetLayout.LongestVpcPrefix(Math.Clamp(availabilityZones, 1, 8));
+        if (cidr.PrefixLength > longest)
+        {
+            errors.Add(new(path, $"{cidr} is too small for public and private subnets in {availabilityZones} availability zones; use /{longest} or larger"));
             return false;
         }
 

@@ -30,6 +30,7 @@ internal sealed class RegionNetwork : Construct
     public RegionNetwork(Construct scope, string id, RegionNetworkProps props)
         : base(scope, id)
     {
+        var layout = SubnetLayout.For(props.Cidr.PrefixLength, props.MaxAzs);
         Vpc = new Vpc(this, "Vpc", new VpcProps
         {
             IpAddresses = IpAddresses.Cidr(props.Cidr.ToString()),
@@ -37,10 +38,13 @@ internal sealed class RegionNetwork : Construct
             NatGateways = props.NatGateways,
             SubnetConfiguration =
             [
-                new SubnetConfiguration { Name = "public", SubnetType = SubnetType.PUBLIC, CidrMask = 24 },
-                new SubnetConfiguration { Name = "private", SubnetType = SubnetType.PRIVATE_WITH_EGRESS, CidrMask = 20 },
+                new SubnetConfiguration { Name = "public", SubnetType = SubnetType.PUBLIC, CidrMask = layout.PublicMask },
+                new SubnetConfiguration { Name = "private", SubnetType = SubnetType.PRIVATE_WITH_EGRESS, CidrMask = layout.PrivateMask },
             ],
         });
+
+        // Free gateway endpoint: image layers (ECR serves them from S3) and S3 reads skip the NAT gateway's per-GB charge.
+        _ = Vpc.AddGatewayEndpoint("S3", new GatewayVpcEndpointOptions { Service = GatewayVpcEndpointAwsService.S3 });
 
         var flowLogGroup = new LogGroup(this, "FlowLogs", new LogGroupProps
         {

@@ -21,6 +21,7 @@ internal sealed class ClientParameters : Construct
         TransitGatewayRouteTableId = Read("TransitGatewayRouteTableId", Naming.TransitGatewayRouteTableIdParameter);
         CatalogEndpoint = Read("CatalogEndpoint", Naming.CatalogEndpointParameter);
         CatalogWriterRoleArn = Read("CatalogWriterRoleArn", Naming.CatalogWriterRoleParameter);
+        RouterRoleArn = Read("RouterRoleArn", Naming.RouterRoleParameter);
         WorkerServiceId = Read("WorkerServiceId", Naming.WorkerServiceParameter(workerRegion));
     }
 
@@ -31,6 +32,8 @@ internal sealed class ClientParameters : Construct
     public string CatalogEndpoint { get; }
 
     public string CatalogWriterRoleArn { get; }
+
+    public string RouterRoleArn { get; }
 
     public string WorkerServiceId { get; }
 

@@ -47,7 +47,9 @@ internal sealed class LustreStorage : Construct
         // The file system only caches the S3 dataset: it can be recreated, so a destroy removes it.
         FileSystem.ApplyRemovalPolicy(RemovalPolicy.DESTROY);
 
-        FileSystemPath = "/" + worker.LustreFileSystemPath;
+        // The worker serves <data-root>/<region>/ (DESIGN.md §2: DIR/R locally, /fsx/R in AWS), so the dataset is
+        // linked under the region's folder and dataset ids are the same in both modes.
+        FileSystemPath = DataRepositoryPath(worker);
         DataRepositoryAssociation = new CfnDataRepositoryAssociation(this, "DatasetAssociation", new CfnDataRepositoryAssociationProps
         {
             FileSystemId = FileSystem.Ref,
@@ -55,10 +57,14 @@ internal sealed class LustreStorage : Construct
             DataRepositoryPath = worker.Dataset,
             BatchImportMetaDataOnCreate = true,
             ImportedFileChunkSize = 1024,
-            S3 = new CfnDataRepositoryAssociation.S3Property
-            {
-                AutoImportPolicy = new CfnDataRepositoryAssociation.AutoImportPolicyProperty { Events = ["NEW", "CHANGED", "DELETED"] },
-            },
+            // Automatic import needs S3 event notifications on the bucket, which only its owner can configure; for a
+            // third-party bucket set autoImport false and the nightly sync's data repository task imports instead.
+            S3 = worker.AutoImport
+                ? new CfnDataRepositoryAssociation.S3Property
+                {
+                    AutoImportPolicy = new CfnDataRepositoryAssociation.AutoImportPolicyProperty { Events = ["NEW", "CHANGED", "DELETED"] },
+                }
+                : null,
         });
 
         FileSystemArn = Stack.Of(this).FormatArn(new ArnComponents
@@ -82,6 +88,9 @@ internal sealed class LustreStorage : Construct
     public string DnsName => FileSystem.AttrDnsName;
 
     public string MountName => FileSystem.AttrLustreMountName;
+
+    /// <summary>Where the S3 dataset appears on the file system: <c>/&lt;region&gt;/&lt;lustreFileSystemPath&gt;</c>.</summary>
+    public static string DataRepositoryPath(WorkerConfig worker) => $"/{worker.Region}/{worker.LustreFileSystemPath}";
 
     public static void AllowLustreFromVpc(SecurityGroup group, Ipv4Cidr vpcCidr)
     {

@@ -187,7 +187,7 @@ internal sealed class TransitGatewayPeering : Construct
     {
         var handler = new Function(this, "WaitForAvailable", new FunctionProps
         {
-            Runtime = Runtime.NODEJS_20_X,
+            Runtime = new Runtime(CurrentLambdaRuntimes.Node, RuntimeFamily.NODEJS, new LambdaRuntimeProps { SupportsInlineCode = true }),
             Handler = "index.isComplete",
             Code = Code.FromInline(WaiterSource),
             Timeout = Duration.Seconds(30),
@@ -201,7 +201,7 @@ internal sealed class TransitGatewayPeering : Construct
         }));
         var onEvent = new Function(this, "WaitOnEvent", new FunctionProps
         {
-            Runtime = Runtime.NODEJS_20_X,
+            Runtime = new Runtime(CurrentLambdaRuntimes.Node, RuntimeFamily.NODEJS, new LambdaRuntimeProps { SupportsInlineCode = true }),
             Handler = "index.onEvent",
             Code = Code.FromInline(WaiterSource),
             Timeout = Duration.Seconds(10),

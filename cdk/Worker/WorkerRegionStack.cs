@@ -25,7 +25,7 @@ namespace Proxima.Cdk.Worker;
 /// </summary>
 internal sealed class WorkerRegionStack : Stack
 {
-    public WorkerRegionStack(Construct scope, string id, ClientConfig client, WorkerConfig worker, int workerIndex, ProximaImages images, IStackProps props)
+    public WorkerRegionStack(Construct scope, string id, ClientConfig client, WorkerConfig worker, int transitGatewayAsn, ProximaImages images, IStackProps props)
         : base(scope, id, props)
     {
         var port = worker.Port.ToString(CultureInfo.InvariantCulture);
@@ -34,7 +34,7 @@ internal sealed class WorkerRegionStack : Stack
             Cidr = worker.Cidr,
             MaxAzs = worker.MaxAzs,
             NatGateways = worker.NatGateways,
-            TransitGatewayAsn = Naming.TransitGatewayAsn(workerIndex),
+            TransitGatewayAsn = transitGatewayAsn,
             RemoteCidrs = [client.Cidr],
         });
         var vpc = Network.Vpc;
@@ -96,6 +96,10 @@ internal sealed class WorkerRegionStack : Stack
             EnableManagedTerminationProtection = false,
         });
         Cluster.AddAsgCapacityProvider(capacity);
+        // Tasks started without a launch type (the sync) go through the capacity provider, so managed scaling adds a
+        // host when the worker pool has taken every CPU instead of the task failing to place.
+        Cluster.AddDefaultCapacityProviderStrategy([new CapacityProviderStrategy { CapacityProvider = capacity.CapacityProviderName, Weight = 1 }]);
+        CapacityProviderName = capacity.CapacityProviderName;
 
         var workerTls = Amazon.CDK.AWS.SecretsManager.Secret.FromSecretNameV2(this, "WorkerTls", Naming.WorkerTlsSecretName);
         WorkerService = BuildWorkers(client, worker, images, vpc, privateSubnets, capacity, workerTls, port);
@@ -110,6 +114,8 @@ internal sealed class WorkerRegionStack : Stack
     public LustreStorage Storage { get; }
 
     public Cluster Cluster { get; }
+
+    public string CapacityProviderName { get; }
 
     public Ec2Service WorkerService { get; }
 
@@ -303,6 +309,8 @@ internal sealed class WorkerRegionStack : Stack
                 ["PROXIMA_CATALOG"] = "opensearch",
                 ["PROXIMA_OPENSEARCH_URL"] = clientParameters.CatalogEndpoint,
                 ["PROXIMA_CATALOG_ROLE_ARN"] = clientParameters.CatalogWriterRoleArn,
+                // Fine-grained access control: the sync (master) maps this role to the read-only `readall` role.
+                ["PROXIMA_CATALOG_READER_ROLE_ARN"] = clientParameters.RouterRoleArn,
                 ["PROXIMA_FSX_FILE_SYSTEM_ID"] = Storage.FileSystem.Ref,
                 ["PROXIMA_FSX_PATH"] = Storage.FileSystemPath,
             },
@@ -343,7 +351,10 @@ internal sealed class WorkerRegionStack : Stack
             {
                 ["cluster"] = Cluster.ClusterArn,
                 ["taskDefinition"] = taskDefinition.TaskDefinitionArn,
-                ["launchType"] = "EC2",
+                ["capacityProviderStrategy"] = new[]
+                {
+                    new Dictionary<string, object> { ["capacityProvider"] = CapacityProviderName, ["weight"] = 1 },
+                },
                 ["count"] = 1,
                 ["startedBy"] = "proxima-deploy",
                 ["networkConfiguration"] = new Dictionary<string, object>
@@ -393,5 +404,12 @@ internal sealed class WorkerRegionStack : Stack
             SecurityGroups = [syncSg],
             LaunchType = LaunchType.EC2,
         }));
+        // EcsTaskProps has no capacity provider strategy in CDK 2.160: swap the launch type for one in the template.
+        var cfnRule = (Amazon.CDK.AWS.Events.CfnRule)SyncRule.Node.DefaultChild!;
+        cfnRule.AddPropertyDeletionOverride("Targets.0.EcsParameters.LaunchType");
+        cfnRule.AddPropertyOverride("Targets.0.EcsParameters.CapacityProviderStrategy", new[]
+        {
+            new Dictionary<string, object> { ["CapacityProvider"] = CapacityProviderName, ["Weight"] = 1 },
+        });
     }
 }
