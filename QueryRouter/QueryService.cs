@@ -9,8 +9,8 @@ using Proxima.QueryRouter.Planning;
 
 namespace Proxima.QueryRouter;
 
-/// <summary>A finished query: the encoded output and its media type.</summary>
-internal sealed record QueryOutput(byte[] Body, string ContentType, QueryStats Stats);
+/// <summary>A finished query: one result per requested dataset, and what it cost.</summary>
+internal sealed record QueryAnswer(QuerySpec Spec, IReadOnlyList<Compute.Execution.QueryResult> Results, QueryStats Stats);
 
 /// <summary>
 /// One query from request to answer: parse strictly, plan against the catalog, dispatch to the
@@ -18,7 +18,7 @@ internal sealed record QueryOutput(byte[] Body, string ContentType, QueryStats S
 /// </summary>
 internal sealed class QueryService(QueryPlanner planner, QueryDispatcher dispatcher, RouterOptions options, ILogger<QueryService> logger)
 {
-    public async Task<QueryOutput> RunAsync(ReadOnlyMemory<byte> specJson, IProgress<Progress>? progress, CancellationToken cancellationToken)
+    public async Task<QueryAnswer> RunAsync(ReadOnlyMemory<byte> specJson, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
         var queryId = Guid.NewGuid().ToString("N")[..12];
         var started = Stopwatch.GetTimestamp();
@@ -43,10 +43,10 @@ internal sealed class QueryService(QueryPlanner planner, QueryDispatcher dispatc
             var plan = await planner.PlanAsync(queryId, spec, canonical, deadlineCts.Token);
             RouterLog.QueryPlanned(logger, queryId, plan.Datasets.Count, plan.UnitCount);
             var outcome = await dispatcher.DispatchAsync(plan, deadline, progress, deadlineCts.Token);
-            var body = ResultAssembly.Encode(plan, outcome);
+            var results = ResultAssembly.Finalize(plan, outcome);
             outcome.Stats.Ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             RouterLog.QueryAnswered(logger, queryId, outcome.Stats.Ms, outcome.Stats.BytesCrossRegion);
-            return new QueryOutput(body.Body, body.ContentType, outcome.Stats);
+            return new QueryAnswer(spec, results, outcome.Stats);
         }
         catch (QueryError ex)
         {

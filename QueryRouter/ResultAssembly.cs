@@ -38,22 +38,22 @@ internal static class ResultAssembly
         return results;
     }
 
-    public static (byte[] Body, string ContentType) Encode(QueryPlan plan, DispatchOutcome outcome)
+    public static (byte[] Body, string ContentType) Encode(QueryAnswer answer)
     {
-        var results = Finalize(plan, outcome);
-        switch (plan.Spec.Output.Format)
+        var results = answer.Results;
+        switch (answer.Spec.Output.Format)
         {
             case OutputFormat.Csv:
                 return (System.Text.Encoding.UTF8.GetBytes(ResultWriters.ToCsv(results)), "text/csv; charset=utf-8");
             case OutputFormat.Json:
                 using (var buffer = new MemoryStream())
                 {
-                    ResultWriters.WriteJson(buffer, results, ToComputeStats(outcome.Stats));
+                    ResultWriters.WriteJson(buffer, results, ToComputeStats(answer.Stats));
                     return (buffer.ToArray(), "application/json");
                 }
 
             default:
-                throw QueryError.BadRequest("unsupported_format", $"output format '{plan.Spec.Output.Format}' is not available yet; use json or csv", "output.format");
+                throw QueryError.BadRequest("unsupported_format", $"output format '{answer.Spec.Output.Format}' is not available yet; use json or csv", "output.format");
         }
     }
 

@@ -1,11 +1,14 @@
+using Proxima.Protocol;
 using Proxima.Protocol.Grpc;
 using Proxima.Protocol.V1;
 using Proxima.QueryRouter.Dispatch;
+using Proxima.QueryRouter.Grpc;
+using Proxima.QueryRouter.Http;
 
 namespace Proxima.QueryRouter;
 
 /// <summary>The router's gRPC API (proxima.v1.QueryRouter) for SDK clients.</summary>
-internal sealed class RouterGrpcService(WorkerPools pools)
+internal sealed class RouterGrpcService(WorkerPools pools, QueryService queries)
 {
     /// <summary>A no-data round trip through a worker: client → router → worker → router → client.</summary>
     public async Task<PingResponse> PingAsync(PingRequest request, GrpcServerCallContext context)
@@ -29,11 +32,49 @@ internal sealed class RouterGrpcService(WorkerPools pools)
         return await pools.Pick(target).PingAsync(request, context.Deadline, context.CancellationToken);
     }
 
-    public Task QueryAsync(QueryRequest request, IServerStreamWriter<QueryEvent> responses, GrpcServerCallContext context)
+    /// <summary>Runs a query; streams progress as chunks finish, then the typed result.</summary>
+    public async Task QueryAsync(QueryRequest request, IServerStreamWriter<QueryEvent> responses, GrpcServerCallContext context)
     {
-        _ = request;
-        _ = responses;
-        _ = context;
-        throw new RpcException(StatusCode.Unimplemented, "gRPC queries arrive with the client SDK");
+        if (request.Spec is null)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, "QueryRequest.spec is required");
+        }
+
+        var progress = new CoalescingProgress<QueryEvent>(responses, static p => new QueryEvent { Progress = p }, context.CancellationToken);
+        QueryAnswer answer;
+        try
+        {
+            answer = await queries.RunAsync(QuerySpecJson.ToUtf8(request.Spec), progress, context.CancellationToken);
+        }
+        catch (QueryError ex)
+        {
+            if (ex.Field is not null)
+            {
+                context.ResponseTrailers.Add("proxima-field", ex.Field);
+            }
+
+            context.ResponseTrailers.Add("proxima-code", ex.Code);
+            if (ex.Region is not null)
+            {
+                context.ResponseTrailers.Add("proxima-region", ex.Region);
+            }
+
+            throw new RpcException(ToStatusCode(ex.HttpStatus), ex.Message);
+        }
+
+        await progress.DrainAsync();
+        await responses.WriteAsync(new QueryEvent { Result = ResultMessages.ToResponse(answer) }, context.CancellationToken);
     }
+
+    private static StatusCode ToStatusCode(int httpStatus) => httpStatus switch
+    {
+        400 => StatusCode.InvalidArgument,
+        401 => StatusCode.Unauthenticated,
+        403 => StatusCode.PermissionDenied,
+        404 => StatusCode.NotFound,
+        413 or 429 => StatusCode.ResourceExhausted,
+        503 => StatusCode.Unavailable,
+        504 => StatusCode.DeadlineExceeded,
+        _ => StatusCode.Internal,
+    };
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Proxima.Compute.Query;
+using Proxima.Protocol;
 using Proxima.Protocol.Grpc;
 using Proxima.Protocol.V1;
 using QuerySpec = Proxima.Compute.Query.QuerySpec;
@@ -34,7 +35,12 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
 
         try
         {
-            var progress = new StreamProgress(responses, options.Region, context.CancellationToken);
+            var region = options.Region;
+            var progress = new CoalescingProgress<WorkerEvent>(responses, p =>
+            {
+                p.Region = region;
+                return new WorkerEvent { Progress = p };
+            }, context.CancellationToken);
             var partial = await runner.RunAsync(unit, spec, progress, context.CancellationToken);
             await progress.DrainAsync();
             partial.Stats.Ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -62,61 +68,6 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
         {
             WorkerLog.UnitFailed(logger, unit.UnitId, unit.Dataset, ex);
             throw new RpcException(StatusCode.Internal, $"unit {unit.UnitId} failed on {options.Name}: {ex.Message}");
-        }
-    }
-
-    /// <summary>
-    /// Sends progress as stream events without ever blocking the computation: reports are coalesced
-    /// and written one at a time (gRPC writes must not overlap).
-    /// </summary>
-    private sealed class StreamProgress(IServerStreamWriter<WorkerEvent> responses, string region, CancellationToken cancellationToken) : IProgress<Progress>
-    {
-        private readonly Lock _gate = new();
-        private Progress? _pending;
-        private bool _running;
-        private Task _writing = Task.CompletedTask;
-
-        public void Report(Progress value)
-        {
-            value.Region = region;
-            lock (_gate)
-            {
-                _pending = value;
-                if (!_running)
-                {
-                    _running = true;
-                    _writing = Task.Run(WriteLoopAsync, CancellationToken.None);
-                }
-            }
-        }
-
-        private async Task WriteLoopAsync()
-        {
-            while (true)
-            {
-                Progress next;
-                lock (_gate)
-                {
-                    if (_pending is null)
-                    {
-                        _running = false;
-                        return;
-                    }
-
-                    next = _pending;
-                    _pending = null;
-                }
-
-                await responses.WriteAsync(new WorkerEvent { Progress = next }, cancellationToken);
-            }
-        }
-
-        public Task DrainAsync()
-        {
-            lock (_gate)
-            {
-                return _writing;
-            }
         }
     }
 }

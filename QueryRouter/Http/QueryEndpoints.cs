@@ -24,11 +24,12 @@ internal static class QueryEndpoints
         try
         {
             var body = await ReadBodyAsync(http, options.MaxRequestBytes, aborted);
-            var output = await queries.RunAsync(body, progress: null, aborted);
+            var answer = await queries.RunAsync(body, progress: null, aborted);
+            var (bytes, contentType) = ResultAssembly.Encode(answer);
             http.Response.StatusCode = StatusCodes.Status200OK;
-            http.Response.ContentType = output.ContentType;
-            http.Response.ContentLength = output.Body.Length;
-            await http.Response.Body.WriteAsync(output.Body, aborted);
+            http.Response.ContentType = contentType;
+            http.Response.ContentLength = bytes.Length;
+            await http.Response.Body.WriteAsync(bytes, aborted);
         }
         catch (QueryError ex)
         {
