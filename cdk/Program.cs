@@ -1,5 +1,5 @@
 using Amazon.CDK;
-using Proxima.Cdk.Federation;
+using Proxima.Federation;
 
 namespace Proxima.Cdk;
 

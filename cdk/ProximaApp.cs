@@ -1,6 +1,6 @@
 using Amazon.CDK;
 using Proxima.Cdk.Client;
-using Proxima.Cdk.Federation;
+using Proxima.Federation;
 using Proxima.Cdk.Images;
 using Proxima.Cdk.Worker;
 

@@ -1,5 +1,4 @@
-using System.Net;
-using System.Text.Json;
+using Proxima.Federation;
 
 namespace Proxima.Cli.Local;
 
@@ -9,17 +8,16 @@ internal sealed record ClientRegion(string Region, string Cidr);
 /// <summary>One worker region of a federation.</summary>
 internal sealed record WorkerRegion(string Region, string Cidr, string Dataset, string LustreFileSystemPath)
 {
-    /// <summary>Worker processes in the region's pool (local mode).</summary>
+    /// <summary>Worker processes in the region's pool (local mode; JSON field <c>workers</c>).</summary>
     public int Workers { get; init; } = 1;
 }
 
-/// <summary>The federation file: which regions exist and where their data lives.</summary>
+/// <summary>
+/// What local mode needs of the federation file. Reading and validation are the shared ones the CDK
+/// app uses (Shared/Federation), so both deployables accept and reject exactly the same files.
+/// </summary>
 internal sealed record FederationFile(ClientRegion Client, IReadOnlyList<WorkerRegion> Workers)
 {
-    private static readonly string[] ClientFields = ["region", "cidr"];
-    private static readonly string[] WorkerFields =
-        ["region", "cidr", "dataset", "lustreFileSystemPath", "workers", "minTasks", "maxTasks", "cpu", "memoryMiB", "port", "fsxFileSystemId", "fsxStorageGiB"];
-
     public static FederationFile Load(string path)
     {
         if (!File.Exists(path))
@@ -29,155 +27,48 @@ internal sealed record FederationFile(ClientRegion Client, IReadOnlyList<WorkerR
 
         try
         {
-            return Parse(File.ReadAllBytes(path), path);
+            return From(FederationReader.ReadFile(path));
         }
-        catch (JsonException ex)
+        catch (FederationException ex)
         {
-            throw new FederationFileException(path, ex.Path ?? "", $"not valid JSON: {ex.Message}");
+            throw FederationFileException.From(ex);
         }
     }
 
     public static FederationFile Parse(ReadOnlySpan<byte> json, string source)
     {
-        using var doc = JsonDocument.Parse(json.ToArray());
-        var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
+        try
         {
-            throw new FederationFileException(source, "", "expected a JSON object with 'client' and 'workers'");
+            return From(FederationReader.Parse(System.Text.Encoding.UTF8.GetString(json), source));
         }
-
-        foreach (var property in root.EnumerateObject())
+        catch (FederationException ex)
         {
-            if (property.Name is not ("client" or "workers"))
-            {
-                throw new FederationFileException(source, property.Name, "unknown field");
-            }
-        }
-
-        if (!root.TryGetProperty("client", out var clientElement) || clientElement.ValueKind != JsonValueKind.Object)
-        {
-            throw new FederationFileException(source, "client", "missing or not an object");
-        }
-
-        CheckFields(source, "client", clientElement, ClientFields);
-        var client = new ClientRegion(
-            RequiredString(source, "client", clientElement, "region"),
-            RequiredCidr(source, "client", clientElement));
-
-        if (!root.TryGetProperty("workers", out var workersElement) || workersElement.ValueKind != JsonValueKind.Array)
-        {
-            throw new FederationFileException(source, "workers", "missing or not an array");
-        }
-
-        var workers = new List<WorkerRegion>();
-        var index = 0;
-        foreach (var w in workersElement.EnumerateArray())
-        {
-            var at = $"workers[{index}]";
-            if (w.ValueKind != JsonValueKind.Object)
-            {
-                throw new FederationFileException(source, at, "expected an object");
-            }
-
-            CheckFields(source, at, w, WorkerFields);
-            var worker = new WorkerRegion(
-                RequiredString(source, at, w, "region"),
-                RequiredCidr(source, at, w),
-                RequiredString(source, at, w, "dataset"),
-                RequiredString(source, at, w, "lustreFileSystemPath"));
-            if (w.TryGetProperty("workers", out var count))
-            {
-                if (count.ValueKind != JsonValueKind.Number || !count.TryGetInt32(out var n) || n is < 1 or > 64)
-                {
-                    throw new FederationFileException(source, at + ".workers", "expected a whole number from 1 to 64");
-                }
-
-                worker = worker with { Workers = n };
-            }
-
-            workers.Add(worker);
-            index++;
-        }
-
-        if (workers.Count == 0)
-        {
-            throw new FederationFileException(source, "workers", "at least one worker region is required");
-        }
-
-        var file = new FederationFile(client, workers);
-        file.Validate(source);
-        return file;
-    }
-
-    private void Validate(string source)
-    {
-        var regions = new HashSet<string>(StringComparer.Ordinal) { Client.Region };
-        for (var i = 0; i < Workers.Count; i++)
-        {
-            if (!regions.Add(Workers[i].Region))
-            {
-                throw new FederationFileException(source, $"workers[{i}].region",
-                    Workers[i].Region == Client.Region ? "a worker region cannot be the client region" : $"duplicate region '{Workers[i].Region}'");
-            }
-        }
-
-        var cidrs = new List<(string Path, IPNetwork Network)> { ("client.cidr", IPNetwork.Parse(Client.Cidr)) };
-        for (var i = 0; i < Workers.Count; i++)
-        {
-            cidrs.Add(($"workers[{i}].cidr", IPNetwork.Parse(Workers[i].Cidr)));
-        }
-
-        for (var i = 0; i < cidrs.Count; i++)
-        {
-            for (var j = 0; j < i; j++)
-            {
-                if (Overlaps(cidrs[i].Network, cidrs[j].Network))
-                {
-                    throw new FederationFileException(source, cidrs[i].Path, $"{cidrs[i].Network} overlaps {cidrs[j].Path} {cidrs[j].Network}");
-                }
-            }
+            throw FederationFileException.From(ex);
         }
     }
 
-    private static bool Overlaps(IPNetwork a, IPNetwork b) =>
-        a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress);
-
-    private static void CheckFields(string source, string at, JsonElement element, string[] allowed)
+    private static FederationFile From(FederationConfig config)
     {
-        foreach (var property in element.EnumerateObject())
+        var workers = new List<WorkerRegion>(config.Workers.Count);
+        foreach (var w in config.Workers)
         {
-            if (Array.IndexOf(allowed, property.Name) < 0)
-            {
-                throw new FederationFileException(source, $"{at}.{property.Name}", $"unknown field (allowed: {string.Join(", ", allowed)})");
-            }
-        }
-    }
-
-    private static string RequiredString(string source, string at, JsonElement element, string name)
-    {
-        if (!element.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String || value.GetString() is not { Length: > 0 } text)
-        {
-            throw new FederationFileException(source, $"{at}.{name}", "required, a non-empty string");
+            workers.Add(new WorkerRegion(w.Region, w.Cidr.ToString(), w.Dataset, w.LustreFileSystemPath) { Workers = w.LocalWorkers });
         }
 
-        return text;
-    }
-
-    private static string RequiredCidr(string source, string at, JsonElement element)
-    {
-        var text = RequiredString(source, at, element, "cidr");
-        if (!IPNetwork.TryParse(text, out var network) || network.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-        {
-            throw new FederationFileException(source, $"{at}.cidr", $"'{text}' is not an IPv4 CIDR block like 10.1.0.0/16");
-        }
-
-        return text;
+        return new FederationFile(new ClientRegion(config.Client.Region, config.Client.Cidr.ToString()), workers);
     }
 }
 
-/// <summary>A federation file that cannot be used; the message names the file and the field.</summary>
-internal sealed class FederationFileException(string file, string field, string problem)
-    : Exception($"{file}: {(field.Length > 0 ? field + ": " : "")}{problem}")
+/// <summary>A federation file that cannot be used; the message names the file and every bad field.</summary>
+internal sealed class FederationFileException(string file, string field, string problem, string? fullMessage = null)
+    : Exception(fullMessage ?? $"{file}: {(field.Length > 0 ? field + ": " : "")}{problem}")
 {
+    /// <summary>The first bad field's JSON path (<c>workers[1].cidr</c>).</summary>
     public string Field { get; } = field;
+
+    public static FederationFileException From(FederationException ex)
+    {
+        var first = ex.Errors.Count > 0 ? ex.Errors[0] : new FederationError("$", "invalid");
+        return new FederationFileException(ex.Source, first.Path, first.Message, ex.Message);
+    }
 }

@@ -2,7 +2,7 @@ using Amazon.CDK;
 using Amazon.CDK.AWS.EC2;
 using Amazon.CDK.AWS.Logs;
 using Constructs;
-using Proxima.Cdk.Federation;
+using Proxima.Federation;
 
 namespace Proxima.Cdk.Network;
 

@@ -5,7 +5,7 @@ using Amazon.CDK.AWS.Lambda;
 using Amazon.CDK.AWS.Logs;
 using Amazon.CDK.CustomResources;
 using Constructs;
-using Proxima.Cdk.Federation;
+using Proxima.Federation;
 using Proxima.Cdk.Network;
 
 namespace Proxima.Cdk.Worker;

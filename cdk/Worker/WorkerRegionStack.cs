@@ -10,7 +10,7 @@ using Amazon.CDK.AWS.Logs;
 using Amazon.CDK.AWS.SecretsManager;
 using Amazon.CDK.CustomResources;
 using Constructs;
-using Proxima.Cdk.Federation;
+using Proxima.Federation;
 using Proxima.Cdk.Images;
 using Proxima.Cdk.Network;
 using EcsSecret = Amazon.CDK.AWS.ECS.Secret;

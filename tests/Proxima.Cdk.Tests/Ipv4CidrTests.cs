@@ -1,4 +1,4 @@
-using Proxima.Cdk.Federation;
+using Proxima.Federation;
 using Xunit;
 
 namespace Proxima.Cdk.Tests;

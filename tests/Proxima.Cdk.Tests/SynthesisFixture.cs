@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Amazon.CDK;
 using Amazon.CDK.Assertions;
-using Proxima.Cdk.Federation;
+using Proxima.Federation;
 using Xunit;
 
 namespace Proxima.Cdk.Tests;

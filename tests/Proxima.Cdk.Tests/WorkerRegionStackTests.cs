@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Amazon.CDK.Assertions;
-using Proxima.Cdk.Federation;
+using Proxima.Federation;
 using Xunit;
 
 namespace Proxima.Cdk.Tests;

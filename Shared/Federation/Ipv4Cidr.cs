@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Proxima.Cdk.Federation;
+namespace Proxima.Federation;
 
 /// <summary>An IPv4 CIDR block in canonical form (host bits zero).</summary>
 internal readonly record struct Ipv4Cidr(uint Network, int PrefixLength)

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Proxima.Cdk.Federation;
+namespace Proxima.Federation;
 
 /// <summary>
 /// Reads <c>bin/variables.json</c> into a <see cref="FederationConfig"/>, rejecting unknown fields and wrong types
@@ -21,7 +21,7 @@ internal static class FederationReader
     [
         "region", "cidr", "dataset", "lustreFileSystemPath", "port", "cpu", "memoryMiB", "minTasks", "maxTasks",
         "cpuTargetPercent", "instanceType", "maxInstances", "fsxFileSystemStorageGiB", "fsxThroughputPerTiB", "autoImport",
-        "syncCpu", "syncMemoryMiB", "natGateways", "maxAzs",
+        "syncCpu", "syncMemoryMiB", "natGateways", "maxAzs", "workers",
     ];
 
     private static readonly string[] RootFields = ["client", "workers"];
@@ -204,6 +204,7 @@ internal static class FederationReader
             Cpu = OptionalInt(element, path, "cpu", defaults.Cpu, errors),
             MemoryMiB = OptionalInt(element, path, "memoryMiB", defaults.MemoryMiB, errors),
             MinTasks = OptionalInt(element, path, "minTasks", defaults.MinTasks, errors),
+            LocalWorkers = OptionalInt(element, path, "workers", defaults.LocalWorkers, errors),
             MaxTasks = OptionalInt(element, path, "maxTasks", defaults.MaxTasks, errors),
             CpuTargetPercent = OptionalInt(element, path, "cpuTargetPercent", defaults.CpuTargetPercent, errors),
             InstanceType = OptionalString(element, path, "instanceType", errors) ?? defaults.InstanceType,

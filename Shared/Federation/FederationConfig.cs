@@ -1,4 +1,4 @@
-namespace Proxima.Cdk.Federation;
+namespace Proxima.Federation;
 
 /// <summary>The federation described by <c>bin/variables.json</c>: one client region and its worker regions.</summary>
 internal sealed record FederationConfig
@@ -62,6 +62,9 @@ internal sealed record WorkerConfig
     public int MemoryMiB { get; init; } = 14336;
 
     public int MinTasks { get; init; } = 1;
+
+    /// <summary>Worker processes of the region's pool in local mode (<c>proxima up</c>), JSON field <c>workers</c>.</summary>
+    public int LocalWorkers { get; init; } = 1;
 
     public int MaxTasks { get; init; } = 16;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Proxima.Cdk.Federation;
+namespace Proxima.Federation;
 
 /// <summary>Cross-field and AWS-limit rules of the federation file; every error names the offending field.</summary>
 internal static partial class FederationValidator
@@ -99,6 +99,7 @@ internal static partial class FederationValidator
             CheckRange(worker.SyncCpu, 256, 196608, $"{path}.syncCpu", errors);
             CheckRange(worker.SyncMemoryMiB, 512, 1048576, $"{path}.syncMemoryMiB", errors);
             CheckRange(worker.MinTasks, 1, 1000, $"{path}.minTasks", errors);
+            CheckRange(worker.LocalWorkers, 1, 64, $"{path}.workers", errors);
             CheckRange(worker.MaxTasks, 1, 1000, $"{path}.maxTasks", errors);
             if (worker.MaxTasks < worker.MinTasks)
             {

@@ -1,4 +1,4 @@
-namespace Proxima.Cdk.Federation;
+namespace Proxima.Federation;
 
 /// <summary>
 /// How a region's VPC is split: per availability zone one small public subnet (NAT, 1/8 of a private one) and one

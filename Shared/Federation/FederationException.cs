@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Proxima.Cdk.Federation;
+namespace Proxima.Federation;
 
 /// <summary>One problem in the federation file, located by a JSON path such as <c>workers[1].cidr</c>.</summary>
 internal sealed record FederationError(string Path, string Message)
