@@ -89,9 +89,12 @@ public static class StacWriter
         {
             writer.WritePropertyName("bbox");
             writer.WriteStartArray();
-            writer.WriteNumberValue(bbox.West > 180 ? bbox.West - 360 : bbox.West);
+            // STAC wants -180..180; a dataset that goes all the way round (0..360 grids) is -180..180,
+            // not the degenerate [0, s, 0, n] that wrapping both ends would give.
+            var global = bbox.Width >= 360;
+            writer.WriteNumberValue(global ? -180 : bbox.West > 180 ? bbox.West - 360 : bbox.West);
             writer.WriteNumberValue(bbox.South);
-            writer.WriteNumberValue(bbox.East > 180 ? bbox.East - 360 : bbox.East);
+            writer.WriteNumberValue(global ? 180 : bbox.East > 180 ? bbox.East - 360 : bbox.East);
             writer.WriteNumberValue(bbox.North);
             writer.WriteEndArray();
             WriteGeometry(writer, bbox);
