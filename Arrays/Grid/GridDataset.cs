@@ -171,6 +171,12 @@ public sealed class GridDataset
             return ds;
         }
 
+        ds = await ZarrV3Reader.TryOpenAsync(storage, path, options, cancellationToken).ConfigureAwait(false);
+        if (ds is not null)
+        {
+            return ds;
+        }
+
         throw new ArrayFormatException(storage.Describe(path), "no Zarr (.zmetadata, .zgroup, .zarray, zarr.json) or NetCDF dataset found");
     }
 
