@@ -229,8 +229,7 @@ internal static class NetCdfReader
         for (int i = 0; i < infos.Length; i++)
         {
             NcVariableInfo vi = infos[i];
-            var tmp = new GridVariable(vi.Name, [.. vi.Dims], new NetCdfArray(files[i], vi, NetCdfArray.DefaultChunks(vi)), vi.Attributes, options);
-            double[] raw = tmp.ReadAllAsync<double>(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            double[] raw = ReadDoubles(files[i], vi, options);
             CfTimeUnits own = CfTimeUnits.Parse(Units(vi)!, vi.Attributes.TryGetValue("calendar", out AttributeValue vc) ? vc.AsString() : calendar);
             foreach (double r in raw)
             {
@@ -244,6 +243,17 @@ internal static class NetCdfReader
         attrs.Remove("scale_factor");
         attrs.Remove("add_offset");
         return new GridVariable(first.Name, [.. first.Dims], new MemoryArray([.. values], location + ":" + first.Name), attrs, options);
+    }
+
+    /// <summary>Reads a small 1-D variable decoded to double without the region machinery (one nc_get_vara).</summary>
+    private static double[] ReadDoubles(NetCdfFile file, NcVariableInfo vi, GridDatasetOptions options)
+    {
+        int n = (int)vi.Shape[0];
+        byte[] raw = new byte[n * vi.Type.Size()];
+        file.ReadRaw(vi.GroupId, vi.VarId, [0], [n], raw);
+        var values = new double[n];
+        CfDecoding.Create(vi.Type, vi.Attributes, null, options.MaskAndScale).Decode<double>(raw, values);
+        return values;
     }
 
     private static long Gcd(long a, long b)
