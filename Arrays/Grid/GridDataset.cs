@@ -170,7 +170,7 @@ public sealed class GridDataset : IDisposable
     /// <summary>
     /// Opens the dataset at <paramref name="path"/> ("" for the storage root), detecting the format:
     /// Zarr v2 (.zmetadata, .zgroup or .zarray), Zarr v3 (zarr.json), a NetCDF-3/4 file, or a folder of
-    /// NetCDF files aggregated along time. Dispose the result to close NetCDF handles.
+    /// NetCDF files aggregated along time, or kerchunk references (a .json file). Dispose the result to close NetCDF handles.
     /// Throws <see cref="ArrayFormatException"/> when nothing recognisable is there.
     /// </summary>
     public static async Task<GridDataset> OpenAsync(IStorage storage, string path, GridDatasetOptions? options = null, CancellationToken cancellationToken = default)
@@ -191,6 +191,13 @@ public sealed class GridDataset : IDisposable
         }
 
         long? size = path.Length == 0 ? null : await storage.GetSizeAsync(path, cancellationToken).ConfigureAwait(false);
+        if (size is not null && path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            var refs = await Kerchunk.KerchunkStorage.OpenAsync(storage, path, null, cancellationToken).ConfigureAwait(false);
+            return await ZarrV2Reader.TryOpenAsync(refs, "", options, cancellationToken, DatasetFormat.Kerchunk).ConfigureAwait(false)
+                ?? throw new ArrayFormatException(storage.Describe(path), "kerchunk references hold no Zarr v2 group or array");
+        }
+
         if (size is not null)
         {
             return await NetCdf.NetCdfReader.OpenFileAsync(storage, path, options, cancellationToken).ConfigureAwait(false);
