@@ -49,9 +49,9 @@ public sealed class DuelFixture : IAsyncLifetime
         }
 
         var storage = new PosixStorage(Root);
-        foreach (var name in (string[])["era5", "cmip6", "gfs"])
+        foreach (var name in (string[])["era5", "cmip6", "gfs", "merra"])
         {
-            _datasets[name] = await GridDataset.OpenAsync(storage, name + ".zarr");
+            _datasets[name] = await GridDataset.OpenAsync(storage, name == "merra" ? name : name + ".zarr");
         }
     }
 
@@ -59,6 +59,11 @@ public sealed class DuelFixture : IAsyncLifetime
 
     public Task DisposeAsync()
     {
+        foreach (var ds in _datasets.Values)
+        {
+            (ds as IDisposable)?.Dispose();
+        }
+
         try
         {
             Directory.Delete(Root, recursive: true);

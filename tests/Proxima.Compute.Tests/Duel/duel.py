@@ -58,11 +58,31 @@ def gfs():
                encoding={"ta": {"chunks": (200, 2, 5, 7)}, "time": {"units": "hours since 2001-01-01", "calendar": "noleap"}})
     return ds
 
+def merra():
+    # A NetCDF collection: one file per month, -180..180 longitude, per-file time units, NaN holes.
+    folder = os.path.join(root, "merra")
+    os.makedirs(folder, exist_ok=True)
+    lat = np.arange(-90.0, 90.1, 10.0)
+    lon = np.arange(-180.0, 180.0, 15.0)
+    parts = []
+    for month, days in ((1, 31), (2, 28), (3, 31)):
+        time = pd.date_range("2002-%02d-01" % month, periods=4 * days, freq="6H")
+        vals = (270 + 15 * np.sin(np.deg2rad(lon))[None, None, :] + rng.normal(0, 4, (time.size, lat.size, lon.size))).astype("float32")
+        vals[rng.random(vals.shape) < 0.02] = np.nan
+        ds = xr.Dataset({"T2M": (("time", "lat", "lon"), vals, {"units": "K"})},
+                        coords={"time": time, "lat": ("lat", lat, {"units": "degrees_north"}), "lon": ("lon", lon, {"units": "degrees_east"})})
+        ds.to_netcdf(os.path.join(folder, "MERRA2.2002%02d.nc4" % month),
+                     encoding={"time": {"units": "hours since 2002-%02d-01" % month, "calendar": "standard"}})
+    return None
+
+merra()
 stores = {"era5": (era5(), "t2m", "latitude", "longitude"),
+          "merra": (None, "T2M", "lat", "lon"),
           "cmip6": (cmip6(), "tas", "lat", "lon"),
           "gfs": (gfs(), "ta", "lat", "lon")}
 # Reference values: what xarray decodes from the stores (int16 unpacking included).
-opened = {k: xr.open_zarr(os.path.join(root, k + ".zarr")).load() for k in stores}
+opened = {k: xr.open_zarr(os.path.join(root, k + ".zarr")).load() for k in stores if k != "merra"}
+opened["merra"] = xr.concat([xr.open_dataset(os.path.join(root, "merra", f)).load() for f in sorted(os.listdir(os.path.join(root, "merra")))], dim="time")
 
 # ---------------------------------------------------------------- selection helpers (xarray .sel)
 def sel_range(da, dim, lo, hi):
@@ -240,6 +260,20 @@ q("gfs_reduce_over_points", "gfs", {"points": [{"name": "a", "lat": 0, "lon": 0}
   lambda da, la, lo: reduce(points(da, la, lo, [{"name": "a", "lat": 0, "lon": 0}, {"name": "b", "lat": 30, "lon": 60}], False), ["point", "time"], ["mean", "std", "count"]))
 q("gfs_groupby_hour_all_ops", "gfs", {"select": {"level": [1000]}, "reduce": {"dims": ["time", "lat", "lon"], "ops": OPS, "groupby": "time.hour"}},
   lambda da, la, lo: reduce(da.sel(level=[1000.0]), ["time", la, lo], OPS, groupby="time.hour"))
+
+# MERRA-2-like NetCDF collection: three monthly files, -180..180 longitude.
+q("merra_mean_over_time", "merra", {"reduce": {"dims": ["time"], "ops": ["mean", "std", "count", "min"]}},
+  lambda da, la, lo: reduce(da, ["time"], ["mean", "std", "count", "min"]))
+q("merra_antimeridian_at_array_ends", "merra", {"select": {"lon": [150, -150], "lat": [-30, 30]}, "reduce": {"dims": ["time"], "ops": ["mean", "max"]}},
+  lambda da, la, lo: reduce(sel_lon(sel_range(da, la, -30, 30), lo, 150, -150), ["time"], ["mean", "max"]))
+q("merra_0_360_request_on_180_grid", "merra", {"select": {"lon": [200, 300], "time": ["2002-02-27", "2002-03-01"]}, "reduce": {"dims": ["time", "lat"], "ops": ["mean", "sum"]}},
+  lambda da, la, lo: reduce(sel_lon(da.sel(time=slice("2002-02-27", "2002-03-01")), lo, 200, 300), ["time", la], ["mean", "sum"]))
+q("merra_groupby_month_across_files", "merra", {"reduce": {"dims": ["time", "lon"], "ops": ["mean", "var", "count"], "groupby": "time.month"}},
+  lambda da, la, lo: reduce(da, ["time", lo], ["mean", "var", "count"], groupby="time.month"))
+q("merra_subset_across_file_boundary", "merra", {"select": {"time": ["2002-01-31T12", "2002-02-01T06"], "lat": [40, 60], "lon": [-20, 20]}},
+  lambda da, la, lo: sel_lon(sel_range(da.sel(time=slice("2002-01-31T12", "2002-02-01T06")), la, 40, 60), lo, -20, 20), values=True)
+q("merra_point_daily_resample", "merra", {"points": [{"name": "Denver", "lat": 39.7, "lon": -105}], "reduce": {"dims": ["time"], "ops": ["mean", "min", "max"], "resample": "1D"}},
+  lambda da, la, lo: reduce(points(da, la, lo, [{"name": "Denver", "lat": 39.7, "lon": -105}], False), ["time"], ["mean", "min", "max"], resample="1D"))
 
 with open(os.path.join(root, "expected.json"), "w") as f:
     json.dump(queries, f)
