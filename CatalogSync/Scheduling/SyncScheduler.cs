@@ -64,6 +64,13 @@ public sealed class SyncScheduler : IHostedService, IAsyncDisposable
     private IScheduler? _scheduler;
     private int _runsStarted;
     private bool _stopped;
+    private int _joined;
+
+    /// <summary>Triggers that joined a run in progress instead of starting one.</summary>
+    internal int TriggersJoined => Volatile.Read(ref _joined);
+
+    /// <summary>Raised when a trigger joins a run in progress (tests).</summary>
+    internal event Action? TriggerJoined;
 
     public SyncScheduler(SyncScheduleOptions options, IProgress<SyncProgress>? progress = null, ILogger? logger = null)
         : this(options, progress, logger, null)
@@ -177,6 +184,8 @@ public sealed class SyncScheduler : IHostedService, IAsyncDisposable
             if (_current is { IsCompleted: false })
             {
                 SyncSchedulerLog.Joined(_logger);
+                Interlocked.Increment(ref _joined);
+                TriggerJoined?.Invoke();
                 return _current;
             }
 

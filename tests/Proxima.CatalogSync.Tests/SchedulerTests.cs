@@ -116,12 +116,21 @@ public sealed class SchedulerTests
         await h.LastRunStartedAt(Jan5At10);
         h.Block = true;
         await using var s = h.Scheduler(new ManualTimeProvider(Jan5At10));
+        var joinedTwice = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        s.TriggerJoined += () =>
+        {
+            if (s.TriggersJoined == 2)
+            {
+                joinedTwice.TrySetResult();
+            }
+        };
         await s.StartAsync(CancellationToken.None);
         var a = s.TriggerNowAsync();
         var b = s.TriggerNowAsync();
         await s.Scheduler!.TriggerJob(SyncScheduler.JobKey, new Quartz.JobDataMap(), CancellationToken.None); // a Quartz-side trigger joins too
         await h.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Same(a, b);
+        await joinedTwice.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the Quartz firing joined the running sync
         h.Release.SetResult();
         await a.WaitAsync(TimeSpan.FromSeconds(10));
         await s.StopAsync(CancellationToken.None);
