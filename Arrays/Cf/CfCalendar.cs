@@ -84,8 +84,21 @@ public static class CfCalendars
         _ => "standard",
     };
 
+    /// <summary>
+    /// True for calendars without a year 0 (cftime's default for standard/gregorian/julian: year -1 precedes year 1).
+    /// </summary>
+    public static bool HasYearZero(this CfCalendar calendar) => calendar is not (CfCalendar.Standard or CfCalendar.Julian);
+
+    /// <summary>Labelled year to astronomical year (which has a year 0).</summary>
+    internal static long ToAstronomical(CfCalendar calendar, long year) => !calendar.HasYearZero() && year < 0 ? year + 1 : year;
+
+    /// <summary>Astronomical year to labelled year.</summary>
+    internal static long FromAstronomical(CfCalendar calendar, long year) => !calendar.HasYearZero() && year <= 0 ? year - 1 : year;
+
     /// <summary>True when <paramref name="year"/> has a leap day in <paramref name="calendar"/>.</summary>
-    public static bool IsLeapYear(this CfCalendar calendar, int year) => calendar switch
+    public static bool IsLeapYear(this CfCalendar calendar, int year) => AstronomicalLeap(calendar, ToAstronomical(calendar, year));
+
+    private static bool AstronomicalLeap(CfCalendar calendar, long year) => calendar switch
     {
         CfCalendar.ProlepticGregorian => GregorianLeap(year),
         CfCalendar.Standard => year < 1583 ? JulianLeap(year) : GregorianLeap(year),
@@ -119,6 +132,11 @@ public static class CfCalendars
             return 355;
         }
 
+        if (year == 0 && !calendar.HasYearZero())
+        {
+            return 0;
+        }
+
         return calendar.IsLeapYear(year) ? 366 : 365;
     }
 
@@ -130,11 +148,6 @@ public static class CfCalendars
             return ((month - 1) * 30) + day;
         }
 
-        if (calendar == CfCalendar.Standard && year == 1582 && (month > 10 || (month == 10 && day >= 15)))
-        {
-            return (int)(DayNumber(calendar, year, month, day) - DayNumber(calendar, year, 1, 1)) + 1;
-        }
-
         int[] cum = calendar.IsLeapYear(year) ? CumDaysLeap : CumDays;
         return cum[month - 1] + day;
     }
@@ -142,6 +155,7 @@ public static class CfCalendars
     /// <summary>A monotonic day count for a date in a calendar (Julian day number for the real-world calendars).</summary>
     internal static long DayNumber(CfCalendar calendar, long year, int month, int day)
     {
+        year = ToAstronomical(calendar, year);
         switch (calendar)
         {
             case CfCalendar.ProlepticGregorian:
@@ -163,6 +177,12 @@ public static class CfCalendars
 
     /// <summary>Inverse of <see cref="DayNumber"/>.</summary>
     internal static (long Year, int Month, int Day) FromDayNumber(CfCalendar calendar, long n)
+    {
+        (long y, int m, int d) = FromDayNumberAstronomical(calendar, n);
+        return (FromAstronomical(calendar, y), m, d);
+    }
+
+    private static (long Year, int Month, int Day) FromDayNumberAstronomical(CfCalendar calendar, long n)
     {
         switch (calendar)
         {
@@ -198,9 +218,9 @@ public static class CfCalendars
         return (y, m, doy - cum[m - 1] + 1);
     }
 
-    private static bool GregorianLeap(int y) => (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    private static bool GregorianLeap(long y) => (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
-    private static bool JulianLeap(int y) => y % 4 == 0;
+    private static bool JulianLeap(long y) => y % 4 == 0;
 
     internal static long FloorDiv(long a, long b) => a >= 0 ? a / b : -(((-a) + b - 1) / b);
 

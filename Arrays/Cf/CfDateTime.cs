@@ -89,7 +89,7 @@ public readonly struct CfDateTime : IEquatable<CfDateTime>, IComparable<CfDateTi
     /// <summary>True when the date exists in the calendar.</summary>
     public static bool IsValidDate(CfCalendar calendar, int year, int month, int day)
     {
-        if (month is < 1 or > 12 || day < 1)
+        if (month is < 1 or > 12 || day < 1 || (year == 0 && !calendar.HasYearZero()))
         {
             return false;
         }
@@ -126,9 +126,10 @@ public readonly struct CfDateTime : IEquatable<CfDateTime>, IComparable<CfDateTi
     /// <summary>Adds calendar months, clamping the day to the target month's length (like pandas/cftime offsets).</summary>
     public CfDateTime AddMonths(int months)
     {
-        long m0 = ((long)_year * 12) + (_month - 1) + months;
-        int y = (int)CfCalendars.FloorDiv(m0, 12);
-        int m = (int)(m0 - ((long)y * 12)) + 1;
+        long m0 = (CfCalendars.ToAstronomical(Calendar, _year) * 12) + (_month - 1) + months;
+        long ya = CfCalendars.FloorDiv(m0, 12);
+        int m = (int)(m0 - (ya * 12)) + 1;
+        int y = (int)CfCalendars.FromAstronomical(Calendar, ya);
         int d = Math.Min(_day, Calendar.DaysInMonth(y, m));
         if (!IsValidDate(Calendar, y, m, d))
         {

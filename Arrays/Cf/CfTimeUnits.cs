@@ -159,7 +159,8 @@ public sealed class CfTimeUnits
 
         if (MonthsPerUnit != 0)
         {
-            long months = ((long)(date.Year - Reference.Year) * 12) + (date.Month - Reference.Month);
+            long years = CfCalendars.ToAstronomical(Calendar, date.Year) - CfCalendars.ToAstronomical(Calendar, Reference.Year);
+            long months = (years * 12) + (date.Month - Reference.Month);
             return (double)months / MonthsPerUnit;
         }
 

@@ -73,7 +73,7 @@ public sealed class GridVariable
         ChunkGrid = [.. grid];
         Decoding = StoredType == DataType.Unsupported
             ? CfDecoding.Create(DataType.Unsupported, attributes, null, maskAndScale: false)
-            : CfDecoding.Create(StoredType, attributes, source.FillValue, options.MaskAndScale);
+            : CfDecoding.Create(StoredType, attributes, source.FillValueIsMask ? source.FillValue : null, options.MaskAndScale);
         Role = CoordinateDetection.Detect(name, attributes, Shape.Length);
     }
 
