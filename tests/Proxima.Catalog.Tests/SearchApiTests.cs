@@ -122,3 +122,20 @@ public sealed class SearchApiTests
         Assert.Equal("[\"2015-01-30T00:00:00\",\"2018-12-30T00:00:00\"]", props.GetProperty("cube:dimensions").GetProperty("time").GetProperty("extent").GetRawText());
     }
 }
+
+public sealed class CatalogFactoryTests
+{
+    [Fact]
+    public async Task Factory_opens_sqlite_and_rejects_bad_options_naming_the_field()
+    {
+        using var dir = new TempDir();
+        await using (var c = await CatalogFactory.OpenAsync(new CatalogOptions { SqlitePath = Path.Combine(dir.Path, "x", "catalog.db") }))
+        {
+            Assert.Equal("sqlite", c.Backend);
+        }
+
+        Assert.Contains("CatalogOptions.SqlitePath", (await Assert.ThrowsAsync<ArgumentException>(() => CatalogFactory.OpenAsync(new CatalogOptions()))).Message, StringComparison.Ordinal);
+        Assert.Contains("CatalogOptions.Backend", (await Assert.ThrowsAsync<ArgumentException>(() => CatalogFactory.OpenAsync(new CatalogOptions { Backend = "mongo" }))).Message, StringComparison.Ordinal);
+        Assert.Contains("IndexPrefix", Assert.Throws<ArgumentException>(() => new OpenSearch.OpenSearchCatalog(new OpenSearch.OpenSearchCatalogOptions { Endpoint = new Uri("http://x"), IndexPrefix = "Bad Prefix" })).Message, StringComparison.Ordinal);
+    }
+}
