@@ -14,6 +14,9 @@ internal interface IBytesCodec
     /// <summary>Length of the encoded form of <paramref name="decodedLength"/> bytes, or -1 when it depends on the data (compressors).</summary>
     int EncodedLength(int decodedLength);
 
+    /// <summary>Decoded length for an encoded length when the codec has a fixed overhead (crc32c), else -1.</summary>
+    int DecodedLength(int encodedLength) => -1;
+
     /// <summary>Decodes <paramref name="source"/> into <paramref name="destination"/>; returns bytes written.</summary>
     int Decode(ReadOnlySpan<byte> source, Span<byte> destination);
 
@@ -49,13 +52,7 @@ internal static class CodecPipeline
         lengths[0] = destination.Length;
         for (int i = 1; i < n; i++)
         {
-            int l = codecs[i - 1].EncodedLength(lengths[i - 1]);
-            if (l < 0)
-            {
-                throw new CodecException(ChunkErrorKind.Corrupt, $"codec '{codecs[i - 1].Name}' has a data-dependent size and must be the last stage");
-            }
-
-            lengths[i] = l;
+            lengths[i] = lengths[i - 1] < 0 ? -1 : codecs[i - 1].EncodedLength(lengths[i - 1]);
         }
 
         byte[]? current = null;
@@ -71,6 +68,16 @@ internal static class CodecPipeline
                 }
                 else
                 {
+                    if (lengths[i] < 0)
+                    {
+                        // Not known from the chunk size: only fixed-overhead codecs (crc32c) can say, from their input.
+                        lengths[i] = codecs[i].DecodedLength(input.Length);
+                        if (lengths[i] < 0)
+                        {
+                            throw new CodecException(ChunkErrorKind.Corrupt, $"codec '{codecs[i - 1].Name}' has a data-dependent size and must be the last stage");
+                        }
+                    }
+
                     byte[] next = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, lengths[i]));
                     try
                     {

@@ -27,6 +27,12 @@ internal abstract class ChunkSource
     public double? FillValue { get; init; }
 
     /// <summary>
+    /// True when the format-level fill value also masks data as <c>_FillValue</c> (xarray does this for
+    /// Zarr v2; for Zarr v3 only the <c>_FillValue</c> attribute masks).
+    /// </summary>
+    public bool FillValueIsMask { get; init; } = true;
+
+    /// <summary>
     /// Decodes one chunk into <paramref name="destination"/> (exactly chunk elements × item size bytes).
     /// Returns false when the chunk does not exist (the caller fills it with the fill value).
     /// </summary>

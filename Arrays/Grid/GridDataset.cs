@@ -18,7 +18,7 @@ public enum DatasetFormat
 /// A gridded dataset opened from storage, format auto-detected (Zarr v2 consolidated or not, Zarr v3):
 /// variables by name, global attributes, coordinates found by CF rules.
 /// </summary>
-public sealed class GridDataset
+public sealed class GridDataset : IDisposable
 {
     private readonly Dictionary<string, GridVariable> _byName;
 
@@ -73,6 +73,18 @@ public sealed class GridDataset
         }
 
         CoordinateNames = coordinateNames;
+    }
+
+    /// <summary>Native handles and temp files released by <see cref="Dispose"/> (NetCDF).</summary>
+    internal IReadOnlyList<IDisposable> Owned { get; init; } = [];
+
+    /// <summary>Closes NetCDF handles; Zarr datasets hold nothing.</summary>
+    public void Dispose()
+    {
+        foreach (IDisposable d in Owned)
+        {
+            d.Dispose();
+        }
     }
 
     /// <summary>Where the dataset lives (store root and path).</summary>
@@ -157,7 +169,8 @@ public sealed class GridDataset
 
     /// <summary>
     /// Opens the dataset at <paramref name="path"/> ("" for the storage root), detecting the format:
-    /// Zarr v2 (.zmetadata, .zgroup or .zarray) or Zarr v3 (zarr.json).
+    /// Zarr v2 (.zmetadata, .zgroup or .zarray), Zarr v3 (zarr.json), a NetCDF-3/4 file, or a folder of
+    /// NetCDF files aggregated along time, or kerchunk references (a .json file). Dispose the result to close NetCDF handles.
     /// Throws <see cref="ArrayFormatException"/> when nothing recognisable is there.
     /// </summary>
     public static async Task<GridDataset> OpenAsync(IStorage storage, string path, GridDatasetOptions? options = null, CancellationToken cancellationToken = default)
@@ -166,6 +179,31 @@ public sealed class GridDataset
         options ??= GridDatasetOptions.Default;
         path = path.Trim('/');
         GridDataset? ds = await ZarrV2Reader.TryOpenAsync(storage, path, options, cancellationToken).ConfigureAwait(false);
+        if (ds is not null)
+        {
+            return ds;
+        }
+
+        ds = await ZarrV3Reader.TryOpenAsync(storage, path, options, cancellationToken).ConfigureAwait(false);
+        if (ds is not null)
+        {
+            return ds;
+        }
+
+        long? size = path.Length == 0 ? null : await storage.GetSizeAsync(path, cancellationToken).ConfigureAwait(false);
+        if (size is not null && path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            var refs = await Kerchunk.KerchunkStorage.OpenAsync(storage, path, null, cancellationToken).ConfigureAwait(false);
+            return await ZarrV2Reader.TryOpenAsync(refs, "", options, cancellationToken, DatasetFormat.Kerchunk).ConfigureAwait(false)
+                ?? throw new ArrayFormatException(storage.Describe(path), "kerchunk references hold no Zarr v2 group or array");
+        }
+
+        if (size is not null)
+        {
+            return await NetCdf.NetCdfReader.OpenFileAsync(storage, path, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        ds = await NetCdf.NetCdfReader.TryOpenCollectionAsync(storage, path, options, cancellationToken).ConfigureAwait(false);
         if (ds is not null)
         {
             return ds;

@@ -73,7 +73,7 @@ public sealed class GridVariable
         ChunkGrid = [.. grid];
         Decoding = StoredType == DataType.Unsupported
             ? CfDecoding.Create(DataType.Unsupported, attributes, null, maskAndScale: false)
-            : CfDecoding.Create(StoredType, attributes, source.FillValue, options.MaskAndScale);
+            : CfDecoding.Create(StoredType, attributes, source.FillValueIsMask ? source.FillValue : null, options.MaskAndScale);
         Role = CoordinateDetection.Detect(name, attributes, Shape.Length);
     }
 
@@ -293,6 +293,14 @@ public sealed class GridVariable
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrency), CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(EnumerateChunks(first, last), parallel, async (chunk, ct) =>
         {
+            // A whole, unpadded chunk that is one contiguous run of the destination decodes in place.
+            long offset = ContiguousOffset(chunk, start, count);
+            if (offset >= 0)
+            {
+                await ReadChunkAsync<T>(chunk, destination.Slice((int)offset, _chunkElements), ct).ConfigureAwait(false);
+                return;
+            }
+
             T[] buffer = ArrayPool<T>.Shared.Rent(_chunkElements);
             try
             {
@@ -328,6 +336,40 @@ public sealed class GridVariable
         {
             throw new ArrayFormatException(Location, $"cannot decode times of '{Name}': {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Offset in the region's C-order output where <paramref name="chunk"/> lands as one contiguous
+    /// run, or -1 when it is clipped, padded or strided there.
+    /// </summary>
+    private long ContiguousOffset(long[] chunk, long[] start, long[] count)
+    {
+        int rank = Shape.Length;
+        bool seenExtent = false;
+        long offset = 0;
+        for (int d = 0; d < rank; d++)
+        {
+            long c0 = chunk[d] * ChunkShape[d];
+            if (c0 < start[d] || c0 + ChunkShape[d] > start[d] + count[d])
+            {
+                return -1;
+            }
+
+            // After the first dimension longer than 1, every later one must span the region whole.
+            if (seenExtent && ChunkShape[d] != count[d])
+            {
+                return -1;
+            }
+
+            if (ChunkShape[d] > 1)
+            {
+                seenExtent = true;
+            }
+
+            offset = (offset * count[d]) + (c0 - start[d]);
+        }
+
+        return offset;
     }
 
     private void CopyIntersection<T>(T[] chunkData, long[] chunk, long[] chunkShape, long[] start, long[] count, Span<T> destination)

@@ -8,7 +8,7 @@ namespace Proxima.Arrays.Storage;
 /// A directory tree as <see cref="IStorage"/>, confined to its root: keys with '..', absolute keys and
 /// symlinks whose real target lies outside the root are refused with <see cref="StorageException"/>.
 /// </summary>
-public sealed class PosixStorage : IStorage
+public sealed class PosixStorage : IWritableStorage
 {
     private readonly string _root;
     private readonly string _rootPrefix;
@@ -132,6 +132,56 @@ public sealed class PosixStorage : IStorage
                 throw;
             }
         }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask WriteAsync(string key, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        string norm = KeyValidator.Normalize(key, Describe);
+        if (norm.Length == 0)
+        {
+            throw new StorageException(Describe(key), "cannot write the root");
+        }
+
+        // Resolve the parent (creating it) and check it stays inside the root before writing.
+        string? parentKey = norm.Contains('/', StringComparison.Ordinal) ? norm[..norm.LastIndexOf('/')] : null;
+        string parent = parentKey is null ? _root : _rootPrefix + parentKey;
+        Directory.CreateDirectory(parent);
+        string? realParent = Libc.RealPath(parent);
+        if (realParent is null || (realParent != _root && !realParent.StartsWith(_rootPrefix, StringComparison.Ordinal)))
+        {
+            throw new StorageException(Describe(norm), "key resolves outside the storage root (symlink escape)");
+        }
+
+        string target = Path.Combine(realParent, norm[(norm.LastIndexOf('/') + 1)..]);
+        if (File.Exists(target) && new FileInfo(target).LinkTarget is not null)
+        {
+            throw new StorageException(Describe(norm), "refusing to write through a symlink");
+        }
+
+        string temp = target + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            await File.WriteAllBytesAsync(temp, data.ToArray(), cancellationToken).ConfigureAwait(false);
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(temp);
+            throw new StorageException(Describe(norm), "write failed: " + e.Message, e);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        string? path = Resolve(key);
+        if (path is not null && File.Exists(path))
+        {
+            File.Delete(path);
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />

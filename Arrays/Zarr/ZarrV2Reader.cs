@@ -7,14 +7,14 @@ namespace Proxima.Arrays.Zarr;
 /// <summary>Opens Zarr v2 groups (consolidated or listed) and single arrays as <see cref="GridDataset"/>.</summary>
 internal static class ZarrV2Reader
 {
-    public static async Task<GridDataset?> TryOpenAsync(IStorage storage, string path, GridDatasetOptions options, CancellationToken cancellationToken)
+    public static async Task<GridDataset?> TryOpenAsync(IStorage storage, string path, GridDatasetOptions options, CancellationToken cancellationToken, DatasetFormat format = DatasetFormat.ZarrV2)
     {
         // Consolidated metadata first: one read instead of two per array.
         string zmetaKey = StorageExtensions.Join(path, ".zmetadata");
         byte[]? zmeta = await storage.ReadAllBytesAsync(zmetaKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (zmeta is not null)
         {
-            return FromConsolidated(storage, path, ZarrJson.Parse(zmeta, storage.Describe(zmetaKey)), options);
+            return FromConsolidated(storage, path, ZarrJson.Parse(zmeta, storage.Describe(zmetaKey)), options, format);
         }
 
         string zarrayKey = StorageExtensions.Join(path, ".zarray");
@@ -24,7 +24,7 @@ internal static class ZarrV2Reader
             JsonElement? attrs = await ReadOptionalJsonAsync(storage, StorageExtensions.Join(path, ".zattrs"), cancellationToken).ConfigureAwait(false);
             string name = ArrayNameFromPath(path);
             GridVariable v = BuildVariable(storage, path, name, ZarrJson.Parse(zarray, storage.Describe(zarrayKey)), attrs, options);
-            return new GridDataset(storage.Describe(path), DatasetFormat.ZarrV2, new Dictionary<string, AttributeValue>(), [v]);
+            return new GridDataset(storage.Describe(path), format, new Dictionary<string, AttributeValue>(), [v]);
         }
 
         string zgroupKey = StorageExtensions.Join(path, ".zgroup");
@@ -56,10 +56,10 @@ internal static class ZarrV2Reader
             variables.Add(BuildVariable(storage, arrayPath, entry.Name, ZarrJson.Parse(meta, storage.Describe(key)), attrs, options));
         }
 
-        return new GridDataset(storage.Describe(path), DatasetFormat.ZarrV2, ZarrJson.Attributes(groupAttrs), variables);
+        return new GridDataset(storage.Describe(path), format, ZarrJson.Attributes(groupAttrs), variables);
     }
 
-    private static GridDataset FromConsolidated(IStorage storage, string path, JsonElement root, GridDatasetOptions options)
+    private static GridDataset FromConsolidated(IStorage storage, string path, JsonElement root, GridDatasetOptions options, DatasetFormat format)
     {
         string location = storage.Describe(StorageExtensions.Join(path, ".zmetadata"));
         ZarrJson.RequireObject(root, location, ".zmetadata");
@@ -98,7 +98,7 @@ internal static class ZarrV2Reader
             variables.Add(BuildVariable(storage, arrayPath, varName, meta, attrs, options));
         }
 
-        return new GridDataset(storage.Describe(path), DatasetFormat.ZarrV2, ZarrJson.Attributes(groupAttrs), variables);
+        return new GridDataset(storage.Describe(path), format, ZarrJson.Attributes(groupAttrs), variables);
     }
 
     /// <summary>A lone array is named after the last path segment without its extension ("t2m.zarr" gives "t2m"; the root gives "data").</summary>

@@ -114,3 +114,40 @@ public sealed record TimeExtent
 
 /// <summary>What the scanner remembers per live dataset to decide "unchanged" with a stat.</summary>
 public sealed record DatasetFingerprint(string Id, string Uri, string Fingerprint);
+
+/// <summary>Checks a document before it is written, with messages that name the dataset and the field.</summary>
+public static class DatasetValidation
+{
+    /// <exception cref="ArgumentException">The document is not storable.</exception>
+    public static void Validate(DatasetDocument d)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        if (string.IsNullOrWhiteSpace(d.Id) || d.Id.Length > 512)
+        {
+            throw new ArgumentException($"dataset '{d.Id}' (uri '{d.Uri}'): id must be 1..512 characters");
+        }
+
+        if (string.IsNullOrWhiteSpace(d.Uri))
+        {
+            throw new ArgumentException($"dataset '{d.Id}': uri is empty");
+        }
+
+        if (string.IsNullOrWhiteSpace(d.Fingerprint))
+        {
+            throw new ArgumentException($"dataset '{d.Id}': fingerprint is empty");
+        }
+
+        if (d.Time is { } t)
+        {
+            if (!TimeKey.TryParse(t.Start, TimeKey.Bound.Start, out long s) || !TimeKey.TryParse(t.End, TimeKey.Bound.End, out long e))
+            {
+                throw new ArgumentException($"dataset '{d.Id}': time.start '{t.Start}' / time.end '{t.End}' must be ISO-8601 date-times");
+            }
+
+            if (s > e)
+            {
+                throw new ArgumentException($"dataset '{d.Id}': time.start '{t.Start}' is after time.end '{t.End}'");
+            }
+        }
+    }
+}

@@ -64,6 +64,7 @@ internal sealed class OpenSearchGeneration : ICatalogGeneration
     {
         foreach (var d in documents)
         {
+            DatasetValidation.Validate(d);
             if (d.Region != Region)
             {
                 throw new ArgumentException($"document '{d.Id}' has region '{d.Region}' but this generation is for '{Region}'", nameof(documents));

@@ -117,9 +117,10 @@ public static class StacWriter
                     first = t.Start;
                 }
 
-                if (tEnd is null || t.EndKey > tEnd)
+                long end = TimeKey.Parse(t.End, TimeKey.Bound.Start); // the last timestamp itself, not its inclusive-end key
+                if (tEnd is null || end > tEnd)
                 {
-                    tEnd = t.EndKey;
+                    tEnd = end;
                     last = t.End;
                 }
             }

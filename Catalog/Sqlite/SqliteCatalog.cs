@@ -18,7 +18,7 @@ namespace Proxima.Catalog.Sqlite;
 /// </summary>
 public sealed class SqliteCatalog : ICatalog
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
     private readonly string _connectionString;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -85,12 +85,12 @@ public sealed class SqliteCatalog : ICatalog
               fingerprint TEXT NOT NULL,
               t_start INTEGER,
               t_end INTEGER,
-              acl TEXT,
-              doc TEXT NOT NULL);
+              acl TEXT);
+            CREATE TABLE IF NOT EXISTS dataset_docs(rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS ix_datasets_id ON datasets(id, region);
             CREATE INDEX IF NOT EXISTS ix_datasets_region ON datasets(region, id);
             CREATE INDEX IF NOT EXISTS ix_datasets_time ON datasets(t_start, t_end);
-            CREATE VIRTUAL TABLE IF NOT EXISTS datasets_bbox USING rtree(k, min_x, max_x, min_y, max_y);
+            CREATE VIRTUAL TABLE IF NOT EXISTS datasets_bbox USING rtree(k, min_x, max_x, min_y, max_y, min_t, max_t);
             CREATE TABLE IF NOT EXISTS dataset_vars(
               ds INTEGER NOT NULL,
               name TEXT NOT NULL COLLATE NOCASE,
@@ -254,6 +254,7 @@ public sealed class SqliteCatalog : ICatalog
             DELETE FROM datasets_bbox WHERE k/2 IN (SELECT rowid FROM datasets WHERE {Dead});
             DELETE FROM dataset_vars WHERE ds IN (SELECT rowid FROM datasets WHERE {Dead});
             DELETE FROM datasets_fts WHERE rowid IN (SELECT rowid FROM datasets WHERE {Dead});
+            DELETE FROM dataset_docs WHERE rowid IN (SELECT rowid FROM datasets WHERE {Dead});
             """))
         {
             cmd.Parameters.AddWithValue("$r", region);
@@ -299,7 +300,7 @@ public sealed class SqliteCatalog : ICatalog
     public async Task<IReadOnlyList<DatasetDocument>> GetDatasetAsync(string id, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var cmd = Command(c, null, $"SELECT d.doc FROM datasets d JOIN regions r ON r.region=d.region WHERE d.id=$id AND {Visible} ORDER BY d.t_start, d.region");
+        await using var cmd = Command(c, null, $"SELECT (SELECT doc FROM dataset_docs WHERE rowid=d.rowid) FROM datasets d JOIN regions r ON r.region=d.region WHERE d.id=$id AND {Visible} ORDER BY d.t_start, d.region");
         cmd.Parameters.AddWithValue("$id", id);
         var list = new List<DatasetDocument>();
         await using var rd = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -320,6 +321,10 @@ public sealed class SqliteCatalog : ICatalog
         }
 
         var where = new StringBuilder(Visible);
+        // Time also goes into the R*Tree (days, float32, rounded outwards) so one index probe does bbox and time;
+        // the exact t_start/t_end comparison below removes rounding false positives.
+        double tMin = query.TimeStartKey is { } qs ? qs / 86_400_000.0 : -1e30;
+        double tMax = query.TimeEndKey is { } qe ? qe / 86_400_000.0 : 1e30;
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = Command(c, null, "");
         if (query.Bbox is { } bbox)
@@ -333,7 +338,7 @@ public sealed class SqliteCatalog : ICatalog
                     where.Append(" UNION ");
                 }
 
-                where.Append(CultureInfo.InvariantCulture, $"SELECT k/2 FROM datasets_bbox WHERE max_x >= $w{i} AND min_x <= $e{i} AND max_y >= $s AND min_y <= $n");
+                where.Append(CultureInfo.InvariantCulture, $"SELECT k/2 FROM datasets_bbox WHERE max_x >= $w{i} AND min_x <= $e{i} AND max_y >= $s AND min_y <= $n AND max_t >= $t0 AND min_t <= $t1");
                 cmd.Parameters.AddWithValue("$w" + i.ToString(CultureInfo.InvariantCulture), min);
                 cmd.Parameters.AddWithValue("$e" + i.ToString(CultureInfo.InvariantCulture), max);
                 i++;
@@ -342,6 +347,8 @@ public sealed class SqliteCatalog : ICatalog
             where.Append(')');
             cmd.Parameters.AddWithValue("$s", bbox.South);
             cmd.Parameters.AddWithValue("$n", bbox.North);
+            cmd.Parameters.AddWithValue("$t0", tMin);
+            cmd.Parameters.AddWithValue("$t1", tMax);
         }
 
         if (query.TimeStartKey is { } ts)
@@ -406,7 +413,7 @@ public sealed class SqliteCatalog : ICatalog
             cmd.Parameters.AddWithValue("$areg", afterRegion);
         }
 
-        cmd.CommandText = $"SELECT d.doc FROM datasets d JOIN regions r ON r.region=d.region WHERE {where} ORDER BY d.id, d.region LIMIT $limit";
+        cmd.CommandText = $"SELECT (SELECT doc FROM dataset_docs WHERE rowid=d.rowid) FROM datasets d JOIN regions r ON r.region=d.region WHERE {where} ORDER BY d.id, d.region LIMIT $limit";
         cmd.Parameters.AddWithValue("$limit", query.Limit + 1);
         var items = new List<DatasetDocument>(Math.Min(query.Limit + 1, 1024));
         await using (var rd = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))

@@ -32,6 +32,7 @@ internal sealed class SqliteGeneration : ICatalogGeneration
     {
         foreach (var d in documents)
         {
+            DatasetValidation.Validate(d);
             if (d.Region != Region)
             {
                 throw new ArgumentException($"document '{d.Id}' has region '{d.Region}' but this generation is for '{Region}'", nameof(documents));
@@ -45,8 +46,8 @@ internal sealed class SqliteGeneration : ICatalogGeneration
             await using var tx = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await CheckOwnershipAsync(tx, cancellationToken).ConfigureAwait(false);
             await using var insert = SqliteCatalog.Command(_connection, tx, """
-                INSERT INTO datasets(region, id, uri, gen_from, gen_to, fingerprint, t_start, t_end, acl, doc)
-                VALUES($r, $id, $uri, $g, NULL, $fp, $ts, $te, $acl, $doc) RETURNING rowid
+                INSERT INTO datasets(region, id, uri, gen_from, gen_to, fingerprint, t_start, t_end, acl)
+                VALUES($r, $id, $uri, $g, NULL, $fp, $ts, $te, $acl) RETURNING rowid
                 """);
             var pR = insert.Parameters.Add("$r", SqliteType.Text);
             var pId = insert.Parameters.Add("$id", SqliteType.Text);
@@ -56,8 +57,12 @@ internal sealed class SqliteGeneration : ICatalogGeneration
             var pTs = insert.Parameters.Add("$ts", SqliteType.Integer);
             var pTe = insert.Parameters.Add("$te", SqliteType.Integer);
             var pAcl = insert.Parameters.Add("$acl", SqliteType.Text);
-            var pDoc = insert.Parameters.Add("$doc", SqliteType.Text);
-            await using var box = SqliteCatalog.Command(_connection, tx, "INSERT INTO datasets_bbox(k, min_x, max_x, min_y, max_y) VALUES($k, $x0, $x1, $y0, $y1)");
+            await using var docs = SqliteCatalog.Command(_connection, tx, "INSERT INTO dataset_docs(rowid, doc) VALUES($ds, $doc)");
+            var dDs = docs.Parameters.Add("$ds", SqliteType.Integer);
+            var pDoc = docs.Parameters.Add("$doc", SqliteType.Text);
+            await using var box = SqliteCatalog.Command(_connection, tx, "INSERT INTO datasets_bbox(k, min_x, max_x, min_y, max_y, min_t, max_t) VALUES($k, $x0, $x1, $y0, $y1, $t0, $t1)");
+            var bT0 = box.Parameters.Add("$t0", SqliteType.Real);
+            var bT1 = box.Parameters.Add("$t1", SqliteType.Real);
             var bK = box.Parameters.Add("$k", SqliteType.Integer);
             var bX0 = box.Parameters.Add("$x0", SqliteType.Real);
             var bX1 = box.Parameters.Add("$x1", SqliteType.Real);
@@ -82,8 +87,10 @@ internal sealed class SqliteGeneration : ICatalogGeneration
                 pTs.Value = doc.Time is null ? DBNull.Value : doc.Time.StartKey;
                 pTe.Value = doc.Time is null ? DBNull.Value : doc.Time.EndKey;
                 pAcl.Value = doc.Acl.Count == 0 ? DBNull.Value : System.Text.Json.JsonSerializer.Serialize(doc.Acl.ToList(), CatalogJsonContext.Default.ListString);
-                pDoc.Value = CatalogJson.Serialize(doc);
                 long rowid = (long)(await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                dDs.Value = rowid;
+                pDoc.Value = CatalogJson.Serialize(doc);
+                await docs.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
 
                 if (doc.Bbox is { } b)
                 {
@@ -95,6 +102,8 @@ internal sealed class SqliteGeneration : ICatalogGeneration
                         bX1.Value = max;
                         bY0.Value = b.South;
                         bY1.Value = b.North;
+                        bT0.Value = doc.Time is null ? -1e30 : doc.Time.StartKey / 86_400_000.0;
+                        bT1.Value = doc.Time is null ? 1e30 : doc.Time.EndKey / 86_400_000.0;
                         await box.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
                 }
@@ -169,6 +178,7 @@ internal sealed class SqliteGeneration : ICatalogGeneration
                     DELETE FROM datasets_bbox WHERE k IN ($k0, $k1);
                     DELETE FROM dataset_vars WHERE ds=$id;
                     DELETE FROM datasets_fts WHERE rowid=$id;
+                    DELETE FROM dataset_docs WHERE rowid=$id;
                     DELETE FROM datasets WHERE rowid=$id;
                     """);
                 del.Parameters.AddWithValue("$k0", rowid * 2);

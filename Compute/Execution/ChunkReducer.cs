@@ -83,37 +83,7 @@ internal static class ChunkReducer
             var pos = 0;
             if (innerKeptContiguous)
             {
-                var first = innerOut[0] - lmin[inner];
-                do
-                {
-                    var cell = RowBase(idx, outPos, lmin, lstride, dims, inner) + first;
-                    MomentKernels.RowMoments<TL, T>(box.Slice(pos, innerLen), cnt.AsSpan(cell, innerLen), sum.AsSpan(cell, innerLen), mn.AsSpan(cell, innerLen), mx.AsSpan(cell, innerLen), path);
-                    pos += innerLen;
-                }
-                while (QueryExecutor.Advance(idx, groups, inner));
-
-                var mean = pool.Rent(cells);
-                try
-                {
-                    for (var c = 0; c < cells; c++)
-                    {
-                        mean[c] = sum[c] / cnt[c];
-                    }
-
-                    Array.Clear(idx);
-                    pos = 0;
-                    do
-                    {
-                        var cell = RowBase(idx, outPos, lmin, lstride, dims, inner) + first;
-                        MomentKernels.RowDeviations<TL, T>(box.Slice(pos, innerLen), mean.AsSpan(cell, innerLen), m2.AsSpan(cell, innerLen), path);
-                        pos += innerLen;
-                    }
-                    while (QueryExecutor.Advance(idx, groups, inner));
-                }
-                finally
-                {
-                    pool.Return(mean);
-                }
+                ReduceKeptInner<T, TL>(groups, dims, box, outPos, lmin, lstride, innerOut[0] - lmin[inner], cnt, sum, m2, mn, mx, path);
             }
             else
             {
@@ -163,6 +133,160 @@ internal static class ChunkReducer
             pool.Return(m2);
             pool.Return(mn);
             pool.Return(mx);
+        }
+    }
+
+    /// <summary>Cells along the inner dim processed together; their accumulators (5 doubles each) stay in L1.</summary>
+    private const int Tile = 512;
+
+    /// <summary>
+    /// Innermost dim kept and contiguous. Loop order: kept outer dims, then a tile of the inner dim, then every
+    /// reduced outer dim (e.g. time). Pass 1 (count/sum/min/max) and pass 2 (M2 about the cell means) run per tile
+    /// while its rows are still in cache, so data is read from memory once and accumulators stay in L1.
+    /// </summary>
+    private static void ReduceKeptInner<T, TL>(ChunkGroup[] groups, LogicalDim[] dims, ReadOnlySpan<T> box, int[][] outPos, int[] lmin, int[] lstride, int first,
+        double[] cnt, double[] sum, double[] m2, double[] mn, double[] mx, SimdPath path)
+        where T : unmanaged
+        where TL : IWideningLoader<T>
+    {
+        var nl = groups.Length;
+        var inner = nl - 1;
+        var innerLen = groups[inner].Positions.Length;
+        var denseStride = new int[nl];
+        var st = 1;
+        for (var j = nl - 1; j >= 0; j--)
+        {
+            denseStride[j] = st;
+            st *= groups[j].Positions.Length;
+        }
+
+        // Outer dims split into kept (cells differ), reduced (rows fold into the same cells) and at most one grouped
+        // dim (rows of one group fold into that group's cells): each bucket is the set of rows sharing cells.
+        var keptDims = new List<int>();
+        var redDims = new List<int>();
+        var grouped = -1;
+        for (var j = 0; j < inner; j++)
+        {
+            switch (dims[j].Role)
+            {
+                case DimRole.Reduced: redDims.Add(j); break;
+                case DimRole.Grouped: grouped = j; break;
+                default: keptDims.Add(j); break;
+            }
+        }
+
+        var redCount = 1;
+        foreach (var j in redDims)
+        {
+            redCount *= groups[j].Positions.Length;
+        }
+
+        var redOffsets = new int[redCount];
+        var ri = new int[redDims.Count];
+        for (var r = 0; r < redCount; r++)
+        {
+            var off = 0;
+            for (var k = 0; k < redDims.Count; k++)
+            {
+                off += ri[k] * denseStride[redDims[k]];
+            }
+
+            redOffsets[r] = off;
+            for (var k = redDims.Count - 1; k >= 0; k--)
+            {
+                if (++ri[k] < groups[redDims[k]].Positions.Length)
+                {
+                    break;
+                }
+
+                ri[k] = 0;
+            }
+        }
+
+        var buckets = new List<(int CellOffset, int[] RowOffsets)>();
+        if (grouped < 0)
+        {
+            buckets.Add((0, redOffsets));
+        }
+        else
+        {
+            var byGroup = new SortedDictionary<int, List<int>>();
+            var gp = outPos[grouped];
+            for (var l = 0; l < gp.Length; l++)
+            {
+                if (!byGroup.TryGetValue(gp[l], out var rows))
+                {
+                    byGroup[gp[l]] = rows = [];
+                }
+
+                foreach (var r in redOffsets)
+                {
+                    rows.Add(r + (l * denseStride[grouped]));
+                }
+            }
+
+            foreach (var kv in byGroup)
+            {
+                buckets.Add(((kv.Key - lmin[grouped]) * lstride[grouped], [.. kv.Value]));
+            }
+        }
+
+        Span<double> mean = stackalloc double[Tile];
+        var ki = new int[keptDims.Count];
+        while (true)
+        {
+            var rowOff = 0;
+            var cellBase = first;
+            for (var k = 0; k < keptDims.Count; k++)
+            {
+                var j = keptDims[k];
+                rowOff += ki[k] * denseStride[j];
+                cellBase += (outPos[j][ki[k]] - lmin[j]) * lstride[j];
+            }
+
+            foreach (var (cellOffset, rowOffsets) in buckets)
+            for (var t0 = 0; t0 < innerLen; t0 += Tile)
+            {
+                var n = Math.Min(Tile, innerLen - t0);
+                var c0 = cellBase + cellOffset + t0;
+                var cs = cnt.AsSpan(c0, n);
+                var ss = sum.AsSpan(c0, n);
+                var ls = mn.AsSpan(c0, n);
+                var hs = mx.AsSpan(c0, n);
+                foreach (var r in rowOffsets)
+                {
+                    MomentKernels.RowMoments<TL, T>(box.Slice(rowOff + r + t0, n), cs, ss, ls, hs, path);
+                }
+
+                var mu = mean[..n];
+                for (var i = 0; i < n; i++)
+                {
+                    mu[i] = ss[i] / cs[i];
+                }
+
+                var qs = m2.AsSpan(c0, n);
+                foreach (var r in rowOffsets)
+                {
+                    MomentKernels.RowDeviations<TL, T>(box.Slice(rowOff + r + t0, n), mu, qs, path);
+                }
+            }
+
+            var more = false;
+            for (var k = keptDims.Count - 1; k >= 0; k--)
+            {
+                if (++ki[k] < groups[keptDims[k]].Positions.Length)
+                {
+                    more = true;
+                    break;
+                }
+
+                ki[k] = 0;
+            }
+
+            if (!more)
+            {
+                break;
+            }
         }
     }
 

@@ -284,3 +284,35 @@ public static class ResultWriters
     private static string Quote(string s) =>
         s.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
 }
+
+/// <summary>The error body of DESIGN.md §4: <c>{"error": {"code", "message", "field"}}</c>.</summary>
+public static class ErrorWriter
+{
+    /// <summary>Writes the error object for a validation failure (HTTP 400).</summary>
+    public static void Write(Utf8JsonWriter w, Query.QueryValidationException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        Write(w, error.Code, error.Message, error.Field);
+    }
+
+    /// <summary>Writes an error object with any code (e.g. <c>region_unavailable</c>, <c>deadline_exceeded</c>).</summary>
+    public static void Write(Utf8JsonWriter w, string code, string message, string? field)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        w.WriteStartObject();
+        w.WriteStartObject("error");
+        w.WriteString("code", code);
+        w.WriteString("message", message);
+        if (field is null)
+        {
+            w.WriteNull("field");
+        }
+        else
+        {
+            w.WriteString("field", field);
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+}

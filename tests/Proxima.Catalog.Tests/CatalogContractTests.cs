@@ -149,6 +149,20 @@ public sealed class CatalogContractTests
     }
 
     [Theory, MemberData(nameof(BackendNames))]
+    public async Task Invalid_documents_are_refused_naming_the_dataset(string backend)
+    {
+        using var dir = new TempDir();
+        await using var catalog = await Backends.CreateAsync(backend, dir);
+        await using var g = await catalog.BeginGenerationAsync("r1", "run1");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => g.UpsertAsync([Docs.Make("bad/time", "r1", start: "2001-01-01", end: "2000-01-01")]));
+        Assert.Contains("'bad/time'", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => g.UpsertAsync([Docs.Make("bad/iso", "r1", start: "yesterday")]));
+        Assert.Contains("time.start 'yesterday'", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => g.UpsertAsync([Docs.Make("x", "r2")]));
+        Assert.Contains("region 'r2'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory, MemberData(nameof(BackendNames))]
     public async Task Second_writer_for_same_region_is_refused_while_first_is_open(string backend)
     {
         using var dir = new TempDir();
@@ -179,7 +193,7 @@ public sealed class CatalogContractTests
             }
 
             double s = -90 + rng.NextDouble() * 150, n = Math.Min(90, s + rng.NextDouble() * 40);
-            int y0 = 1950 + rng.Next(100), y1 = y0 + rng.Next(5);
+            int y0 = 1950 + rng.Next(100), y1 = y0 + 1 + rng.Next(4);
             string cal = rng.Next(4) == 0 ? "360_day" : "standard";
             string endDay = cal == "360_day" ? "30" : "28";
             docs.Add(Docs.Make($"ds/{i:0000}", i % 2 == 0 ? "r1" : "r2", new BoundingBox(west, s, east, n),

@@ -116,11 +116,11 @@ def many(root, region, count, seed, start=0):
         y = int(rng.integers(1950, 2050))
         hours = np.arange(nt, dtype='i8') * 24
         g = zarr.open_group(p, mode='w')
-        a = g.create_dataset('time', data=hours + int(rng.integers(0, 300)) * 24, chunks=(nt,))
+        a = g.create_dataset('time', data=hours + int(rng.integers(0, 300)) * 24, chunks=(nt,), fill_value=None)
         a.attrs.update({'_ARRAY_DIMENSIONS': ['time'], 'units': f'hours since {y}-01-01', 'calendar': 'standard', 'standard_name': 'time'})
-        a = g.create_dataset('lat', data=lat, chunks=(nlat,))
+        a = g.create_dataset('lat', data=lat, chunks=(nlat,), fill_value=None)
         a.attrs.update({'_ARRAY_DIMENSIONS': ['lat'], 'units': 'degrees_north', 'standard_name': 'latitude'})
-        a = g.create_dataset('lon', data=lon, chunks=(nlon,))
+        a = g.create_dataset('lon', data=lon, chunks=(nlon,), fill_value=None)
         a.attrs.update({'_ARRAY_DIMENSIONS': ['lon'], 'units': 'degrees_east', 'standard_name': 'longitude'})
         a = g.create_dataset('v', shape=(nt, nlat, nlon), dtype='f4', chunks=(nt, nlat, nlon), fill_value=np.nan)
         a.attrs.update({'_ARRAY_DIMENSIONS': ['time', 'lat', 'lon'], 'units': 'K', 'standard_name': 'air_temperature'})
@@ -133,8 +133,80 @@ def many(root, region, count, seed, start=0):
     with open(os.path.join(root, f'{region}.{start}.expected.json'), 'w') as f:
         json.dump(exp, f)
 
+def formats(root, expected_path):
+    """One dataset per non-v2 format: Zarr v3 (hand-written per the v3 spec), a NetCDF collection (xarray to_netcdf,
+    one file per year), a kerchunk v1 reference set (inline/base64 refs of a zarr-python store)."""
+    import base64, shutil
+    exp = []
+    region = os.path.join(root, 'ap-south-1')
+    # Zarr v3 store.
+    v3 = os.path.join(region, 'v3', 'tas.zarr')
+    lat = np.arange(-45.0, 46.0, 15.0)
+    lon = np.arange(100.0, 161.0, 10.0)
+    hours = np.arange(6, dtype='<f8') * 6.0
+    def arr(name, data, dims, attrs):
+        d = os.path.join(v3, name)
+        os.makedirs(os.path.join(d, 'c'), exist_ok=True)
+        meta = {'zarr_format': 3, 'node_type': 'array', 'shape': list(data.shape), 'data_type': 'float64' if data.dtype == np.float64 else 'float32',
+                'chunk_grid': {'name': 'regular', 'configuration': {'chunk_shape': list(data.shape)}},
+                'chunk_key_encoding': {'name': 'default', 'configuration': {'separator': '/'}},
+                'fill_value': 'NaN', 'codecs': [{'name': 'bytes', 'configuration': {'endian': 'little'}}],
+                'attributes': attrs, 'dimension_names': dims}
+        with open(os.path.join(d, 'zarr.json'), 'w') as f:
+            json.dump(meta, f)
+        path = os.path.join(d, 'c', *(['0'] * data.ndim))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(np.ascontiguousarray(data).astype(data.dtype.newbyteorder('<')).tobytes())
+    os.makedirs(v3, exist_ok=True)
+    with open(os.path.join(v3, 'zarr.json'), 'w') as f:
+        json.dump({'zarr_format': 3, 'node_type': 'group', 'attributes': {'title': 'v3 store'}}, f)
+    arr('time', hours, ['time'], {'units': 'hours since 2020-03-01 00:00:00', 'calendar': 'proleptic_gregorian', 'standard_name': 'time'})
+    arr('lat', lat, ['lat'], {'units': 'degrees_north', 'standard_name': 'latitude'})
+    arr('lon', lon, ['lon'], {'units': 'degrees_east', 'standard_name': 'longitude'})
+    arr('tas', np.zeros((6, len(lat), len(lon)), dtype='<f4'), ['time', 'lat', 'lon'], {'units': 'K', 'standard_name': 'air_temperature'})
+    t = np.datetime64('2020-03-01T00:00:00') + hours.astype('timedelta64[h]')
+    exp.append({'id': 'v3/tas', 'region': 'ap-south-1', 'uri': 'v3/tas.zarr', 'format': 'zarr-v3',
+                'bbox': [95.0, -52.5, 165.0, 52.5], 'start': str(t[0]), 'end': str(t[-1]), 'calendar': 'proleptic_gregorian', 'variables': None})
+    # NetCDF collection: three yearly files, noleap daily.
+    import cftime
+    coll = os.path.join(region, 'obs', 'sst_daily')
+    os.makedirs(coll, exist_ok=True)
+    parts = []
+    for y in (2001, 2002, 2003):
+        times = [cftime.DatetimeNoLeap(y, 1, 1) + pd.Timedelta(days=i).to_pytimedelta() for i in range(365)]
+        ds = xr.Dataset({'sst': (('time', 'lat', 'lon'), np.zeros((365, 3, 4), 'f4'), {'units': 'K', 'standard_name': 'sea_surface_temperature'})},
+                        coords={'time': times, 'lat': ('lat', [-10.0, 0.0, 10.0], {'units': 'degrees_north'}), 'lon': ('lon', [350.0, 355.0, 0.0, 5.0], {'units': 'degrees_east'})})
+        p = os.path.join(coll, f'sst_{y}.nc')
+        ds.to_netcdf(p, encoding={'time': {'units': f'days since {y}-01-01', 'calendar': 'noleap'}})
+        parts.append(p)
+    m = xr.open_mfdataset(parts, use_cftime=True, combine='by_coords')
+    exp.append({'id': 'obs/sst_daily', 'region': 'ap-south-1', 'uri': 'obs/sst_daily', 'format': 'netcdf-collection',
+                'bbox': [347.5, -15.0, 7.5, 15.0], 'start': m['time'].values.min().isoformat(), 'end': m['time'].values.max().isoformat(), 'calendar': 'noleap', 'variables': None})
+    # Kerchunk v1 references to a zarr-python store (metadata inline as text, chunks inline as base64).
+    tmp = os.path.join(root, '_kerchunk_src.zarr')
+    make(tmp, lat=np.arange(60.0, 70.0, 2.0), lon=np.arange(-30.0, -10.0, 2.0), times=pd.date_range('1979-01-01', periods=4, freq='6h'), consolidated=False, var='msl', std='air_pressure_at_mean_sea_level')
+    refs = {}
+    for dirpath, _, files in os.walk(tmp):
+        for fn in files:
+            full = os.path.join(dirpath, fn)
+            key = os.path.relpath(full, tmp).replace(os.sep, '/')
+            data = open(full, 'rb').read()
+            refs[key] = data.decode() if fn.startswith('.') else 'base64:' + base64.b64encode(data).decode()
+    os.makedirs(os.path.join(region, 'era'), exist_ok=True)
+    with open(os.path.join(region, 'era', 'msl.kerchunk.json'), 'w') as f:
+        json.dump({'version': 1, 'refs': refs}, f)
+    e = expect(tmp, 'era/msl.kerchunk.json', 'era/msl', 'ap-south-1')
+    e['format'] = 'kerchunk'
+    exp.append(e)
+    shutil.rmtree(tmp)
+    with open(expected_path, 'w') as f:
+        json.dump(exp, f, indent=1)
+
 if __name__ == '__main__':
     if sys.argv[1] == 'tree':
         tree(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == 'formats':
+        formats(sys.argv[2], sys.argv[3])
     else:
         many(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]) if len(sys.argv) > 6 else 0)

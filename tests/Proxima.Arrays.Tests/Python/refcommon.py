@@ -13,7 +13,7 @@ class Manifest:
 
     def add_values(self, case, var, values, **extra):
         arr = np.asarray(values, dtype="<f8")
-        rel = f"expected/{case}__{var}.bin"
+        rel = f"expected/{case}__{var.replace('/', '~')}.bin"
         arr.ravel(order="C").tofile(os.path.join(self.out, rel))
         entry = {"shape": list(arr.shape), "file": rel}
         entry.update(extra)

@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Proxima.Arrays.Grid;
+
+namespace Proxima.Arrays.NetCdf;
+
+/// <summary>One NetCDF variable as chunks: a chunk is one nc_get_vara box (the file's own chunking when it has one).</summary>
+internal sealed class NetCdfArray : ChunkSource
+{
+    private const long TargetChunkBytes = 8L * 1024 * 1024;
+    private readonly NetCdfFile _file;
+    private readonly NcVariableInfo _info;
+
+    public NetCdfArray(NetCdfFile file, NcVariableInfo info, int[] chunks)
+        : base(info.Shape, chunks, info.Type, file.Location + ":" + info.Name)
+    {
+        _file = file;
+        _info = info;
+    }
+
+    /// <summary>The file's chunk shape, or for contiguous variables one that keeps trailing dims whole within ~8 MiB.</summary>
+    public static int[] DefaultChunks(NcVariableInfo info)
+    {
+        int rank = info.Shape.Length;
+        var chunks = new int[rank];
+        if (info.Chunks is not null)
+        {
+            for (int d = 0; d < rank; d++)
+            {
+                chunks[d] = (int)Math.Max(1, Math.Min(info.Chunks[d], Math.Max(1, info.Shape[d])));
+            }
+
+            return chunks;
+        }
+
+        long bytes = Math.Max(1, info.Type.Size());
+        for (int d = rank - 1; d >= 0; d--)
+        {
+            long len = Math.Max(1, info.Shape[d]);
+            long fit = Math.Max(1, TargetChunkBytes / bytes);
+            chunks[d] = (int)Math.Min(Math.Min(len, fit), int.MaxValue);
+            bytes *= chunks[d];
+        }
+
+        return chunks;
+    }
+
+    public override ValueTask<bool> ReadChunkAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        int rank = Shape.Length;
+        int itemSize = StoredType.Size();
+        Span<long> start = stackalloc long[rank];
+        Span<long> count = stackalloc long[rank];
+        bool full = true;
+        long n = 1;
+        for (int d = 0; d < rank; d++)
+        {
+            start[d] = chunkIndex[d] * ChunkShape[d];
+            count[d] = Math.Min(ChunkShape[d], Shape[d] - start[d]);
+            full &= count[d] == ChunkShape[d];
+            n *= count[d];
+        }
+
+        if (full)
+        {
+            _file.ReadRaw(_info.GroupId, _info.VarId, start, count, destination.Span[..(int)(n * itemSize)]);
+            return ValueTask.FromResult(true);
+        }
+
+        byte[] temp = ArrayPool<byte>.Shared.Rent((int)Math.Max(1, n * itemSize));
+        try
+        {
+            _file.ReadRaw(_info.GroupId, _info.VarId, start, count, temp.AsSpan(0, (int)(n * itemSize)));
+            Span<long> zero = stackalloc long[rank];
+            zero.Clear();
+            Span<long> chunkShape = stackalloc long[rank];
+            for (int d = 0; d < rank; d++)
+            {
+                chunkShape[d] = ChunkShape[d];
+            }
+
+            Span<byte> dst = destination.Span;
+            ReadOnlySpan<byte> src = temp.AsSpan(0, (int)(n * itemSize));
+            switch (itemSize)
+            {
+                case 1:
+                    NdIndex.CopyBox(src, count, zero, dst, chunkShape, zero, count);
+                    break;
+                case 2:
+                    NdIndex.CopyBox(MemoryMarshal.Cast<byte, ushort>(src), count, zero, MemoryMarshal.Cast<byte, ushort>(dst), chunkShape, zero, count);
+                    break;
+                case 4:
+                    NdIndex.CopyBox(MemoryMarshal.Cast<byte, uint>(src), count, zero, MemoryMarshal.Cast<byte, uint>(dst), chunkShape, zero, count);
+                    break;
+                default:
+                    NdIndex.CopyBox(MemoryMarshal.Cast<byte, ulong>(src), count, zero, MemoryMarshal.Cast<byte, ulong>(dst), chunkShape, zero, count);
+                    break;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(temp);
+        }
+
+        return ValueTask.FromResult(true);
+    }
+}
+
+/// <summary>An in-memory float64 array (aggregated, re-based time coordinates of a collection).</summary>
+internal sealed class MemoryArray : ChunkSource
+{
+    private readonly double[] _values;
+
+    public MemoryArray(double[] values, string location)
+        : base([values.Length], [Math.Max(1, values.Length)], DataType.Float64, location)
+    {
+        _values = values;
+    }
+
+    public override ValueTask<bool> ReadChunkAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        MemoryMarshal.AsBytes(_values.AsSpan()).CopyTo(destination.Span);
+        return ValueTask.FromResult(true);
+    }
+}
+
+/// <summary>Per-file arrays concatenated along one axis; every chunk lies inside one file.</summary>
+internal sealed class ConcatArray : ChunkSource
+{
+    private readonly ChunkSource[] _parts;
+    private readonly long[] _offsets;
+    private readonly int _axis;
+
+    public ConcatArray(ChunkSource[] parts, long[] offsets, int axis, long[] shape, int[] chunks, DataType type, string location)
+        : base(shape, chunks, type, location)
+    {
+        _parts = parts;
+        _offsets = offsets;
+        _axis = axis;
+    }
+
+    public override ValueTask<bool> ReadChunkAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        long start = chunkIndex[_axis] * ChunkShape[_axis];
+        int file = Array.BinarySearch(_offsets, start);
+        if (file < 0)
+        {
+            file = ~file - 1;
+        }
+
+        long[] local = (long[])chunkIndex.Clone();
+        local[_axis] = (start - _offsets[file]) / ChunkShape[_axis];
+        return _parts[file].ReadChunkAsync(local, destination, cancellationToken);
+    }
+}

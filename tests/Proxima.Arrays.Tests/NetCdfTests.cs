@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using Proxima.Arrays.Storage;
+using Proxima.Arrays.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Proxima.Arrays.Tests;
+
+public sealed class NetCdfReference : ReferenceSet
+{
+    public NetCdfReference()
+        : base("make_netcdf.py")
+    {
+    }
+}
+
+/// <summary>NetCDF-3/4 files and a NetCDF collection read through libnetcdf, compared with xarray.</summary>
+public sealed class NetCdfTests : IClassFixture<NetCdfReference>
+{
+    private static readonly string[] Names = ["collection", "nc3_unsigned", "nc4_360day", "nc4_groups", "nc4_packed", "nc4_packed_f4scale", "nc4_zlib_shuffle", "netcdf3_64bit", "netcdf3_classic", "netcdf4_classic"];
+
+    private readonly NetCdfReference _ref;
+
+    public NetCdfTests(NetCdfReference reference)
+    {
+        _ref = reference;
+    }
+
+    public static TheoryData<string> CaseNames => new(Names);
+
+    [Fact]
+    public void Every_generated_file_is_covered_by_a_test_case()
+    {
+        Assert.Equal(Names.Order(), _ref.Cases.Keys.OrderBy(x => x));
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public async Task File_reads_back_equal_to_xarray(string caseName)
+    {
+        ExpectedCase c = _ref.Cases[caseName];
+        using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_ref.Root), c.Path);
+        Assert.Equal(caseName == "collection" ? DatasetFormat.NetCdfCollection : DatasetFormat.NetCdf, ds.Format);
+        foreach (ExpectedVariable v in c.Variables.Values)
+        {
+            await Compare.AssertVariableMatches(ds, v, caseName);
+        }
+    }
+
+    [Fact]
+    public async Task NetCdf4_exposes_chunking_unlimited_time_and_coordinates()
+    {
+        using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_ref.Root), "nc/nc4_zlib_shuffle.nc");
+        GridVariable t2m = ds["t2m"];
+        Assert.Equal([7, 9, 5], t2m.ChunkShape.ToArray());
+        Assert.Equal("netcdf4 test", ds.Attributes["title"].AsString());
+        Assert.Equal("time", ds.FindCoordinate(CoordinateRole.Time, t2m)!.Name);
+        Assert.Equal("lat", ds.FindCoordinate(CoordinateRole.Latitude, t2m)!.Name);
+    }
+
+    [Fact]
+    public async Task Collection_aggregates_files_along_time_with_each_files_units()
+    {
+        using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_ref.Root), "nc/collection");
+        GridVariable t2m = ds["t2m"];
+        Assert.Equal([48L, 17, 12], t2m.Shape.ToArray());
+        Assert.Equal(4, t2m.ChunkShape[0]);
+        var times = await ds["time"].ReadTimesAsync(CancellationToken.None);
+        Assert.Equal("2001-01-04T11:00:00", times[^1].ToString());
+    }
+
+    [Theory]
+    [InlineData("nc/not_netcdf.nc", "not a NetCDF file")]
+    [InlineData("nc/truncated.nc", "truncated.nc")]
+    public async Task A_file_that_is_not_NetCDF_is_a_typed_error_naming_it(string path, string fragment)
+    {
+        ArrayFormatException e = await Assert.ThrowsAnyAsync<ArrayFormatException>(async () =>
+        {
+            using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_ref.Root), path);
+            foreach (GridVariable v in ds.Variables)
+            {
+                await v.ReadAllAsync<double>(CancellationToken.None);
+            }
+        });
+        Assert.Contains(Path.GetFileName(path), e.Message, StringComparison.Ordinal);
+        Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
+    }
+}
+
+[CollectionDefinition("timing", DisableParallelization = true)]
+public sealed class TimingCollection
+{
+}
+
+/// <summary>Timed checks run alone so other tests do not compete for the two cores.</summary>
+[Collection("timing")]
+public sealed class NetCdfCollectionTimingTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public NetCdfCollectionTimingTests(ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
+    [Fact]
+    public async Task Collection_of_365_daily_files_opens_in_under_two_seconds()
+    {
+        using var dir = new TempDir();
+        Python.RunCode("""
+import sys, os, netCDF4, numpy as np
+d = sys.argv[1]
+for i in range(365):
+    with netCDF4.Dataset(os.path.join(d, f"day_{i:03d}.nc"), "w") as f:
+        f.createDimension("time", None); f.createDimension("lat", 4); f.createDimension("lon", 8)
+        t = f.createVariable("time", "f8", ("time",)); t.units = f"days since 2001-01-01"; t.calendar = "noleap"
+        t[:] = [i]
+        f.createVariable("lat", "f4", ("lat",))[:] = np.arange(4)
+        f.createVariable("lon", "f4", ("lon",))[:] = np.arange(8)
+        v = f.createVariable("tas", "f4", ("time", "lat", "lon"), zlib=True)
+        v[:] = np.full((1, 4, 8), i, dtype="f4")
+""", dir.Path);
+        var sw = Stopwatch.StartNew();
+        using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(dir.Path), "");
+        sw.Stop();
+        Assert.Equal(365, ds["tas"].Shape[0]);
+        _output.WriteLine($"open 365 files: {sw.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"opening took {sw.Elapsed.TotalMilliseconds:F0} ms");
+        float[] last = await ds["tas"].ReadRegionAsync<float>([364, 0, 0], [1, 4, 8], CancellationToken.None);
+        Assert.All(last, x => Assert.Equal(364f, x));
+        Assert.Equal("0001-12-31T00:00:00".Length, (await ds["time"].ReadTimesAsync(CancellationToken.None))[^1].ToString().Length);
+    }
+}

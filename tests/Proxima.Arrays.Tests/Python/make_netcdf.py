@@ -1,0 +1,127 @@
+"""NetCDF-3/4 files and a NetCDF collection written by netCDF4-python/xarray; expected values from xarray."""
+import os
+import sys
+
+import cftime
+import netCDF4
+import numpy as np
+import xarray as xr
+
+from refcommon import Manifest
+
+out = sys.argv[1]
+root = os.path.join(out, "nc")
+os.makedirs(root, exist_ok=True)
+m = Manifest(out)
+rng = np.random.default_rng(11)
+
+
+def add_case(case, path, multi=None):
+    m.set_case(case, path=os.path.relpath(path, out), kind="netcdf")
+    if multi is not None:
+        raw = xr.open_mfdataset(multi, combine="nested", concat_dim="time", decode_times=False, data_vars="minimal", coords="minimal", compat="override")
+        dec = xr.open_mfdataset(multi, combine="nested", concat_dim="time", use_cftime=True, data_vars="minimal", coords="minimal", compat="override")
+    else:
+        raw = xr.open_dataset(path, decode_times=False)
+        dec = xr.open_dataset(path, use_cftime=True)
+    for name, v in raw.variables.items():
+        extra = {"dims": list(v.dims), "dtype": str(v.dtype)}
+        dv = dec.variables[name]
+        if dv.dtype == object and len(dv.dims) == 1:
+            extra["times"] = [t.isoformat() for t in dv.values]
+            extra.pop("dtype")
+        if v.dtype.kind in "fiub":
+            vals = np.asarray(v.values).astype("f8")
+            if multi is not None and "times" in extra:
+                # Raw values of a collection's time are re-based to the first file's units.
+                first = xr.open_dataset(multi[0], decode_times=False)[name].attrs
+                vals = np.asarray(cftime.date2num(list(dv.values), first["units"], calendar=first.get("calendar", "standard")), dtype="f8")
+            m.add_values(case, name, vals, **extra)
+
+
+times = np.arange("2001-01-01T00", "2001-01-03T00", dtype="datetime64[h]")
+lat = np.linspace(80, -80, 17)
+lon = np.arange(0, 360, 30.0)
+t2m = (rng.random((times.size, lat.size, lon.size)) * 40 + 250).astype("f4")
+t2m[3, 4, 5] = np.nan
+ds = xr.Dataset({"t2m": (("time", "lat", "lon"), t2m, {"units": "K", "standard_name": "air_temperature"})},
+                coords={"time": times, "lat": ("lat", lat, {"units": "degrees_north"}), "lon": ("lon", lon, {"units": "degrees_east"})},
+                attrs={"title": "netcdf4 test"})
+
+p = os.path.join(root, "nc4_zlib_shuffle.nc")
+ds.to_netcdf(p, format="NETCDF4", unlimited_dims=["time"],
+             encoding={"t2m": {"zlib": True, "shuffle": True, "complevel": 4, "chunksizes": (7, 9, 5), "_FillValue": -9999.0},
+                       "time": {"units": "hours since 2000-01-01 00:00:00", "dtype": "i4"}})
+add_case("nc4_zlib_shuffle", p)
+
+p = os.path.join(root, "nc4_packed.nc")
+ds.to_netcdf(p, format="NETCDF4", encoding={"t2m": {"dtype": "i2", "scale_factor": 0.002, "add_offset": 270.0, "_FillValue": -32767, "zlib": True}})
+add_case("nc4_packed", p)
+
+p = os.path.join(root, "nc4_packed_f4scale.nc")
+ds.to_netcdf(p, format="NETCDF4", encoding={"t2m": {"dtype": "i2", "scale_factor": np.float32(0.01), "add_offset": np.float32(260.0), "_FillValue": np.int16(-32767)}})
+add_case("nc4_packed_f4scale", p)
+
+for fmt in ("NETCDF3_CLASSIC", "NETCDF3_64BIT", "NETCDF4_CLASSIC"):
+    p = os.path.join(root, f"{fmt.lower()}.nc")
+    d3 = ds.copy()
+    d3["q"] = (("lat", "lon"), rng.integers(-500, 500, (lat.size, lon.size)).astype("i2"), {"missing_value": np.int16(-500), "units": "1"})
+    d3.to_netcdf(p, format=fmt, encoding={"t2m": {"_FillValue": None}, "time": {"units": "days since 1999-12-31", "dtype": "f8"}})
+    add_case(fmt.lower(), p)
+
+# _Unsigned bytes (NetCDF-3 has no unsigned types).
+p = os.path.join(root, "nc3_unsigned.nc")
+with netCDF4.Dataset(p, "w", format="NETCDF3_CLASSIC") as f:
+    f.createDimension("x", 6)
+    v = f.createVariable("u", "i1", ("x",), fill_value=np.int8(-2))
+    v.set_auto_maskandscale(False)
+    v[:] = np.array([0, 1, 127, -128, -1, -2], dtype="i1")
+    v._Unsigned = "true"
+    v.setncattr("scale_factor", 0.5)
+add_case("nc3_unsigned", p)
+
+# Groups: variables of a subgroup are flattened as "group/name".
+p = os.path.join(root, "nc4_groups.nc")
+with netCDF4.Dataset(p, "w", format="NETCDF4") as f:
+    f.createDimension("x", 5)
+    f.createVariable("x", "f8", ("x",))[:] = np.arange(5.0)
+    g = f.createGroup("forecast")
+    g.createDimension("step", 3)
+    v = g.createVariable("temp", "f4", ("step", "x"), zlib=True)
+    v[:] = np.arange(15, dtype="f4").reshape(3, 5)
+m.set_case("nc4_groups", path=os.path.relpath(p, out), kind="netcdf")
+m.add_values("nc4_groups", "x", np.arange(5.0), dims=["x"])
+m.add_values("nc4_groups", "forecast/temp", np.arange(15.0).reshape(3, 5), dims=["step", "x"])
+
+# 360_day calendar with Feb 30.
+import cftime  # noqa: E402
+dates = [cftime.Datetime360Day(2095, 2, 28) + __import__("datetime").timedelta(days=i) for i in range(5)]
+dc = xr.Dataset({"pr": (("time",), np.arange(5, dtype="f4"))}, coords={"time": dates})
+p = os.path.join(root, "nc4_360day.nc")
+dc.to_netcdf(p, encoding={"time": {"units": "days since 2095-01-01", "calendar": "360_day"}})
+add_case("nc4_360day", p)
+
+# Collection: 4 daily files, 24 hourly steps each, each with its own time units; chunked along time.
+coll = os.path.join(root, "collection")
+os.makedirs(coll, exist_ok=True)
+files = []
+for day in range(4):
+    sl = slice(day * 12, day * 12 + 12)
+    dd = ds.isel(time=slice(0, 12)).copy()
+    dd = dd.assign_coords(time=np.arange(f"2001-01-{day + 1:02d}T00", f"2001-01-{day + 1:02d}T12", dtype="datetime64[h]"))
+    dd["t2m"] = (("time", "lat", "lon"), (rng.random((12, lat.size, lon.size)) * 40 + 250).astype("f4"), ds.t2m.attrs)
+    fp = os.path.join(coll, f"t2m_2001010{day + 1}.nc")
+    dd.to_netcdf(fp, unlimited_dims=["time"], encoding={"time": {"units": f"hours since 2001-01-{day + 1:02d}", "dtype": "i4"},
+                                                        "t2m": {"chunksizes": (4, 17, 12), "zlib": True}})
+    files.append(fp)
+add_case("collection", coll, multi=files)
+
+# Not NetCDF at all, and a NetCDF file cut short.
+with open(os.path.join(root, "not_netcdf.nc"), "w") as f:
+    f.write("this is not a netcdf file\n" * 10)
+data = open(os.path.join(root, "netcdf3_classic.nc"), "rb").read()
+with open(os.path.join(root, "truncated.nc"), "wb") as f:
+    f.write(data[: len(data) // 3])
+
+m.write()
+print("ok", len(m.cases))

@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using Proxima.Catalog;
+
+namespace Proxima.CatalogSync.Tests;
+
+/// <summary>Hundreds of small zarr-python stores in two regions: completeness vs expected, brute-force search, deltas, crash safety.</summary>
+public sealed class ScaleAndCrashTests
+{
+    private const int PerRegion = 250;
+
+    private static (string Root, List<Expected> Expected) Generate(string dir, int perRegion)
+    {
+        string root = Path.Combine(dir, "data");
+        Python.Run("many", root, "r1", perRegion.ToString(), "11", "0");
+        Python.Run("many", root, "r2", perRegion.ToString(), "12", perRegion.ToString());
+        var exp = Python.ReadExpected(Path.Combine(root, "r1.0.expected.json"));
+        exp.AddRange(Python.ReadExpected(Path.Combine(root, $"r2.{perRegion}.expected.json")));
+        return (root, exp);
+    }
+
+    [Fact]
+    public async Task Two_regions_register_completely_and_bbox_datetime_search_equals_brute_force()
+    {
+        using var dir = new TempDir();
+        var (root, expected) = Generate(dir.Path, PerRegion);
+        await using var catalog = await Sync.OpenAsync(dir.Path);
+        foreach (string region in new[] { "r1", "r2" })
+        {
+            var r = await Sync.RunAsync(catalog, root, region);
+            Assert.Equal(("committed", PerRegion, PerRegion, 0), (r.Status, r.Found, r.Registered, r.Failed));
+        }
+
+        var all = (await Sync.AllAsync(catalog)).ToDictionary(d => d.Id);
+        Assert.Equal(expected.Count, all.Count);
+        foreach (var e in expected)
+        {
+            var d = all[e.Id];
+            Assert.Equal(e.Region, d.Region);
+            // Longitudes may be re-expressed in the other convention (-180.2 == 179.8); compare on the circle.
+            Assert.Equal(0, Mod360Diff(e.Bbox[0], d.Bbox!.West), 9);
+            Assert.Equal(e.Bbox[1], d.Bbox.South, 9);
+            Assert.Equal(0, Mod360Diff(e.Bbox[2], d.Bbox.East), 9);
+            Assert.Equal(e.Bbox[3], d.Bbox.North, 9);
+            Assert.Equal((e.Start, e.End), (d.Time!.Start, d.Time.End));
+        }
+
+        var rng = new Random(99);
+        for (int q = 0; q < 150; q++)
+        {
+            double qw = rng.Next(2) == 0 ? -180 + rng.NextDouble() * 360 : rng.NextDouble() * 360;
+            double qe = qw + 5 + rng.NextDouble() * 80;
+            if (qe > 180 && qw <= 180 && rng.Next(2) == 0)
+            {
+                qe -= 360; // -180..180 query across the antimeridian
+            }
+            else if (qe > 360)
+            {
+                qe -= 360;
+            }
+
+            double qs = -90 + rng.NextDouble() * 140, qn = Math.Min(90, qs + 10 + rng.NextDouble() * 60);
+            var box = new BoundingBox(qw, qs, qe, qn);
+            int y = 1950 + rng.Next(100);
+            string a = $"{y}-03-01T00:00:00Z", b = $"{y + rng.Next(4)}-08-31T23:59:59Z";
+            var expectedIds = expected.Where(e => Overlaps(e.Bbox, box) && string.CompareOrdinal(e.End, a[..19]) >= 0 && string.CompareOrdinal(e.Start, b[..19]) <= 0)
+                .Select(e => e.Id).OrderBy(x => x, StringComparer.Ordinal).ToList();
+            var got = await catalog.SearchAsync(new DatasetQuery
+            {
+                Bbox = box,
+                TimeStartKey = TimeKey.Parse(a, TimeKey.Bound.Start),
+                TimeEndKey = TimeKey.Parse(b, TimeKey.Bound.End),
+                Limit = DatasetQuery.MaxLimit,
+            });
+            Assert.True(expectedIds.SequenceEqual(got.Items.Select(d => d.Id)), $"{box} {a}/{b}: expected {expectedIds.Count} got {got.Items.Count}");
+        }
+    }
+
+    private static double Mod360Diff(double a, double b)
+    {
+        double d = ((a - b) % 360 + 360) % 360;
+        return Math.Min(d, 360 - d);
+    }
+
+    // Independent of BoundingBox: longitudes as arcs on a circle.
+    private static bool Overlaps(double[] d, BoundingBox q)
+    {
+        if (d[3] < q.South || q.North < d[1])
+        {
+            return false;
+        }
+
+        static double Arc(double w, double e) => e >= w ? e - w : e - w + 360;
+        static double Mod(double x) => ((x % 360) + 360) % 360;
+        double wa = Arc(d[0], d[2]), wb = Arc(q.West, q.East);
+        return wa >= 360 || wb >= 360 || Mod(q.West - d[0]) <= wa || Mod(d[0] - q.West) <= wb;
+    }
+
+    [Fact]
+    public async Task Deleting_25_and_adding_5_is_reflected_after_one_run_and_a_rerun_writes_nothing()
+    {
+        using var dir = new TempDir();
+        string root = Path.Combine(dir.Path, "data");
+        Python.Run("many", root, "r1", "120", "5", "0");
+        await using var catalog = await Sync.OpenAsync(dir.Path);
+        await Sync.RunAsync(catalog, root, "r1");
+        var rerun = await Sync.RunAsync(catalog, root, "r1");
+        Assert.Equal(("unchanged", 0, 120), (rerun.Status, rerun.Writes, rerun.Unchanged));
+
+        var ids = (await Sync.AllAsync(catalog)).Select(d => d.Id).ToList();
+        var deleted = ids.OrderBy(_ => Guid.NewGuid()).Take(25).ToHashSet();
+        foreach (string id in deleted)
+        {
+            Directory.Delete(Path.Combine(root, "r1", id + ".zarr"), recursive: true);
+        }
+
+        Python.Run("many", root, "r1", "5", "6", "5000");
+        var r = await Sync.RunAsync(catalog, root, "r1");
+        Assert.Equal(("committed", 100, 5, 95, 25), (r.Status, r.Found, r.Registered, r.Unchanged, r.Removed));
+        var now = (await Sync.AllAsync(catalog)).Select(d => d.Id).ToHashSet();
+        Assert.Equal(100, now.Count);
+        Assert.Empty(now.Intersect(deleted));
+        Assert.Equal(5, now.Count(id => id.StartsWith("set", StringComparison.Ordinal) && int.Parse(id[^5..]) >= 5000));
+    }
+
+    [Fact]
+    public async Task Killing_the_sync_process_at_20_points_always_leaves_a_complete_generation_and_the_next_run_converges()
+    {
+        using var dir = new TempDir();
+        string root = Path.Combine(dir.Path, "data");
+        Python.Run("many", root, "r1", "100", "21", "0");
+        string db = Path.Combine(dir.Path, "catalog.db");
+        Assert.Equal(0, await RunChildAsync(db, root, killAfterLines: null));
+        HashSet<string> genA;
+        await using (var c = await Sync.OpenAsync(dir.Path))
+        {
+            genA = (await Sync.AllAsync(c)).Select(d => d.Id + "|" + d.Fingerprint).ToHashSet();
+        }
+
+        // Version B of the tree: 25 deleted, 5 added, 10 changed.
+        var rng = new Random(5);
+        var stores = Directory.GetDirectories(Path.Combine(root, "r1"), "*.zarr", SearchOption.AllDirectories).Order().ToList();
+        foreach (var s in stores.OrderBy(_ => rng.Next()).Take(25))
+        {
+            Directory.Delete(s, recursive: true);
+            stores.Remove(s);
+        }
+
+        foreach (var s in stores.Take(10))
+        {
+            // Change the attributes as zarr-python would: .zattrs plus the consolidated copy in .zmetadata.
+            string attrs = Path.Combine(s, ".zattrs");
+            File.WriteAllText(attrs, """{"title": "changed"}""");
+            File.SetLastWriteTimeUtc(attrs, DateTime.UtcNow.AddMinutes(5));
+            string zmeta = Path.Combine(s, ".zmetadata");
+            var meta = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(zmeta))!;
+            meta["metadata"]![".zattrs"] = new System.Text.Json.Nodes.JsonObject { ["title"] = "changed" };
+            File.WriteAllText(zmeta, meta.ToJsonString());
+        }
+
+        Python.Run("many", root, "r1", "5", "22", "9000");
+
+        var seen = new List<string>();
+        for (int i = 0; i < 20; i++)
+        {
+            int killAfter = rng.Next(0, 30);
+            await RunChildAsync(db, root, killAfter);
+            await using var c = await Sync.OpenAsync(dir.Path);
+            var state = (await Sync.AllAsync(c)).Select(d => d.Id + "|" + d.Fingerprint).ToHashSet();
+            bool isA = state.SetEquals(genA);
+            bool isB = state.Count == 80 && !state.Overlaps(genA.Where(x => !state.Contains(x))) && state.Count(x => x.Contains("/ds09", StringComparison.Ordinal)) == 5;
+            Assert.True(isA || isB, $"kill {i} after {killAfter} lines: catalog holds {state.Count} datasets, neither generation A (100) nor B (80)");
+            seen.Add(isA ? "A" : "B");
+        }
+
+        Assert.Equal(0, await RunChildAsync(db, root, killAfterLines: null));
+        await using (var c = await Sync.OpenAsync(dir.Path))
+        {
+            var final = await Sync.AllAsync(c);
+            var onDisk = Directory.GetDirectories(Path.Combine(root, "r1"), "*.zarr", SearchOption.AllDirectories)
+                .Select(p => Path.GetRelativePath(Path.Combine(root, "r1"), p)[..^5]).ToHashSet();
+            Assert.True(onDisk.SetEquals(final.Select(d => d.Id)), "0 missing, 0 stale");
+            Assert.Equal(10, final.Count(d => d.Attrs.TryGetValue("title", out var t) && t == "changed"));
+            var again = await Sync.RunAsync(c, root, "r1");
+            Assert.Equal(0, again.Writes);
+        }
+
+        Assert.Contains("A", seen); // at least one kill landed before the switch
+    }
+
+    /// <summary>Runs SyncChild; when <paramref name="killAfterLines"/> is set, kills it (SIGKILL) after that many progress lines.</summary>
+    private static async Task<int> RunChildAsync(string db, string root, int? killAfterLines)
+    {
+        string child = Path.Combine(AppContext.BaseDirectory, "..", "..", "SyncChild", "debug", "SyncChild.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { child, db, "r1", Path.Combine(root, "r1") })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        int lines = 0;
+        while (await p.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (killAfterLines is { } k && lines++ >= k)
+            {
+                p.Kill(entireProcessTree: true);
+                break;
+            }
+        }
+
+        await p.WaitForExitAsync();
+        if (killAfterLines is null && p.ExitCode != 0)
+        {
+            throw new InvalidOperationException("SyncChild failed: " + await stderr);
+        }
+
+        return p.ExitCode;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Proxima.Compute.Execution;
+using Proxima.Compute.Output;
+using Proxima.Compute.Query;
+
+namespace Proxima.Compute.Tests.Duel;
+
+public sealed class OutputTests(DuelFixture fixture) : IClassFixture<DuelFixture>
+{
+    private async Task<QueryResult> Run(string name)
+    {
+        var q = fixture.Queries[name];
+        var spec = QuerySpecParser.Parse(q.GetProperty("spec").GetRawText());
+        var ds = q.GetProperty("dataset").GetString()!;
+        return QueryFinalizer.Finalize(await QueryExecutor.ExecuteAsync(fixture.Dataset(ds), ds, spec), spec);
+    }
+
+    [Fact]
+    public async Task Json_has_the_design_shape_with_nulls_for_nan_and_iso_times()
+    {
+        var a = await Run("era5_all_nan_day");
+        var b = await Run("cmip6_resample_monthly");
+        var stats = new QueryStats { BytesCrossRegion = 123, Regions = new Dictionary<string, RegionStats> { ["us-east-1"] = new() { Chunks = 4, BytesRead = 99, Ms = 1.5 } } };
+        using var doc = JsonDocument.Parse(ResultWriters.ToJson([a, b], stats));
+        var results = doc.RootElement.GetProperty("results");
+        Assert.Equal(2, results.GetArrayLength());
+        var r0 = results[0];
+        foreach (var key in (string[])["dataset", "variable", "dims", "coords", "shape", "data", "attrs", "partial", "missing"])
+        {
+            Assert.True(r0.TryGetProperty(key, out _), key);
+        }
+
+        Assert.Equal("era5", r0.GetProperty("dataset").GetString());
+        Assert.Equal(["latitude", "longitude"], r0.GetProperty("dims").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(19 * 36, r0.GetProperty("data").GetProperty("mean").GetArrayLength());
+        Assert.Equal(JsonValueKind.Null, r0.GetProperty("data").GetProperty("mean")[(3 * 36) + 5].ValueKind);
+        Assert.Equal(0, r0.GetProperty("data").GetProperty("sum")[(3 * 36) + 5].GetDouble());
+        Assert.Equal("K", r0.GetProperty("attrs").GetProperty("units").GetString());
+        var time = results[1].GetProperty("coords").GetProperty("time");
+        Assert.Equal("2015-01-01T00:00:00", time[0].GetString());
+        Assert.Equal("2017-12-01T00:00:00", time[time.GetArrayLength() - 1].GetString());
+        Assert.Equal("360_day", results[1].GetProperty("attrs").GetProperty("calendar").GetString());
+        Assert.Equal(123, doc.RootElement.GetProperty("stats").GetProperty("bytes_cross_region").GetInt64());
+        Assert.Equal(4, doc.RootElement.GetProperty("stats").GetProperty("regions").GetProperty("us-east-1").GetProperty("chunks").GetInt32());
+    }
+
+    [Fact]
+    public void Error_json_names_code_message_and_field()
+    {
+        var ex = Assert.Throws<QueryValidationException>(() => QuerySpecParser.Parse("""{"datasets":["a"],"variable":"v","select":{"lat":[5,1]}}"""));
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            ErrorWriter.Write(w, ex);
+        }
+
+        using var doc = JsonDocument.Parse(ms.ToArray());
+        var e = doc.RootElement.GetProperty("error");
+        Assert.Equal("invalid_range", e.GetProperty("code").GetString());
+        Assert.Equal("select.lat", e.GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_variable_and_dimension_are_validation_errors()
+    {
+        var ds = fixture.Dataset("era5");
+        var e1 = await Assert.ThrowsAsync<QueryValidationException>(() => QueryExecutor.PlanAsync(ds, "era5", QuerySpecParser.Parse("""{"datasets":["era5"],"variable":"nope"}""")));
+        Assert.Equal("unknown_variable", e1.Code);
+        var e2 = await Assert.ThrowsAsync<QueryValidationException>(() => QueryExecutor.PlanAsync(ds, "era5", QuerySpecParser.Parse("""{"datasets":["era5"],"variable":"t2m","select":{"depth":[1,2]}}""")));
+        Assert.Equal("unknown_dimension", e2.Code);
+        Assert.Equal("select.depth", e2.Field);
+        var e3 = await Assert.ThrowsAsync<QueryValidationException>(() => QueryExecutor.PlanAsync(ds, "era5", QuerySpecParser.Parse("""{"datasets":["era5"],"variable":"t2m","select":{"lat":[12,13]}}""")));
+        Assert.Equal("empty_selection", e3.Code);
+        var e4 = await Assert.ThrowsAsync<QueryValidationException>(() => QueryExecutor.PlanAsync(ds, "era5", QuerySpecParser.Parse("""{"datasets":["era5"],"variable":"t2m","select":{"lat":[12]}}""")));
+        Assert.Equal("invalid_value", e4.Code);
+        Assert.Equal("select.lat[0]", e4.Field);
+    }
+
+    [Fact]
+    public async Task Csv_loads_with_pandas_into_the_frame_xarray_gives()
+    {
+        var points = await Run("era5_points_time_series");
+        var clim = await Run("cmip6_groupby_month");
+        var dir = Path.Combine(fixture.Root, "csv-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "points.csv"), ResultWriters.ToCsv([points]));
+        await File.WriteAllTextAsync(Path.Combine(dir, "clim.csv"), ResultWriters.ToCsv([clim]));
+        var script = """
+            import sys, numpy as np, pandas as pd, xarray as xr
+            root, d = sys.argv[1], sys.argv[2]
+            era = xr.open_zarr(root + "/era5.zarr").t2m.sel(time=slice("2000-01-02", "2000-01-03"))
+            pts = {"Sydney": (-33.87, 151.21), "London": (51.5, 2.88), "Lima": (-12.0, 360 - 77.0)}
+            rows = []
+            for name, (la, lo) in pts.items():
+                s = era.sel(latitude=la, longitude=lo, method="nearest")
+                for t, v in zip(s.time.values, s.values):
+                    rows.append((name, pd.Timestamp(t).strftime("%Y-%m-%dT%H:%M:%S"), float(s.latitude), float(s.longitude), float(v)))
+            want = pd.DataFrame(rows, columns=["point", "time", "latitude", "longitude", "values"])
+            got = pd.read_csv(d + "/points.csv", float_precision="round_trip")
+            assert list(got.columns) == ["dataset", "variable", "point", "time", "latitude", "longitude", "values"], list(got.columns)
+            pd.testing.assert_frame_equal(got[want.columns].reset_index(drop=True), want, check_exact=True, check_dtype=False)
+            tas = xr.open_zarr(root + "/cmip6.zarr").tas.astype("float64")
+            g = tas.groupby("time.month")
+            want = xr.Dataset({"mean": g.mean("time"), "std": g.std("time"), "count": g.count("time").astype("float64")}).to_dataframe(dim_order=["month", "lat", "lon"]).reset_index()
+            got = pd.read_csv(d + "/clim.csv", float_precision="round_trip")
+            assert len(got) == len(want) == 12 * 18 * 24, (len(got), len(want))
+            for col in ["month", "lat", "lon", "count"]:
+                assert np.array_equal(got[col].values, want[col].values), col
+            np.testing.assert_allclose(got["mean"].values, want["mean"].values, rtol=1e-6)
+            np.testing.assert_allclose(got["std"].values, want["std"].values, rtol=1e-5)
+            print("ok")
+            """;
+        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", script, fixture.Root, dir]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, await err);
+        Assert.Contains("ok", output, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using Proxima.Compute.Kernels;
+
+namespace Proxima.Compute.Tests;
+
+public sealed class MomentKernelTests
+{
+    public static IEnumerable<object[]> PathsAndLengths()
+    {
+        foreach (var path in new[] { SimdPath.Scalar, SimdPath.Vector128, SimdPath.Vector256, SimdPath.Vector512 })
+        {
+            foreach (var n in new[] { 0, 1, 2, 3, 7, 8, 9, 15, 17, 31, 33, 63, 65, 127, 1001 })
+            {
+                yield return [(int)path, n];
+            }
+        }
+    }
+
+    private static double[] Data(int n, int seed, double nanRate)
+    {
+        var rng = new Random(seed);
+        var x = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            x[i] = rng.NextDouble() < nanRate ? double.NaN : (float)(250 + (rng.NextDouble() * 60) - (i % 3 == 0 ? 500 : 0));
+        }
+
+        return x;
+    }
+
+    /// <summary>The scalar formula the kernels must reproduce: NaN skipped, float64 accumulation.</summary>
+    private static (double C, double S, double Lo, double Hi, double Q) Reference(ReadOnlySpan<double> x, double? mean = null)
+    {
+        double c = 0, s = 0, lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+        foreach (var v in x)
+        {
+            if (!double.IsNaN(v))
+            {
+                c++;
+                s += v;
+                lo = Math.Min(lo, v);
+                hi = Math.Max(hi, v);
+            }
+        }
+
+        var mu = mean ?? s / c;
+        double q = 0;
+        foreach (var v in x)
+        {
+            if (!double.IsNaN(v))
+            {
+                q += (v - mu) * (v - mu);
+            }
+        }
+
+        return (c, s, lo, hi, q);
+    }
+
+    private static void Close(double expected, double actual, string what)
+    {
+        Assert.True(Math.Abs(expected - actual) <= 1e-12 * Math.Max(1, Math.Abs(expected)), $"{what}: {actual} vs scalar {expected}");
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndLengths))]
+    public void Span_kernels_match_the_scalar_formula(int pathId, int n)
+    {
+        var path = (SimdPath)pathId;
+        foreach (var nanRate in new[] { 0.0, 0.3, 1.0 })
+        {
+            var x = Data(n, n + 17, nanRate);
+            var f = x.Select(v => (float)v).ToArray();
+            var r = Reference(x);
+            MomentKernels.SpanMoments<DoubleLoader, double>(x, out var c, out var s, out var lo, out var hi, path);
+            MomentKernels.SpanMoments<FloatLoader, float>(f, out var cf, out var sf, out var lof, out var hif, path);
+            foreach (var (cc, ss, ll, hh) in new[] { (c, s, lo, hi), (cf, sf, lof, hif) })
+            {
+                Assert.Equal(r.C, cc);
+                Close(r.S, ss, "sum");
+                Assert.Equal(r.Lo, ll);
+                Assert.Equal(r.Hi, hh);
+            }
+
+            var mean = r.C > 0 ? r.S / r.C : 0;
+            Close(Reference(x, mean).Q, MomentKernels.SpanDeviations<DoubleLoader, double>(x, mean, path), "m2");
+            Close(Reference(x, mean).Q, MomentKernels.SpanDeviations<FloatLoader, float>(f, mean, path), "m2 float");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndLengths))]
+    public void Row_kernels_match_the_scalar_formula_per_cell(int pathId, int n)
+    {
+        var path = (SimdPath)pathId;
+        const int rows = 5;
+        var cells = new double[rows][];
+        for (var r = 0; r < rows; r++)
+        {
+            cells[r] = Data(n, (r * 31) + n, 0.2);
+        }
+
+        var c = new double[n];
+        var s = new double[n];
+        var lo = Enumerable.Repeat(double.PositiveInfinity, n).ToArray();
+        var hi = Enumerable.Repeat(double.NegativeInfinity, n).ToArray();
+        var cf = (double[])c.Clone();
+        var sf = (double[])s.Clone();
+        var lof = (double[])lo.Clone();
+        var hif = (double[])hi.Clone();
+        foreach (var row in cells)
+        {
+            MomentKernels.RowMoments<DoubleLoader, double>(row, c, s, lo, hi, path);
+            MomentKernels.RowMoments<FloatLoader, float>(row.Select(v => (float)v).ToArray(), cf, sf, lof, hif, path);
+        }
+
+        var mean = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            mean[i] = s[i] / c[i];
+        }
+
+        var q = new double[n];
+        var qf = new double[n];
+        foreach (var row in cells)
+        {
+            MomentKernels.RowDeviations<DoubleLoader, double>(row, mean, q, path);
+            MomentKernels.RowDeviations<FloatLoader, float>(row.Select(v => (float)v).ToArray(), mean, qf, path);
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            var column = cells.Select(r => r[i]).ToArray();
+            var r = Reference(column, mean[i]);
+            foreach (var (cc, ss, ll, hh, qq) in new[] { (c[i], s[i], lo[i], hi[i], q[i]), (cf[i], sf[i], lof[i], hif[i], qf[i]) })
+            {
+                Assert.Equal(r.C, cc);
+                Close(r.S, ss, "sum");
+                Assert.Equal(r.Lo, ll);
+                Assert.Equal(r.Hi, hh);
+                if (r.C > 0)
+                {
+                    Close(r.Q, qq, "m2");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Reported_path_matches_the_environment()
+    {
+        var expected = Environment.GetEnvironmentVariable("PROXIMA_EXPECT_SIMD_PATH");
+        if (expected is not null)
+        {
+            // The switch caps the width; a machine without the instruction set lands lower.
+            Assert.True(SimdPaths.Best <= Enum.Parse<SimdPath>(expected), $"best path {SimdPaths.Best}, expected at most {expected}");
+        }
+    }
+
+    public static IEnumerable<object[]> Fallbacks() =>
+    [
+        // .NET 10 reads DOTNET_EnableAVX512 (earlier runtimes DOTNET_EnableAVX512F): set both.
+        [new[] { "DOTNET_EnableAVX512F=0", "DOTNET_EnableAVX512=0" }, "Vector256"],
+        [new[] { "DOTNET_EnableAVX512F=0", "DOTNET_EnableAVX512=0", "DOTNET_EnableAVX2=0" }, "Vector128"],
+        [new[] { "DOTNET_EnableHWIntrinsic=0" }, "Scalar"],
+    ];
+
+    /// <summary>Re-runs this class in a child test host with wider instruction sets switched off.</summary>
+    [Theory]
+    [MemberData(nameof(Fallbacks))]
+    public async Task Kernels_pass_with_hardware_intrinsics_switched_off(string[] env, string expectedPath)
+    {
+        if (Environment.GetEnvironmentVariable("PROXIMA_EXPECT_SIMD_PATH") is not null)
+        {
+            return; // already the child
+        }
+
+        var dll = typeof(MomentKernelTests).Assembly.Location;
+        var psi = new ProcessStartInfo("dotnet", ["test", dll, "--filter", "FullyQualifiedName~MomentKernelTests", "--logger", "console;verbosity=minimal"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var kv in env)
+        {
+            var parts = kv.Split('=');
+            psi.Environment[parts[0]] = parts[1];
+        }
+
+        psi.Environment["PROXIMA_EXPECT_SIMD_PATH"] = expectedPath;
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        var output = await stdout + await stderr;
+        Assert.True(p.ExitCode == 0, $"child with {string.Join(" ", env)} failed:\n{output}");
+        Assert.Contains("Passed!", output, StringComparison.Ordinal);
+    }
+}

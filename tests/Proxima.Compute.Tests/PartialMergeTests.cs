@@ -1,0 +1,142 @@
+using Proxima.Compute.Execution;
+using Proxima.Compute.Query;
+
+namespace Proxima.Compute.Tests;
+
+public sealed class PartialMergeTests
+{
+    private static InMemoryGridSource Grid(int seed, bool isDouble)
+    {
+        var rng = new Random(seed);
+        int nt = 53, ny = 11, nx = 17;
+        var data = new double[nt * ny * nx];
+        for (var i = 0; i < data.Length; i++)
+        {
+            // An ERA5-like offset and spread (a naive sum of squares would lose ~3 digits here).
+            data[i] = rng.NextDouble() < 0.05 ? double.NaN : 280.0 + (rng.NextDouble() * 15.0);
+            if (!isDouble)
+            {
+                data[i] = (float)data[i];
+            }
+        }
+
+        var times = new CalendarDate[nt];
+        var d = new CalendarDate(2000, 1, 1, 0, 0, 0, 0);
+        for (var t = 0; t < nt; t++)
+        {
+            times[t] = d;
+            d = CfCalendars.NextDay(CalendarKind.Day360, d);
+        }
+
+        return new InMemoryGridSource(["time", "lat", "lon"], [nt, ny, nx], [7, 4, 5], data, isDouble,
+            [null, Enumerable.Range(0, ny).Select(i => 50.0 - (5 * i)).ToArray(), Enumerable.Range(0, nx).Select(i => 20.0 * i).ToArray()],
+            [times, null, null], CalendarKind.Day360);
+    }
+
+    private static void AssertClose(PartialResult expected, PartialResult actual, double rtol)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        Assert.Equal(expected.Count, actual.Count);
+        Assert.Equal(expected.Min, actual.Min);
+        Assert.Equal(expected.Max, actual.Max);
+        for (var i = 0; i < expected.Count!.Length; i++)
+        {
+            Assert.True(Math.Abs(expected.Sum![i] - actual.Sum![i]) <= rtol * Math.Abs(expected.Sum[i]), $"sum[{i}] {actual.Sum[i]} vs {expected.Sum[i]}");
+            Assert.True(Math.Abs(expected.M2![i] - actual.M2![i]) <= rtol * Math.Abs(expected.M2[i]), $"m2[{i}] {actual.M2[i]} vs {expected.M2[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"time\"],\"ops\":[\"mean\",\"std\"]}}", false)]
+    [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"time\",\"lon\"],\"ops\":[\"var\"],\"groupby\":\"time.month\"}}", true)]
+    [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"select\":{\"lon\":[300,60]},\"reduce\":{\"dims\":[\"lat\"],\"ops\":[\"std\"]}}", false)]
+    public async Task Random_partitions_of_the_chunk_set_merge_to_the_single_pass_result(string json, bool isDouble)
+    {
+        var spec = QuerySpecParser.Parse(json);
+        var plan = QueryExecutor.Plan(Grid(7, isDouble), "d", spec);
+        var single = await QueryExecutor.ExecuteAsync(plan, options: new ExecutionOptions { MaxChunksInFlight = 1 });
+        var perChunk = new PartialResult[plan.ChunkCount];
+        for (var c = 0; c < plan.ChunkCount; c++)
+        {
+            perChunk[c] = await QueryExecutor.ExecuteAsync(plan, new ChunkRange(c, 1));
+        }
+
+        var rng = new Random(12345);
+        for (var trial = 0; trial < 500; trial++)
+        {
+            // A random partition into random subsets, each merged in random order, then the subsets merged.
+            var order = Enumerable.Range(0, plan.ChunkCount).OrderBy(_ => rng.Next()).ToArray();
+            var parts = rng.Next(1, Math.Min(12, plan.ChunkCount) + 1);
+            var subsets = new List<PartialResult>();
+            var cuts = Enumerable.Range(0, parts - 1).Select(_ => rng.Next(1, plan.ChunkCount)).Append(0).Append(plan.ChunkCount).Distinct().Order().ToArray();
+            for (var k = 0; k + 1 < cuts.Length; k++)
+            {
+                subsets.Add(PartialMerge.MergeAll(order[cuts[k]..cuts[k + 1]].Select(i => perChunk[i]).ToList()));
+            }
+
+            var merged = PartialMerge.MergeAll(subsets.OrderBy(_ => rng.Next()).ToList());
+            AssertClose(single, merged, 1e-12);
+        }
+    }
+
+    [Fact]
+    public async Task Contiguous_ranges_merge_to_the_single_pass_result()
+    {
+        var spec = QuerySpecParser.Parse("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"time\"],\"ops\":[\"mean\"],\"resample\":\"1MS\"}}");
+        var plan = QueryExecutor.Plan(Grid(3, false), "d", spec);
+        var single = await QueryExecutor.ExecuteAsync(plan);
+        var rng = new Random(99);
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var a = rng.Next(0, plan.ChunkCount);
+            var b = rng.Next(a, plan.ChunkCount + 1);
+            var parts = new[] { new ChunkRange(0, a), new ChunkRange(a, b - a), new ChunkRange(b, plan.ChunkCount - b) };
+            var partials = new List<PartialResult>();
+            foreach (var r in parts)
+            {
+                partials.Add(await QueryExecutor.ExecuteAsync(plan, r));
+            }
+
+            AssertClose(single, PartialMerge.MergeAll(partials), 1e-12);
+        }
+    }
+
+    [Fact]
+    public async Task Subset_values_from_ranges_concatenate_to_the_whole()
+    {
+        var spec = QuerySpecParser.Parse("{\"datasets\":[\"d\"],\"variable\":\"v\",\"select\":{\"lat\":[0,30],\"lon\":[320,40]}}");
+        var plan = QueryExecutor.Plan(Grid(5, true), "d", spec);
+        var whole = await QueryExecutor.ExecuteAsync(plan);
+        var a = await QueryExecutor.ExecuteAsync(plan, new ChunkRange(0, plan.ChunkCount / 2));
+        var b = await QueryExecutor.ExecuteAsync(plan, new ChunkRange(plan.ChunkCount / 2, plan.ChunkCount - (plan.ChunkCount / 2)));
+        var merged = PartialMerge.Merge(b, a);
+        Assert.Equal(whole.Shape, merged.Shape);
+        Assert.Equal(whole.Values, merged.Values);
+        Assert.Equal(whole.Coords[2].Values, merged.Coords[2].Values);
+        Assert.Equal(new[] { 320.0, 360.0, 380.0, 400.0 }, merged.Coords[2].Values);
+    }
+
+    [Fact]
+    public async Task Progress_reports_every_chunk()
+    {
+        var spec = QuerySpecParser.Parse("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"time\"],\"ops\":[\"mean\"]}}");
+        var plan = QueryExecutor.Plan(Grid(1, false), "d", spec);
+        var reports = new List<QueryProgress>();
+        var progress = new SyncProgress(reports);
+        var p = await QueryExecutor.ExecuteAsync(plan, progress: progress);
+        Assert.Equal(plan.ChunkCount, reports.Count);
+        Assert.Contains(reports, r => r.ChunksDone == plan.ChunkCount && r.ChunksTotal == plan.ChunkCount);
+        Assert.Equal(plan.ChunkCount, p.ChunksDone);
+    }
+
+    private sealed class SyncProgress(List<QueryProgress> list) : IProgress<QueryProgress>
+    {
+        public void Report(QueryProgress value)
+        {
+            lock (list)
+            {
+                list.Add(value);
+            }
+        }
+    }
+}
