@@ -21,7 +21,7 @@ internal static class RouterOverheadBenchmark
         var config = Path.Combine(temp.Path, "variables.json");
         await File.WriteAllTextAsync(config, """
             { "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" },
-              "workers": [ { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://bench", "lustreFileSystemPath": "bench" } ] }
+              "workers": [ { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://bench-data", "lustreFileSystemPath": "bench" } ] }
             """);
         using var loggers = ConsoleLogging.Create(LogLevel.Warning);
         await using var federation = await LocalFederation.StartAsync(new LocalFederationOptions

@@ -14,8 +14,8 @@ public sealed class ShutdownTests
             {
               "client":  { "region": "eu-west-2", "cidr": "10.0.0.0/16" },
               "workers": [
-                { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://a", "lustreFileSystemPath": "a", "workers": 2 },
-                { "region": "us-west-2", "cidr": "10.2.0.0/16", "dataset": "s3://b", "lustreFileSystemPath": "b" }
+                { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://era5-pds", "lustreFileSystemPath": "era5", "workers": 2 },
+                { "region": "us-west-2", "cidr": "10.2.0.0/16", "dataset": "s3://cmip6-pds", "lustreFileSystemPath": "cmip6" }
               ]
             }
             """);
