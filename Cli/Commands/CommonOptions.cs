@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Proxima.Cli.Local;
+using Proxima.Federation;
 
 namespace Proxima.Cli.Commands;
 
@@ -23,11 +24,36 @@ internal static class CommonOptions
         Description = "Router URL (default: the federation running with this --state)",
     };
 
-    /// <summary>bin/variables.json of the checkout this binary was built from, else of the current folder.</summary>
+    /// <summary>
+    /// The federation file when --config is not given: <c>PROXIMA_VARIABLES</c> (as for the CDK app), else
+    /// the first <c>bin/variables.json</c> above the current folder, else the one of the checkout this
+    /// binary was built in.
+    /// </summary>
     public static string DefaultConfigPath()
     {
-        var home = Environment.GetEnvironmentVariable("PROXIMA_HOME");
-        var candidate = home is null ? null : Path.Combine(home, "bin", "variables.json");
-        return candidate is not null && File.Exists(candidate) ? candidate : Path.Combine("bin", "variables.json");
+        var named = Environment.GetEnvironmentVariable(FederationReader.VariablesEnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(named))
+        {
+            return named;
+        }
+
+        foreach (var start in new[] { Environment.CurrentDirectory, Environment.GetEnvironmentVariable("PROXIMA_HOME"), AppContext.BaseDirectory })
+        {
+            if (string.IsNullOrEmpty(start))
+            {
+                continue;
+            }
+
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "bin", "variables.json");
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return Path.Combine("bin", "variables.json");
     }
 }

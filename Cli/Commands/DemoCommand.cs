@@ -36,7 +36,15 @@ internal static class DemoCommand
         {
             using var signal = new ShutdownSignal(cancellationToken);
             var stateDir = new StateDirectory(parse.GetValue(state)!);
-            return await RunAsync(stateDir, parse.GetValue(config)!, parse.GetValue(dataRoot), parse.GetValue(keep), signal.Token);
+            try
+            {
+                return await RunAsync(stateDir, parse.GetValue(config)!, parse.GetValue(dataRoot), parse.GetValue(keep), signal.Token);
+            }
+            catch (FederationFileException ex)
+            {
+                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                return 2;
+            }
         });
         return command;
     }
