@@ -13,10 +13,13 @@ public sealed class S3ReferenceStores : IAsyncLifetime, IDisposable
 
     public ZarrV3Reference V3 { get; } = new();
 
+    public NetCdfReference NetCdf { get; } = new();
+
     public async Task InitializeAsync()
     {
         await Server.UploadDirectoryAsync(V2.Root, "v2ref");
         await Server.UploadDirectoryAsync(V3.Root, "v3ref");
+        await Server.UploadDirectoryAsync(NetCdf.Root, "ncref");
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -26,6 +29,7 @@ public sealed class S3ReferenceStores : IAsyncLifetime, IDisposable
         Server.Dispose();
         V2.Dispose();
         V3.Dispose();
+        NetCdf.Dispose();
     }
 }
 
@@ -60,6 +64,20 @@ public sealed class S3ConformanceTests : IClassFixture<S3ReferenceStores>
         foreach (ExpectedCase c in _f.V3.Cases.Values)
         {
             GridDataset ds = await GridDataset.OpenAsync(s3, c.Path);
+            foreach (ExpectedVariable v in c.Variables.Values)
+            {
+                await Compare.AssertVariableMatches(ds, v, "s3:" + c.Name);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Every_netcdf_reference_file_and_the_collection_read_the_same_from_s3()
+    {
+        using S3Storage s3 = _f.Server.CreateStorage("ncref");
+        foreach (ExpectedCase c in _f.NetCdf.Cases.Values)
+        {
+            using GridDataset ds = await GridDataset.OpenAsync(s3, c.Path);
             foreach (ExpectedVariable v in c.Variables.Values)
             {
                 await Compare.AssertVariableMatches(ds, v, "s3:" + c.Name);
