@@ -79,6 +79,9 @@ public sealed class GridVariable
 
     public string Name { get; }
 
+    /// <summary>The format backend (raw chunks), for conversion.</summary>
+    internal ChunkSource Source => _source;
+
     /// <summary>Dimension names (Zarr <c>_ARRAY_DIMENSIONS</c>/<c>dimension_names</c>, NetCDF dims; "dim_N" when absent).</summary>
     public ImmutableArray<string> Dims { get; }
 
@@ -173,7 +176,8 @@ public sealed class GridVariable
     /// elements past the array's edge are NaN; scale/offset applied. <typeparamref name="T"/> is float or double.
     /// A chunk absent from the store reads as the fill value.
     /// </summary>
-    public async ValueTask ReadChunkAsync<T>(ReadOnlyMemory<long> chunkIndex, Memory<T> destination, CancellationToken cancellationToken)
+    /// <returns>True when the chunk exists in the store; false when it was absent and filled (a caller may skip it).</returns>
+    public async ValueTask<bool> ReadChunkAsync<T>(ReadOnlyMemory<long> chunkIndex, Memory<T> destination, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         EnsureReadable<T>();
@@ -221,6 +225,8 @@ public sealed class GridVariable
 
                 NdIndex.FillOutside(dst, ChunkShape.AsSpan(), valid, T.NaN);
             }
+
+            return present;
         }
         finally
         {
