@@ -28,7 +28,7 @@ public sealed class ZarrV2ConformanceTests : IClassFixture<ZarrV2Reference>
         "filter_shuffle_gzip_in_filters", "filter_shuffle_zlib", "filter_zlib_in_filters", "missing_inf",
         "missing_int7", "missing_nan", "missing_neginf", "missing_none_i4", "missing_zero_f8", "order_F_f4",
         "order_F_i4", "scalar", "separator_slash", "xr_era5", "xr_packed_i16", "xr_packed_scale_only",
-        "xr_string_coord", "xr_unconsolidated",
+        "xr_string_coord", "xr_time_ns", "xr_unconsolidated",
     ];
 
     public static TheoryData<string> CaseNames => new(Names);
