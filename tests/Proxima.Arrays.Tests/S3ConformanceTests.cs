@@ -102,6 +102,15 @@ public sealed class S3ConformanceTests : IClassFixture<S3ReferenceStores>
         byte[]? range = await s3.ReadRangeAsync("stores/xr_era5.zarr/.zgroup", 1, 5);
         byte[] whole = (await s3.ReadAllBytesAsync("stores/xr_era5.zarr/.zgroup"))!;
         Assert.Equal(whole.AsSpan(1, 5).ToArray(), range);
+        using (System.Buffers.IMemoryOwner<byte>? tail = await s3.ReadAsync("stores/xr_era5.zarr/.zgroup", 3, null, 1 << 20, CancellationToken.None))
+        {
+            Assert.Equal(whole.AsSpan(3).ToArray(), tail!.Memory.ToArray());
+        }
+
+        using (System.Buffers.IMemoryOwner<byte>? past = await s3.ReadAsync("stores/xr_era5.zarr/.zgroup", whole.Length + 10, 4, 1 << 20, CancellationToken.None))
+        {
+            Assert.Equal(0, past!.Memory.Length);
+        }
     }
 
     [Fact]
