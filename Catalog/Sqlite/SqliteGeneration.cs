@@ -93,20 +93,20 @@ internal sealed class SqliteGeneration : ICatalogGeneration
                 pDoc.Value = CatalogJson.Serialize(doc);
                 await docs.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
 
-                if (doc.Bbox is { } b)
+                // Every document gets an R*Tree entry so time-only searches use it too; one without a bbox sits at
+                // latitude NoBboxLatitude, outside every real bbox query.
+                var segments = doc.Bbox?.LongitudeSegments() ?? [(-180.0, 180.0)];
+                int seg = 0;
+                foreach (var (min, max) in segments)
                 {
-                    int seg = 0;
-                    foreach (var (min, max) in b.LongitudeSegments())
-                    {
-                        bK.Value = rowid * 2 + seg++;
-                        bX0.Value = min;
-                        bX1.Value = max;
-                        bY0.Value = b.South;
-                        bY1.Value = b.North;
-                        bT0.Value = doc.Time is null ? -1e30 : doc.Time.StartKey / 86_400_000.0;
-                        bT1.Value = doc.Time is null ? 1e30 : doc.Time.EndKey / 86_400_000.0;
-                        await box.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    }
+                    bK.Value = rowid * 2 + seg++;
+                    bX0.Value = min;
+                    bX1.Value = max;
+                    bY0.Value = doc.Bbox?.South ?? SqliteCatalog.NoBboxLatitude;
+                    bY1.Value = doc.Bbox?.North ?? SqliteCatalog.NoBboxLatitude;
+                    bT0.Value = doc.Time is null ? -1e30 : doc.Time.StartKey / 86_400_000.0;
+                    bT1.Value = doc.Time is null ? 1e30 : doc.Time.EndKey / 86_400_000.0;
+                    await box.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
                 foreach (var v in doc.Variables)
