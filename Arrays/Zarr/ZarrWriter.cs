@@ -284,6 +284,103 @@ public sealed class ZarrWriter
         await _storage.WriteAsync(Key(name + "/" + ChunkName(chunkIndex)), encoded, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Writes one chunk given as raw little-endian bytes of the array's type (full chunk, C order).</summary>
+    internal async Task WriteChunkBytesAsync(string name, long[] chunkIndex, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        (ZarrArrayDefinition Def, List<IBytesCodec> Codecs, JsonObject Meta, JsonObject? Attrs) a;
+        lock (_lock)
+        {
+            a = _arrays[name];
+        }
+
+        byte[] encoded = CodecPipeline.Encode(a.Codecs, data.Span);
+        await _storage.WriteAsync(Key(name + "/" + ChunkName(chunkIndex)), encoded, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Copies every numeric variable of <paramref name="source"/> (Zarr, NetCDF, a collection, kerchunk)
+    /// into a new Zarr store, keeping stored types, chunking, attributes and CF packing, so xarray
+    /// decodes the copy exactly as it decodes the source. Missing chunks stay missing.
+    /// </summary>
+    public static async Task<ZarrWriter> ConvertAsync(GridDataset source, IWritableStorage storage, string path, ZarrCompression compression = ZarrCompression.BloscLz4, ZarrWriterOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var groupAttrs = new Dictionary<string, object?>();
+        foreach ((string k, AttributeValue v) in source.Attributes)
+        {
+            groupAttrs[k] = v.Json;
+        }
+
+        ZarrWriter w = await CreateAsync(storage, path, groupAttrs, options, cancellationToken).ConfigureAwait(false);
+        foreach (GridVariable v in source.Variables)
+        {
+            if (!v.IsNumeric || v.Name.Contains('/', StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var attrs = new Dictionary<string, object?>();
+            foreach ((string k, AttributeValue a) in v.Attributes)
+            {
+                if (k != "_FillValue")
+                {
+                    attrs[k] = a.Json;
+                }
+            }
+
+            // Zarr v2's fill_value is what xarray masks with, so it carries the source's _FillValue.
+            double? fill = v.Source.FillValueIsMask && v.Source.FillValue is not null ? v.Source.FillValue
+                : v.Attributes.TryGetValue("_FillValue", out AttributeValue fv) ? fv.AsDouble() : null;
+            await w.AddArrayAsync(new ZarrArrayDefinition
+            {
+                Name = v.Name,
+                Dims = v.Dims,
+                Shape = v.Shape,
+                Chunks = v.ChunkShape,
+                Type = v.StoredType,
+                FillValue = fill,
+                Compression = compression,
+                Attributes = attrs,
+            }, cancellationToken).ConfigureAwait(false);
+
+            int bytes = v.ChunkElementCount * v.StoredType.Size();
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
+            try
+            {
+                long[] grid = [.. v.ChunkGrid];
+                bool empty = Array.Exists(grid, g => g == 0);
+                var idx = new long[grid.Length];
+                while (!empty)
+                {
+                    Array.Clear(buffer, 0, bytes);
+                    if (await v.Source.ReadChunkAsync((long[])idx.Clone(), buffer.AsMemory(0, bytes), cancellationToken).ConfigureAwait(false))
+                    {
+                        await w.WriteChunkBytesAsync(v.Name, (long[])idx.Clone(), buffer.AsMemory(0, bytes), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    int k = grid.Length - 1;
+                    while (k >= 0 && ++idx[k] >= grid[k])
+                    {
+                        idx[k] = 0;
+                        k--;
+                    }
+
+                    if (k < 0)
+                    {
+                        break;
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        await w.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        return w;
+    }
+
     /// <summary>Writes a whole array given in C order, chunk by chunk (edge chunks padded with the fill value).</summary>
     public async Task WriteArrayAsync<T>(string name, ReadOnlyMemory<T> data, CancellationToken cancellationToken = default)
         where T : unmanaged

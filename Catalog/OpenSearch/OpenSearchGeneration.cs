@@ -49,11 +49,30 @@ internal sealed class OpenSearchGeneration : ICatalogGeneration
                 ["source"] = new JsonObject { ["index"] = _liveIndex },
                 ["dest"] = new JsonObject { ["index"] = index },
             };
-            var r = await T.SendAsync(HttpMethod.Post, "_reindex?wait_for_completion=true&refresh=true", body, ct).ConfigureAwait(false);
+            // Run the copy as a server task and poll it: a large index takes longer than one HTTP request should.
+            var r = await T.SendAsync(HttpMethod.Post, "_reindex?wait_for_completion=false&refresh=true", body, ct).ConfigureAwait(false);
             await OpenSearchCatalog.Expect(r, $"reindex {_liveIndex} -> {index}").ConfigureAwait(false);
-            if (r.Body?["failures"] is JsonArray { Count: > 0 } failures)
+            string task = r.Body?["task"]?.GetValue<string>() ?? throw new CatalogException($"reindex {_liveIndex} -> {index}: response has no task id: {OpenSearchTransport.Truncate(r.Raw)}");
+            for (int poll = 1; ; poll++)
             {
-                throw new CatalogException($"reindex {_liveIndex} -> {index} failed: {OpenSearchTransport.Truncate(failures.ToJsonString())}");
+                var t = await T.SendAsync(HttpMethod.Get, "_tasks/" + Uri.EscapeDataString(task), null, ct).ConfigureAwait(false);
+                await OpenSearchCatalog.Expect(t, "GET _tasks/" + task).ConfigureAwait(false);
+                if (t.Body?["completed"]?.GetValue<bool>() == true)
+                {
+                    if (t.Body["error"] is { } error)
+                    {
+                        throw new CatalogException($"reindex {_liveIndex} -> {index} failed: {OpenSearchTransport.Truncate(error.ToJsonString())}");
+                    }
+
+                    if (t.Body["response"]?["failures"] is JsonArray { Count: > 0 } failures)
+                    {
+                        throw new CatalogException($"reindex {_liveIndex} -> {index} failed: {OpenSearchTransport.Truncate(failures.ToJsonString())}");
+                    }
+
+                    break;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 50 * poll)), _catalog.Time, ct).ConfigureAwait(false);
             }
         }
 

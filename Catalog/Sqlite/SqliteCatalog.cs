@@ -280,6 +280,9 @@ public sealed class SqliteCatalog : ICatalog
         return n;
     }
 
+    /// <summary>R*Tree latitude for documents without a bbox: outside -90..90, so only time-only probes reach them.</summary>
+    internal const double NoBboxLatitude = 1000;
+
     private const string Visible = "d.gen_from <= r.live_gen AND (d.gen_to IS NULL OR d.gen_to > r.live_gen)";
 
     public async Task<IReadOnlyList<DatasetFingerprint>> GetFingerprintsAsync(string region, CancellationToken cancellationToken = default)
@@ -327,11 +330,14 @@ public sealed class SqliteCatalog : ICatalog
         double tMax = query.TimeEndKey is { } qe ? qe / 86_400_000.0 : 1e30;
         await using var c = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = Command(c, null, "");
-        if (query.Bbox is { } bbox)
+        if (query.Bbox is not null || query.TimeStartKey is not null || query.TimeEndKey is not null)
         {
+            // bbox and/or time through the R*Tree; without a bbox the probe spans the globe plus the no-bbox row.
+            var bbox = query.Bbox;
+            var segments = bbox?.LongitudeSegments() ?? [(-180.0, 180.0)];
             where.Append(" AND d.rowid IN (");
             int i = 0;
-            foreach (var (min, max) in bbox.LongitudeSegments())
+            foreach (var (min, max) in segments)
             {
                 if (i > 0)
                 {
@@ -345,8 +351,8 @@ public sealed class SqliteCatalog : ICatalog
             }
 
             where.Append(')');
-            cmd.Parameters.AddWithValue("$s", bbox.South);
-            cmd.Parameters.AddWithValue("$n", bbox.North);
+            cmd.Parameters.AddWithValue("$s", bbox?.South ?? -90.0);
+            cmd.Parameters.AddWithValue("$n", bbox?.North ?? NoBboxLatitude);
             cmd.Parameters.AddWithValue("$t0", tMin);
             cmd.Parameters.AddWithValue("$t1", tMax);
         }

@@ -73,12 +73,13 @@ internal sealed class SqliteGeneration : ICatalogGeneration
             var vN = vars.Parameters.Add("$n", SqliteType.Text);
             var vSn = vars.Parameters.Add("$sn", SqliteType.Text);
             await using var fts = SqliteCatalog.Command(_connection, tx, "INSERT INTO datasets_fts(rowid, body) VALUES($ds, $body)");
+            await using var find = FindVisibleCommand(tx);
             var fDs = fts.Parameters.Add("$ds", SqliteType.Integer);
             var fBody = fts.Parameters.Add("$body", SqliteType.Text);
 
             foreach (var d in documents)
             {
-                await CloseExistingAsync(tx, d.Id, cancellationToken).ConfigureAwait(false);
+                await CloseExistingAsync(tx, find, d.Id, cancellationToken).ConfigureAwait(false);
                 var doc = d.SyncRun is null ? d with { SyncRun = RunId } : d;
                 pR.Value = Region;
                 pId.Value = doc.Id;
@@ -92,20 +93,20 @@ internal sealed class SqliteGeneration : ICatalogGeneration
                 pDoc.Value = CatalogJson.Serialize(doc);
                 await docs.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
 
-                if (doc.Bbox is { } b)
+                // Every document gets an R*Tree entry so time-only searches use it too; one without a bbox sits at
+                // latitude NoBboxLatitude, outside every real bbox query.
+                var segments = doc.Bbox?.LongitudeSegments() ?? [(-180.0, 180.0)];
+                int seg = 0;
+                foreach (var (min, max) in segments)
                 {
-                    int seg = 0;
-                    foreach (var (min, max) in b.LongitudeSegments())
-                    {
-                        bK.Value = rowid * 2 + seg++;
-                        bX0.Value = min;
-                        bX1.Value = max;
-                        bY0.Value = b.South;
-                        bY1.Value = b.North;
-                        bT0.Value = doc.Time is null ? -1e30 : doc.Time.StartKey / 86_400_000.0;
-                        bT1.Value = doc.Time is null ? 1e30 : doc.Time.EndKey / 86_400_000.0;
-                        await box.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    }
+                    bK.Value = rowid * 2 + seg++;
+                    bX0.Value = min;
+                    bX1.Value = max;
+                    bY0.Value = doc.Bbox?.South ?? SqliteCatalog.NoBboxLatitude;
+                    bY1.Value = doc.Bbox?.North ?? SqliteCatalog.NoBboxLatitude;
+                    bT0.Value = doc.Time is null ? -1e30 : doc.Time.StartKey / 86_400_000.0;
+                    bT1.Value = doc.Time is null ? 1e30 : doc.Time.EndKey / 86_400_000.0;
+                    await box.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
                 foreach (var v in doc.Variables)
@@ -138,9 +139,10 @@ internal sealed class SqliteGeneration : ICatalogGeneration
             EnsureOpen();
             await using var tx = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await CheckOwnershipAsync(tx, cancellationToken).ConfigureAwait(false);
+            await using var find = FindVisibleCommand(tx);
             foreach (string id in ids)
             {
-                await CloseExistingAsync(tx, id, cancellationToken).ConfigureAwait(false);
+                await CloseExistingAsync(tx, find, id, cancellationToken).ConfigureAwait(false);
             }
 
             await HeartbeatAsync(tx, cancellationToken).ConfigureAwait(false);
@@ -153,14 +155,20 @@ internal sealed class SqliteGeneration : ICatalogGeneration
     }
 
     /// <summary>Hides the row currently visible in this generation for (region, id): close an older row, delete one of ours.</summary>
-    private async Task CloseExistingAsync(SqliteTransaction tx, string id, CancellationToken ct)
+    private SqliteCommand FindVisibleCommand(SqliteTransaction tx)
     {
-        await using var cmd = SqliteCatalog.Command(_connection, tx, """
+        var cmd = SqliteCatalog.Command(_connection, tx, """
             SELECT rowid, gen_from FROM datasets WHERE region=$r AND id=$id AND gen_from <= $g AND (gen_to IS NULL OR gen_to > $g)
             """);
         cmd.Parameters.AddWithValue("$r", Region);
-        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.Add("$id", SqliteType.Text);
         cmd.Parameters.AddWithValue("$g", _gen);
+        return cmd;
+    }
+
+    private async Task CloseExistingAsync(SqliteTransaction tx, SqliteCommand cmd, string id, CancellationToken ct)
+    {
+        cmd.Parameters["$id"].Value = id;
         var rows = new List<(long RowId, long From)>(1);
         await using (var rd = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {

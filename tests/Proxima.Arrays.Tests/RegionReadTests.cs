@@ -44,3 +44,29 @@ public sealed class RegionReadTests
         }
     }
 }
+
+public sealed class CodecUnitTests
+{
+    [Fact]
+    public void Crc32c_matches_the_standard_check_value()
+    {
+        Assert.Equal(0xE3069283u, Codecs.Crc32c.Compute("123456789"u8));
+    }
+
+    [Fact]
+    public async Task Missing_chunk_reports_false_and_reads_as_fill()
+    {
+        using var dir = new TempDir();
+        var storage = new PosixStorage(dir.Path);
+        ZarrWriter w = await ZarrWriter.CreateAsync(storage, "m.zarr");
+        await w.AddArrayAsync(new ZarrArrayDefinition { Name = "v", Dims = ["n"], Shape = [4], Chunks = [2], Type = DataType.Int16, FillValue = 9 });
+        await w.WriteChunkAsync<short>("v", [0], new short[] { 1, 2 });
+        await w.CompleteAsync();
+        using GridDataset ds = await GridDataset.OpenAsync(storage, "m.zarr");
+        var buf = new float[2];
+        Assert.True(await ds["v"].ReadChunkAsync<float>(new long[] { 0 }, buf, CancellationToken.None));
+        Assert.Equal([1f, 2f], buf);
+        Assert.False(await ds["v"].ReadChunkAsync<float>(new long[] { 1 }, buf, CancellationToken.None));
+        Assert.All(buf, x => Assert.True(float.IsNaN(x)));
+    }
+}

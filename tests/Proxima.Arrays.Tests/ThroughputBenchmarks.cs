@@ -118,4 +118,47 @@ print(best)
         _output.WriteLine($"zarr-python z[...]:           {mb / pythonSeconds:F0} MB/s  Proxima/zarr-python speed-up {pythonSeconds / wholeArray:F2}x");
         Assert.True(libblosc > 0 && codecPath > 0);
     }
+
+    [Fact]
+    public async Task S3_read_throughput_with_16_and_64_requests_in_flight()
+    {
+        using var server = new S3rver();
+        using var dir = new TempDir();
+        var local = new PosixStorage(dir.Path);
+
+        // 64 chunks of 1 MiB float32, uncompressed: transfer, not codec, dominates.
+        const int chunks = 64, per = 262_144;
+        var data = new float[chunks * per];
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = i % 1000;
+        }
+
+        Zarr.ZarrWriter w = await Zarr.ZarrWriter.CreateAsync(local, "s3bench.zarr");
+        await w.AddArrayAsync(new Zarr.ZarrArrayDefinition { Name = "v", Dims = ["t", "x"], Shape = [chunks, per], Chunks = [1, per], Type = DataType.Float32, Compression = Zarr.ZarrCompression.None });
+        await w.WriteArrayAsync<float>("v", data);
+        await w.CompleteAsync();
+        await server.UploadDirectoryAsync(dir.Path, "bench");
+
+        double mb = data.Length * 4 / 1e6;
+        foreach (int inFlight in new[] { 16, 64 })
+        {
+            using S3Storage s3 = server.CreateStorage("bench", inFlight);
+            using GridDataset ds = await GridDataset.OpenAsync(s3, "s3bench.zarr", new GridDatasetOptions { MaxConcurrency = inFlight });
+            await ds["v"].ReadAllAsync<float>(CancellationToken.None);
+            var sw = Stopwatch.StartNew();
+            float[] all = await ds["v"].ReadAllAsync<float>(CancellationToken.None);
+            double s = sw.Elapsed.TotalSeconds;
+            Assert.Equal(data[^1], all[^1]);
+            _output.WriteLine($"s3rver, {inFlight} in flight: {mb / s:F0} MB/s, {chunks / s:F0} requests/s");
+        }
+
+        using (GridDataset ds = await GridDataset.OpenAsync(local, "s3bench.zarr"))
+        {
+            await ds["v"].ReadAllAsync<float>(CancellationToken.None);
+            var sw = Stopwatch.StartNew();
+            await ds["v"].ReadAllAsync<float>(CancellationToken.None);
+            _output.WriteLine($"local disk: {mb / sw.Elapsed.TotalSeconds:F0} MB/s");
+        }
+    }
 }

@@ -30,7 +30,8 @@ public sealed class OpenSearchRequestTests
         _ when r.Line.StartsWith("PUT proxima-runs/_doc/", StringComparison.Ordinal) => new(201, Created),
         "PUT proxima-regions/_doc/r1?refresh=true" => new(201, Created),
         "PUT proxima-datasets-r1-run2" => new(200, """{"acknowledged":true,"shards_acknowledged":true,"index":"proxima-datasets-r1-run2"}"""),
-        "POST _reindex?wait_for_completion=true&refresh=true" => new(200, """{"took":12,"timed_out":false,"total":2,"updated":0,"created":2,"deleted":0,"batches":1,"version_conflicts":0,"noops":0,"failures":[]}"""),
+        "POST _reindex?wait_for_completion=false&refresh=true" => new(200, """{"task":"oTUltX4IQMOUUVeiohTt8A:12345"}"""),
+        "GET _tasks/oTUltX4IQMOUUVeiohTt8A%3A12345" => new(200, """{"completed":true,"task":{"node":"oTUltX4IQMOUUVeiohTt8A","id":12345,"type":"transport","action":"indices:data/write/reindex","status":{"total":2,"updated":0,"created":2,"deleted":0,"batches":1}},"response":{"took":12,"timed_out":false,"total":2,"updated":0,"created":2,"deleted":0,"batches":1,"version_conflicts":0,"noops":0,"failures":[]}}"""),
         "POST proxima-datasets-r1-run2/_refresh" => new(200, """{"_shards":{"total":2,"successful":1,"failed":0}}"""),
         "POST _aliases" => new(200, Ack),
         _ => new(500, "unexpected request " + r.Line),
@@ -58,7 +59,8 @@ public sealed class OpenSearchRequestTests
             "GET _cat/indices/proxima-datasets-r1-*?format=json&h=index",
             "DELETE proxima-datasets-r1-crashed",
             "PUT proxima-datasets-r1-run2",
-            "POST _reindex?wait_for_completion=true&refresh=true",
+            "POST _reindex?wait_for_completion=false&refresh=true",
+            "GET _tasks/oTUltX4IQMOUUVeiohTt8A%3A12345",
             "POST _bulk",
             "POST proxima-datasets-r1-run2/_refresh",
             "POST _aliases",
@@ -69,6 +71,7 @@ public sealed class OpenSearchRequestTests
         }, lines);
 
         var reindex = server.Requests.Single(r => r.Line.StartsWith("POST _reindex", StringComparison.Ordinal));
+        Assert.Equal("application/json", reindex.Headers["Content-Type"]);
         Assert.Equal("""{"source":{"index":"proxima-datasets-r1-run1"},"dest":{"index":"proxima-datasets-r1-run2"}}""", reindex.BodyText);
 
         var bulk = server.Requests.Single(r => r.Line == "POST _bulk");
@@ -88,6 +91,29 @@ public sealed class OpenSearchRequestTests
 
         var aliases = server.Requests.Single(r => r.Line == "POST _aliases");
         Assert.Equal("""{"actions":[{"remove":{"index":"proxima-datasets-r1-run1","alias":"proxima-datasets-r1"}},{"remove":{"index":"proxima-datasets-r1-run1","alias":"proxima-datasets"}},{"add":{"index":"proxima-datasets-r1-run2","alias":"proxima-datasets-r1"}},{"add":{"index":"proxima-datasets-r1-run2","alias":"proxima-datasets"}}]}""", aliases.BodyText);
+    }
+
+    [Fact]
+    public async Task Reindex_task_that_finishes_with_failures_aborts_before_any_alias_moves()
+    {
+        int polls = 0;
+        await using var server = await LoopbackHttpServer.StartAsync(r => r.Line.StartsWith("GET _tasks/", StringComparison.Ordinal)
+            ? Interlocked.Increment(ref polls) == 1
+                ? new(200, """{"completed":false,"task":{"node":"n","id":1,"action":"indices:data/write/reindex","status":{"total":2,"created":1}}}""")
+                : new(200, """{"completed":true,"task":{"node":"n","id":1},"response":{"took":5,"total":2,"created":1,"failures":[{"index":"proxima-datasets-r1-run2","id":"b","cause":{"type":"mapper_parsing_exception","reason":"failed to parse"},"status":400}]}}""")
+            : Common(r));
+        await using var catalog = Catalog(server);
+        await using (var g = await catalog.BeginGenerationAsync("r1", "run2"))
+        {
+            var e = await Assert.ThrowsAsync<CatalogException>(() => g.UpsertAsync([Docs.Make("a", "r1")]));
+            Assert.Contains("mapper_parsing_exception", e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, polls);
+        var lines = server.Requests.Select(r => r.Line).ToList();
+        Assert.DoesNotContain("POST _bulk", lines);
+        Assert.DoesNotContain("POST _aliases", lines);
+        Assert.Contains("DELETE proxima-datasets-r1-run2", lines);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using Proxima.Catalog;
 namespace Proxima.CatalogSync.Tests;
 
 /// <summary>Hundreds of small zarr-python stores in two regions: completeness vs expected, brute-force search, deltas, crash safety.</summary>
-public sealed class ScaleAndCrashTests
+public sealed class ScaleAndCrashTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int PerRegion = 250;
 
@@ -126,20 +126,29 @@ public sealed class ScaleAndCrashTests
     public async Task Killing_the_sync_process_at_20_points_always_leaves_a_complete_generation_and_the_next_run_converges()
     {
         using var dir = new TempDir();
-        string root = Path.Combine(dir.Path, "data");
-        Python.Run("many", root, "r1", "100", "21", "0");
+        string rootA = Path.Combine(dir.Path, "a");
+        Python.Run("many", rootA, "r1", "100", "21", "0");
         string db = Path.Combine(dir.Path, "catalog.db");
-        Assert.Equal(0, await RunChildAsync(db, root, killAfterLines: null));
+        Assert.Equal(0, await RunChildAsync(db, Path.Combine(rootA, "r1"), killAfterLines: null));
         HashSet<string> genA;
         await using (var c = await Sync.OpenAsync(dir.Path))
         {
             genA = (await Sync.AllAsync(c)).Select(d => d.Id + "|" + d.Fingerprint).ToHashSet();
         }
 
-        // Version B of the tree: 25 deleted, 5 added, 10 changed.
+        // Version B of the tree (a copy with unchanged mtimes): 25 deleted, 5 added, 10 changed.
+        string rootB = Path.Combine(dir.Path, "b");
+        foreach (string f in Directory.EnumerateFiles(rootA, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(rootB, Path.GetRelativePath(rootA, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(f, target);
+            File.SetLastWriteTimeUtc(target, File.GetLastWriteTimeUtc(f));
+        }
+
         var rng = new Random(5);
-        var stores = Directory.GetDirectories(Path.Combine(root, "r1"), "*.zarr", SearchOption.AllDirectories).Order().ToList();
-        foreach (var s in stores.OrderBy(_ => rng.Next()).Take(25))
+        var stores = Directory.GetDirectories(Path.Combine(rootB, "r1"), "*.zarr", SearchOption.AllDirectories).Order().ToList();
+        foreach (var s in stores.OrderBy(_ => rng.Next()).Take(25).ToList())
         {
             Directory.Delete(s, recursive: true);
             stores.Remove(s);
@@ -157,42 +166,107 @@ public sealed class ScaleAndCrashTests
             File.WriteAllText(zmeta, meta.ToJsonString());
         }
 
-        Python.Run("many", root, "r1", "5", "22", "9000");
-
-        var seen = new List<string>();
-        for (int i = 0; i < 20; i++)
+        Python.Run("many", rootB, "r1", "5", "22", "9000");
+        Assert.Equal(0, await RunChildAsync(db, Path.Combine(rootB, "r1"), killAfterLines: null));
+        HashSet<string> genB;
+        await using (var c = await Sync.OpenAsync(dir.Path))
         {
-            int killAfter = rng.Next(0, 30);
-            await RunChildAsync(db, root, killAfter);
-            await using var c = await Sync.OpenAsync(dir.Path);
-            var state = (await Sync.AllAsync(c)).Select(d => d.Id + "|" + d.Fingerprint).ToHashSet();
-            bool isA = state.SetEquals(genA);
-            bool isB = state.Count == 80 && !state.Overlaps(genA.Where(x => !state.Contains(x))) && state.Count(x => x.Contains("/ds09", StringComparison.Ordinal)) == 5;
-            Assert.True(isA || isB, $"kill {i} after {killAfter} lines: catalog holds {state.Count} datasets, neither generation A (100) nor B (80)");
-            seen.Add(isA ? "A" : "B");
+            genB = (await Sync.AllAsync(c)).Select(d => d.Id + "|" + d.Fingerprint).ToHashSet();
         }
 
-        Assert.Equal(0, await RunChildAsync(db, root, killAfterLines: null));
+        Assert.Equal(80, genB.Count);
+
+        // Each kill interrupts a real switch: the child syncs towards whichever version the catalog does not hold.
+        var seen = new List<string>();
+        var points = new List<int>();
+        bool isB = true;
+        for (int i = 0; i < 20; i++)
+        {
+            int killAfter = i % 5 == 4 ? -1 : rng.Next(0, 12);
+            points.Add(killAfter);
+            await RunChildAsync(db, Path.Combine(isB ? rootA : rootB, "r1"), killAfter);
+            await using var c = await Sync.OpenAsync(dir.Path);
+            var state = (await Sync.AllAsync(c)).Select(d => d.Id + "|" + d.Fingerprint).ToHashSet();
+            var fps = (await c.GetFingerprintsAsync("r1")).Select(f => f.Id + "|" + f.Fingerprint).ToHashSet();
+            bool a = state.SetEquals(genA), b = state.SetEquals(genB);
+            Assert.True(a || b, $"kill {i} after {killAfter} lines: catalog holds {state.Count} datasets, neither generation A (100) nor B (80)");
+            Assert.True(fps.SetEquals(state), "fingerprints and search disagree");
+            seen.Add(a ? "A" : "B");
+            isB = b;
+        }
+
+        output.WriteLine("generation live after each kill: " + string.Join("", seen) + " (kill after lines: " + string.Join(",", points) + "; -1 = at the commit phase)");
+
+        // The next run converges on what is on disk: 0 missing, 0 stale.
+        Assert.Equal(0, await RunChildAsync(db, Path.Combine(rootB, "r1"), killAfterLines: null));
         await using (var c = await Sync.OpenAsync(dir.Path))
         {
             var final = await Sync.AllAsync(c);
-            var onDisk = Directory.GetDirectories(Path.Combine(root, "r1"), "*.zarr", SearchOption.AllDirectories)
-                .Select(p => Path.GetRelativePath(Path.Combine(root, "r1"), p)[..^5]).ToHashSet();
+            var onDisk = Directory.GetDirectories(Path.Combine(rootB, "r1"), "*.zarr", SearchOption.AllDirectories)
+                .Select(p => Path.GetRelativePath(Path.Combine(rootB, "r1"), p)[..^5]).ToHashSet();
             Assert.True(onDisk.SetEquals(final.Select(d => d.Id)), "0 missing, 0 stale");
+            Assert.True(final.Select(d => d.Id + "|" + d.Fingerprint).ToHashSet().SetEquals(genB));
             Assert.Equal(10, final.Count(d => d.Attrs.TryGetValue("title", out var t) && t == "changed"));
-            var again = await Sync.RunAsync(c, root, "r1");
+            var again = await Sync.RunAsync(c, rootB, "r1");
             Assert.Equal(0, again.Writes);
         }
 
-        Assert.Contains("A", seen); // at least one kill landed before the switch
+        Assert.Contains("A", seen);
     }
 
-    /// <summary>Runs SyncChild; when <paramref name="killAfterLines"/> is set, kills it (SIGKILL) after that many progress lines.</summary>
-    private static async Task<int> RunChildAsync(string db, string root, int? killAfterLines)
+    [Fact]
+    public async Task Readers_during_a_sync_see_the_old_or_the_new_generation_never_a_mix()
+    {
+        using var dir = new TempDir();
+        string root = Path.Combine(dir.Path, "data");
+        Python.Run("many", root, "r1", "80", "31", "0");
+        await using var catalog = await Sync.OpenAsync(dir.Path);
+        await Sync.RunAsync(catalog, root, "r1");
+        var a = (await Sync.AllAsync(catalog)).Select(d => d.Id).ToHashSet();
+        var deleted = a.Order().Where((_, i) => i % 4 == 0).ToList();
+        foreach (string id in deleted)
+        {
+            Directory.Delete(Path.Combine(root, "r1", id + ".zarr"), recursive: true);
+        }
+
+        Python.Run("many", root, "r1", "10", "32", "7000");
+        var b = a.Except(deleted).Concat(Python.ReadExpected(Path.Combine(root, "r1.7000.expected.json")).Select(e => e.Id)).ToHashSet();
+
+        var sync = SyncRunner.RunAsync(new SyncOptions { Region = "r1", RegionRoot = Path.Combine(root, "r1"), Catalog = catalog, BatchSize = 2, Parallelism = 2 });
+        int sawA = 0, sawB = 0;
+        while (true)
+        {
+            bool done = sync.IsCompleted;
+            var ids = (await catalog.SearchAsync(new DatasetQuery { Limit = DatasetQuery.MaxLimit })).Items.Select(d => d.Id).ToHashSet();
+            var fps = (await catalog.GetFingerprintsAsync("r1")).Select(f => f.Id).ToHashSet();
+            Assert.True(ids.SetEquals(a) || ids.SetEquals(b), $"search saw {ids.Count} datasets: a mix of generations");
+            Assert.True(fps.SetEquals(a) || fps.SetEquals(b), $"fingerprints saw {fps.Count} datasets: a mix of generations");
+            if (ids.SetEquals(a))
+            {
+                sawA++;
+            }
+            else
+            {
+                sawB++;
+            }
+
+            if (done)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal("committed", (await sync).Status);
+        Assert.True(sawB > 0);
+        Assert.True(sawA > 0, "the reader never ran before the switch; the check did not exercise a running sync");
+    }
+
+    /// <summary>Runs SyncChild; when <paramref name="killAfterLines"/> is set, kills it (SIGKILL) after that many progress lines (-1: at the commit phase).</summary>
+    private static async Task<int> RunChildAsync(string db, string regionRoot, int? killAfterLines)
     {
         string child = Path.Combine(AppContext.BaseDirectory, "..", "..", "SyncChild", "debug", "SyncChild.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { child, db, "r1", Path.Combine(root, "r1") })
+        foreach (string a in new[] { child, db, "r1", regionRoot })
         {
             psi.ArgumentList.Add(a);
         }
@@ -202,7 +276,7 @@ public sealed class ScaleAndCrashTests
         int lines = 0;
         while (await p.StandardOutput.ReadLineAsync() is { } line)
         {
-            if (killAfterLines is { } k && lines++ >= k)
+            if (killAfterLines is { } k && (k < 0 ? line.Contains(" commit:", StringComparison.Ordinal) : lines++ >= k))
             {
                 p.Kill(entireProcessTree: true);
                 break;
