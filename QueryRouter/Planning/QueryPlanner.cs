@@ -33,6 +33,8 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
                 throw QueryError.BadRequest("unknown_dataset", $"no dataset '{id}' in the catalog (search with GET /v1/datasets?q=...)", $"datasets[{i}]");
             }
 
+            parts = PruneByTime(parts, spec);
+
             var variable = ResolveVariable(parts[0], spec.Variable)
                 ?? throw QueryError.BadRequest("unknown_variable",
                     $"dataset '{id}' has no variable named '{spec.Variable}' nor one unique variable with that standard_name (it has: {string.Join(", ", VariableNames(parts[0]))})",
@@ -100,6 +102,57 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
         }
 
         return new QueryPlan(queryId, spec, datasets);
+    }
+
+    /// <summary>
+    /// Parts of a split dataset whose time extent misses the query's time range are not asked at all
+    /// (they would select nothing). ISO-8601 texts in the dataset's calendar compare lexically once
+    /// normalised. When every part misses, all are kept so the workers report the empty selection.
+    /// </summary>
+    internal static IReadOnlyList<DatasetDocument> PruneByTime(IReadOnlyList<DatasetDocument> parts, QuerySpec spec)
+    {
+        if (parts.Count < 2)
+        {
+            return parts;
+        }
+
+        DimensionSelection? time = null;
+        foreach (var s in spec.Select)
+        {
+            if (s.Dim == "time" && s.IsRange)
+            {
+                time = s;
+            }
+        }
+
+        if (time is null)
+        {
+            return parts;
+        }
+
+        var from = time.Start is { IsText: true } a ? Normalize(a.Text!) : null;
+        var to = time.Stop is { IsText: true } b ? Normalize(b.Text!) : null;
+        var kept = new List<DatasetDocument>(parts.Count);
+        foreach (var part in parts)
+        {
+            if (part.Time is { } extent
+                && ((from is not null && string.CompareOrdinal(Normalize(extent.End), from) < 0)
+                    || (to is not null && string.CompareOrdinal(Normalize(extent.Start), to) > 0)))
+            {
+                continue;
+            }
+
+            kept.Add(part);
+        }
+
+        return kept.Count == 0 ? parts : kept;
+    }
+
+    private static string Normalize(string iso)
+    {
+        var t = iso.Trim().Replace(' ', 'T').TrimEnd('Z');
+        const string Zero = "0000-01-01T00:00:00";
+        return t.Length < Zero.Length && t.Length >= 4 ? t + Zero[t.Length..] : t;
     }
 
     private async Task<(int Part, long Chunks, QueryError? Error)> CountAsync(int part, string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken)

@@ -58,6 +58,15 @@ public sealed class QueryPlannerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Parts_of_a_split_dataset_outside_the_time_range_are_not_asked()
+    {
+        var plan = await PlanAsync("""{ "datasets": ["split/t"], "variable": "t", "select": { "time": ["2000-08-01", "2000-09-01"] } }""");
+        Assert.Equal("us-west-2", Assert.Single(plan.Datasets[0].Units).Region);
+        var both = await PlanAsync("""{ "datasets": ["split/t"], "variable": "t", "select": { "time": ["2000-06-30T12:00:00", "2000-07-01"] } }""");
+        Assert.Equal(2, both.Datasets[0].Units.Count);
+    }
+
+    [Fact]
     public async Task Unknown_dataset_is_a_400_naming_its_index()
     {
         var error = await Assert.ThrowsAsync<QueryError>(() => PlanAsync("""{ "datasets": ["cmip6/tas", "nope"], "variable": "tas" }"""));
