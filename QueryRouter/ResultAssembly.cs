@@ -18,6 +18,24 @@ internal static class ResultAssembly
         {
             var wire = outcome.Partials[dataset.Index];
             var missing = outcome.Missing[dataset.Index];
+            CheckComplete(dataset, wire, outcome.MissingUnits[dataset.Index]);
+            if (wire.Count == 0 && plan.Spec.AllowPartial && missing.Count > 0)
+            {
+                // Nothing of this dataset answered, and the client accepts that: say so, with no data.
+                results.Add(new QueryResult
+                {
+                    Dataset = dataset.DatasetId,
+                    Variable = plan.Spec.Variable,
+                    Dims = [],
+                    Shape = [],
+                    Coords = [],
+                    Data = [],
+                    Partial = true,
+                    Missing = [.. missing],
+                });
+                continue;
+            }
+
             if (wire.Count == 0)
             {
                 throw QueryError.RegionUnavailable(string.Join(",", missing),
@@ -37,6 +55,50 @@ internal static class ResultAssembly
 
         return results;
     }
+
+    /// <summary>
+    /// The completeness check (per dataset, like Mimir's consistency checker): every planned unit is
+    /// merged exactly once or listed as missing, and nothing unplanned is merged. Anything else is a
+    /// bug or a misbehaving worker and fails the query rather than return a silently partial answer.
+    /// </summary>
+    internal static void CheckComplete(DatasetPlan dataset, IReadOnlyList<Protocol.V1.PartialResult> partials, IReadOnlySet<string> missingUnits)
+    {
+        var planned = new Dictionary<string, PlannedUnit>(dataset.Units.Count, StringComparer.Ordinal);
+        foreach (var unit in dataset.Units)
+        {
+            planned[unit.Message.UnitId] = unit;
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in partials)
+        {
+            if (!planned.TryGetValue(p.UnitId, out var unit))
+            {
+                throw Incomplete(dataset, $"a partial for unit '{p.UnitId}', which was not planned, reached the merge");
+            }
+
+            if (!seen.Add(p.UnitId))
+            {
+                throw Incomplete(dataset, $"unit '{p.UnitId}' reached the merge twice");
+            }
+
+            if (unit.ChunkCount >= 0 && p.Stats is { } stats && stats.Chunks != unit.ChunkCount)
+            {
+                throw Incomplete(dataset, $"unit '{p.UnitId}' covered {stats.Chunks} of its {unit.ChunkCount} chunks");
+            }
+        }
+
+        foreach (var id in planned.Keys)
+        {
+            if (!seen.Contains(id) && !missingUnits.Contains(id))
+            {
+                throw Incomplete(dataset, $"unit '{id}' was neither merged nor reported missing");
+            }
+        }
+    }
+
+    private static QueryError Incomplete(DatasetPlan dataset, string detail) =>
+        new(500, "incomplete_merge", $"dataset '{dataset.DatasetId}': {detail}; refusing a silently partial answer");
 
     public static (byte[] Body, string ContentType) Encode(QueryAnswer answer)
     {

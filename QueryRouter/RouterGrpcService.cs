@@ -8,11 +8,16 @@ using Proxima.QueryRouter.Http;
 namespace Proxima.QueryRouter;
 
 /// <summary>The router's gRPC API (proxima.v1.QueryRouter) for SDK clients.</summary>
-internal sealed class RouterGrpcService(WorkerPools pools, QueryService queries)
+internal sealed class RouterGrpcService(WorkerPools pools, QueryService queries, Security.RouterAuth auth)
 {
+    private Security.ClientIdentity Authenticate(GrpcServerCallContext context) =>
+        auth.Authenticate(context.RequestHeaders.GetValue("authorization"))
+        ?? throw new RpcException(StatusCode.Unauthenticated, "missing or invalid 'authorization: Bearer <token>' metadata");
+
     /// <summary>A no-data round trip through a worker: client → router → worker → router → client.</summary>
     public async Task<PingResponse> PingAsync(PingRequest request, GrpcServerCallContext context)
     {
+        Authenticate(context);
         var region = context.RequestHeaders.GetValue("proxima-region");
         string? target = region;
         if (target is null)
@@ -35,6 +40,7 @@ internal sealed class RouterGrpcService(WorkerPools pools, QueryService queries)
     /// <summary>Runs a query; streams progress as chunks finish, then the typed result.</summary>
     public async Task QueryAsync(QueryRequest request, IServerStreamWriter<QueryEvent> responses, GrpcServerCallContext context)
     {
+        var client = Authenticate(context);
         if (request.Spec is null)
         {
             throw new RpcException(StatusCode.InvalidArgument, "QueryRequest.spec is required");
@@ -44,7 +50,7 @@ internal sealed class RouterGrpcService(WorkerPools pools, QueryService queries)
         QueryAnswer answer;
         try
         {
-            answer = await queries.RunAsync(QuerySpecJson.ToUtf8(request.Spec), progress, context.CancellationToken);
+            answer = await queries.RunAsync(QuerySpecJson.ToUtf8(request.Spec), client, progress, context.CancellationToken);
         }
         catch (QueryError ex)
         {

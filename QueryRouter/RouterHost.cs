@@ -13,6 +13,7 @@ using Proxima.Protocol.Grpc;
 using Proxima.QueryRouter.Dispatch;
 using Proxima.QueryRouter.Http;
 using Proxima.QueryRouter.Planning;
+using Proxima.QueryRouter.Security;
 
 namespace Proxima.QueryRouter;
 
@@ -35,14 +36,19 @@ public static class RouterHost
         builder.Services.AddSingleton(options);
         var catalog = await SqliteCatalog.OpenAsync(options.CatalogPath, cancellationToken: cancellationToken);
         builder.Services.AddSingleton<ICatalog>(catalog);
-        builder.Services.AddSingleton(_ => new WorkerPools(options.Workers, static (region, uri) => new GrpcWorkerChannel(region, uri)));
-        builder.Services.AddSingleton(sp => new QueryPlanner(sp.GetRequiredService<ICatalog>(), sp.GetRequiredService<WorkerPools>().Regions));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RouterMetrics>();
+        builder.Services.AddSingleton(sp => new WorkerPools(options.Workers, static (region, uri) => new GrpcWorkerChannel(region, uri), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new QueryPlanner(sp.GetRequiredService<ICatalog>(), sp.GetRequiredService<WorkerPools>(), options));
+        builder.Services.AddSingleton(new Security.RouterAuth(options.Tokens is null ? null : new TokenAuthenticator(options.Tokens)));
         builder.Services.AddSingleton<QueryDispatcher>();
         builder.Services.AddSingleton<QueryService>();
         builder.Services.AddSingleton<RouterGrpcService>();
         var app = builder.Build();
 
+        app.UseRouterAuth();
         app.MapQueryEndpoints();
+        app.MapMetricsEndpoint();
         app.MapCatalogEndpoints();
         var grpc = app.Services.GetRequiredService<RouterGrpcService>();
         app.MapGrpcMethod(ProximaMethods.RouterPing, grpc.PingAsync);

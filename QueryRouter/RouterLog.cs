@@ -21,4 +21,13 @@ internal static partial class RouterLog
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Router listening: HTTP {HttpUrl}, gRPC {GrpcUrl}; regions {Regions}")]
     public static partial void Listening(ILogger logger, string httpUrl, string grpcUrl, string regions);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Unit {UnitId} in {Region}: attempt {Attempt} after {BackoffMs:0} ms backoff")]
+    public static partial void UnitRetrying(ILogger logger, string unitId, string region, int attempt, double backoffMs);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Unit {UnitId} in {Region} hedged on {Worker} after {AfterMs:0.0} ms (pool p95)")]
+    public static partial void UnitHedged(ILogger logger, string unitId, string region, string worker, double afterMs);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Request rejected: {Status} {Code}: {Message}")]
+    public static partial void RequestRejected(ILogger logger, int status, string code, string message);
 }

@@ -27,6 +27,39 @@ public sealed record RouterOptions
     /// <summary>Largest accepted request body.</summary>
     public int MaxRequestBytes { get; init; } = 1 << 20;
 
+    /// <summary>Work units per worker of a pool a dataset part's chunk range is split into (pools of 2+ workers).</summary>
+    public int UnitsPerWorker { get; init; } = 2;
+
+    /// <summary>Attempts per work unit (first try + retries on other workers), for retryable failures only.</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>Base of the jittered exponential backoff between attempts.</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>Start a second copy of a unit on another worker once it runs longer than the pool's observed p95.</summary>
+    public bool Hedging { get; init; } = true;
+
+    /// <summary>Unit latencies a pool must have observed before hedging starts (p95 needs a sample).</summary>
+    public int HedgeMinSamples { get; init; } = 20;
+
+    /// <summary>Bearer tokens accepted, with their names and groups; null = no authentication (trusted networks only).</summary>
+    public IReadOnlyList<Security.TokenGrant>? Tokens { get; init; }
+
+    /// <summary>PEM certificate+key the router presents to workers (mTLS); null = plain h2c.</summary>
+    public string? ClientCertificatePath { get; init; }
+
+    /// <summary>PEM of the CA that signed the workers' certificates (trusted for worker TLS).</summary>
+    public string? CaCertificatePath { get; init; }
+
+    /// <summary>Most datasets in one query.</summary>
+    public int MaxDatasets { get; init; } = 16;
+
+    /// <summary>Most output cells (per dataset, per op) a query may produce.</summary>
+    public long MaxOutputCells { get; init; } = 50_000_000;
+
+    /// <summary>Queries one client (token) may run at once; more get 429.</summary>
+    public int MaxConcurrentQueriesPerClient { get; init; } = 8;
+
     /// <summary>Checks the options and names the bad field.</summary>
     public void Validate()
     {
@@ -43,6 +76,16 @@ public sealed record RouterOptions
         if (string.IsNullOrWhiteSpace(CatalogPath))
         {
             throw new ArgumentException("RouterOptions.CatalogPath is required", nameof(CatalogPath));
+        }
+
+        if (UnitsPerWorker < 1)
+        {
+            throw new ArgumentException("RouterOptions.UnitsPerWorker must be at least 1", nameof(UnitsPerWorker));
+        }
+
+        if (MaxAttempts is < 1 or > 10)
+        {
+            throw new ArgumentException($"RouterOptions.MaxAttempts: {MaxAttempts} is not in 1..10", nameof(MaxAttempts));
         }
 
         foreach (var (region, endpoints) in Workers)

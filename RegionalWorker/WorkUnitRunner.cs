@@ -24,7 +24,30 @@ internal sealed class WorkUnitRunner
         _execution = new ExecutionOptions { MaxChunksInFlight = Math.Max(2, Environment.ProcessorCount) };
     }
 
-    public async Task<Protocol.V1.PartialResult> RunAsync(WorkUnit unit, QuerySpec spec, IProgress<Progress> progress, CancellationToken cancellationToken)
+    /// <summary>The number of chunks the unit's query touches (the router splits [0, n) into units).</summary>
+    public async Task<long> PlanAsync(WorkUnit unit, QuerySpec spec, CancellationToken cancellationToken)
+    {
+        var dataset = await OpenAsync(unit, cancellationToken);
+        try
+        {
+            var plan = await QueryExecutor.PlanAsync(dataset, unit.Dataset, spec, cancellationToken);
+            return plan.ChunkCount;
+        }
+        catch (QueryValidationException ex)
+        {
+            throw new WorkUnitException(StatusCode.InvalidArgument, ex.Message, ex.Field);
+        }
+        catch (ArrayFormatException ex)
+        {
+            throw new WorkUnitException(StatusCode.DataLoss, $"dataset '{unit.Dataset}': {ex.Message}");
+        }
+        catch (StorageException ex)
+        {
+            throw new WorkUnitException(StatusCode.DataLoss, $"dataset '{unit.Dataset}': {ex.Message}");
+        }
+    }
+
+    private async Task<GridDataset> OpenAsync(WorkUnit unit, CancellationToken cancellationToken)
     {
         GridDataset dataset;
         try
@@ -39,6 +62,38 @@ internal sealed class WorkUnitRunner
         {
             throw new WorkUnitException(StatusCode.DataLoss, $"dataset '{unit.Dataset}' is unreadable: {ex.Message}");
         }
+
+        // Defence in depth: the dataset's own proxima_acl attribute (the catalog's source) is checked
+        // here too, against the groups the router admitted the client with.
+        var acl = DatasetAcl(dataset);
+        if (!AccessCheck.Allows(acl, unit.Groups))
+        {
+            throw new WorkUnitException(StatusCode.PermissionDenied, $"dataset '{unit.Dataset}' is restricted to groups [{string.Join(", ", acl)}]");
+        }
+
+        return dataset;
+    }
+
+    private static List<string> DatasetAcl(GridDataset dataset)
+    {
+        var acl = new List<string>();
+        if (dataset.Attributes.TryGetValue("proxima_acl", out var attr))
+        {
+            var raw = attr.Json.ValueKind == System.Text.Json.JsonValueKind.Array
+                ? string.Join(",", attr.Json.EnumerateArray().Select(static x => x.ToString()))
+                : attr.AsString();
+            foreach (var g in raw.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries))
+            {
+                acl.Add(g);
+            }
+        }
+
+        return acl;
+    }
+
+    public async Task<Protocol.V1.PartialResult> RunAsync(WorkUnit unit, QuerySpec spec, IProgress<Progress> progress, CancellationToken cancellationToken)
+    {
+        var dataset = await OpenAsync(unit, cancellationToken);
 
         ChunkRange? range = unit.AllChunks ? null : new ChunkRange(checked((int)unit.ChunkStart), checked((int)(unit.ChunkEnd - unit.ChunkStart)));
         var report = new Progress<QueryProgress>(p => progress.Report(new Progress { ChunksDone = p.ChunksDone, ChunksTotal = p.ChunksTotal, BytesRead = p.BytesRead }));

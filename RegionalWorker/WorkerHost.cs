@@ -34,6 +34,7 @@ public static class WorkerHost
         var service = app.Services.GetRequiredService<WorkerService>();
         app.MapGrpcMethod(ProximaMethods.WorkerExecute, service.ExecuteAsync);
         app.MapGrpcMethod(ProximaMethods.WorkerPing, service.PingAsync);
+        app.MapGrpcMethod(Shared.WorkerMethods.Plan, service.PlanAsync);
         app.MapGrpcUnimplemented();
         app.Lifetime.ApplicationStarted.Register(() =>
             WorkerLog.Listening(app.Logger, options.Name, options.Region, GetUrl(app).ToString(), options.DataRoot));

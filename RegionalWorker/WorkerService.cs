@@ -14,13 +14,31 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
     public Task<PingResponse> PingAsync(PingRequest request, GrpcServerCallContext context) =>
         Task.FromResult(new PingResponse { Region = options.Region, Worker = options.Name, Payload = request.Payload });
 
-    public async Task ExecuteAsync(WorkUnit unit, IServerStreamWriter<WorkerEvent> responses, GrpcServerCallContext context)
+    public async Task<UnitPlan> PlanAsync(WorkUnit unit, GrpcServerCallContext context)
     {
-        var started = Stopwatch.GetTimestamp();
-        QuerySpec spec;
+        var spec = Parse(unit, context);
         try
         {
-            spec = QuerySpecParser.Parse(unit.SpecJson.Span);
+            var chunks = await runner.PlanAsync(unit, spec, context.CancellationToken);
+            return new UnitPlan { UnitId = unit.UnitId, ChunkCount = chunks, Worker = options.Name };
+        }
+        catch (WorkUnitException ex)
+        {
+            WorkerLog.UnitRejected(logger, unit.UnitId, unit.Dataset, ex.StatusCode.ToString(), ex.Message);
+            if (ex.Field is not null)
+            {
+                context.ResponseTrailers.Add("proxima-field", ex.Field);
+            }
+
+            throw new RpcException(ex.StatusCode, ex.Message);
+        }
+    }
+
+    private QuerySpec Parse(WorkUnit unit, GrpcServerCallContext context)
+    {
+        try
+        {
+            return QuerySpecParser.Parse(unit.SpecJson.Span);
         }
         catch (QueryValidationException ex)
         {
@@ -32,6 +50,12 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
 
             throw new RpcException(StatusCode.InvalidArgument, ex.Message);
         }
+    }
+
+    public async Task ExecuteAsync(WorkUnit unit, IServerStreamWriter<WorkerEvent> responses, GrpcServerCallContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var spec = Parse(unit, context);
 
         try
         {

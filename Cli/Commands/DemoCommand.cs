@@ -79,6 +79,7 @@ internal static class DemoCommand
         var queriesDir = Path.Combine(AppContext.BaseDirectory, "Demo", "queries");
         var router = new Uri(running.RouterUrl);
         using var http = new HttpClient { BaseAddress = router, Timeout = TimeSpan.FromMinutes(5) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(federation.TokenPath, cancellationToken)).Trim());
         var rows = new List<string[]>();
         var crossBefore = LinkBytes(federation);
         long crossByQueries = 0;

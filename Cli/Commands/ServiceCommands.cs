@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Proxima.Cli.Local;
 using Proxima.QueryRouter;
+using Proxima.QueryRouter.Security;
 using Proxima.RegionalWorker;
 
 namespace Proxima.Cli.Commands;
@@ -53,10 +54,13 @@ internal static class ServiceCommands
             Description = "A worker endpoint as REGION=URL (repeat for every worker)",
             AllowMultipleArgumentsPerToken = false,
         };
+        var tokenFile = new Option<string?>("--token-file") { Description = "A one-line file with an admin bearer token (sees every dataset)" };
+        var tokensFile = new Option<string?>("--tokens-file") { Description = "JSON {\"tokens\":[{\"token\",\"name\",\"groups\"}]}: bearer tokens and their ACL groups" };
+        var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var supervised = Supervised();
         var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
         {
-            port, grpcPort, host, state, workers, supervised,
+            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -76,8 +80,30 @@ internal static class ServiceCommands
 
             var stateDir = new StateDirectory(parse.GetValue(state)!);
             stateDir.Create();
+            List<TokenGrant>? grants = null;
+            if (!parse.GetValue(noAuth))
+            {
+                grants = [];
+                if (parse.GetValue(tokenFile) is { } tf)
+                {
+                    grants.Add(TokenAuthenticator.ReadTokenFile(tf));
+                }
+
+                if (parse.GetValue(tokensFile) is { } tsf)
+                {
+                    grants.AddRange(TokenAuthenticator.ReadTokensFile(tsf));
+                }
+
+                if (grants.Count == 0)
+                {
+                    await Console.Error.WriteLineAsync("error: the router needs --token-file and/or --tokens-file (or --no-auth on a trusted network)");
+                    return 2;
+                }
+            }
+
             var options = new RouterOptions
             {
+                Tokens = grants,
                 Port = parse.GetValue(port),
                 GrpcPort = parse.GetValue(grpcPort),
                 Host = parse.GetValue(host)!,

@@ -73,6 +73,7 @@ internal static class UpCommand
             var running = federation.Running!;
             await output.WriteLineAsync($"Router: {running.RouterUrl}");
             await output.WriteLineAsync($"Router gRPC: {running.RouterGrpcUrl}");
+            await output.WriteLineAsync($"Token: {federation.TokenPath}");
             foreach (var worker in running.Workers)
             {
                 var via = options.Direct ? "direct, no link emulator" : $"via link {worker.LinkUrl}, {options.Link}";

@@ -34,6 +34,7 @@ internal sealed class LocalFederation : IAsyncDisposable
     private readonly List<LinkEmulator> _links = [];
     private readonly ILogger _logger;
     private ChildProcess? _router;
+    private volatile bool _stopping;
 
     private LocalFederation(FederationFile federation, LocalFederationOptions options, ILogger logger)
     {
@@ -49,6 +50,33 @@ internal sealed class LocalFederation : IAsyncDisposable
     public IReadOnlyList<LinkEmulator> Links => _links;
 
     public RunningFederation? Running { get; private set; }
+
+    /// <summary><c>STATE/token</c>: the local admin bearer token (one line, mode 0600), new at every start.</summary>
+    public string TokenPath => Path.Combine(Options.State.Root, "token");
+
+    /// <summary><c>STATE/tokens.json</c>: optional further tokens with ACL groups (see TokenAuthenticator).</summary>
+    public string TokensFilePath => Path.Combine(Options.State.Root, "tokens.json");
+
+    private static void WriteToken(string path)
+    {
+        var temp = path + ".tmp";
+        File.Delete(temp);
+        // Create with 0600 from the start: the token must never be readable by others, not even briefly.
+        var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temp, fileOptions))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(QueryRouter.Security.TokenAuthenticator.NewToken());
+            writer.Write('\n');
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
 
     public static async Task<LocalFederation> StartAsync(LocalFederationOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
@@ -88,7 +116,14 @@ internal sealed class LocalFederation : IAsyncDisposable
         }
 
         var running = new List<RunningWorker>();
-        var routerArgs = new List<string> { "router", "--port", Options.RouterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state", state.Root, "--supervised" };
+        WriteToken(TokenPath);
+        var routerArgs = new List<string> { "router", "--port", Options.RouterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state", state.Root, "--supervised", "--token-file", TokenPath };
+        if (File.Exists(TokensFilePath))
+        {
+            routerArgs.Add("--tokens-file");
+            routerArgs.Add(TokensFilePath);
+        }
+
         foreach (var (region, index, child) in starting)
         {
             var ready = await child.WaitReadyAsync(StartTimeout, cancellationToken);
@@ -122,22 +157,33 @@ internal sealed class LocalFederation : IAsyncDisposable
         state.WriteRunFile(Running);
     }
 
-    /// <summary>Completes when any service process exits on its own (a crash).</summary>
+    /// <summary>
+    /// Completes when the router exits on its own (a crash). A worker that dies does not stop the
+    /// federation: the router retries its units on the rest of the pool or reports the region (503 /
+    /// partial), as a region losing tasks in AWS would.
+    /// </summary>
     public async Task<ChildProcess> WhenAnyServiceExits()
     {
-        var all = new List<ChildProcess>(_workers);
-        if (_router is not null)
+        foreach (var worker in _workers)
         {
-            all.Add(_router);
+            var w = worker;
+            _ = w.Exited.ContinueWith(_ =>
+            {
+                if (!_stopping)
+                {
+                    SupervisorLog.ChildDied(_logger, w.Name, w.ExitCode);
+                }
+            }, TaskScheduler.Default);
         }
 
-        var exited = await Task.WhenAny(all.Select(static c => c.Exited));
-        return all.First(c => c.Exited == exited);
+        await _router!.Exited;
+        return _router;
     }
 
     public async ValueTask DisposeAsync()
     {
         // Router first (it holds the client connections), then the links, then the workers.
+        _stopping = true;
         if (_router is not null)
         {
             await _router.StopAsync(StopGrace);

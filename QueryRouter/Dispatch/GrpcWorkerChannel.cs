@@ -23,6 +23,9 @@ internal sealed class GrpcWorkerChannel(string region, Uri address, GrpcClientOp
         }
     }
 
+    public Task<UnitPlan> PlanAsync(WorkUnit unit, DateTime deadline, CancellationToken cancellationToken) =>
+        _client.UnaryAsync(Shared.WorkerMethods.Plan, unit, new GrpcCallOptions(Deadline: deadline, CancellationToken: cancellationToken));
+
     public Task<PingResponse> PingAsync(PingRequest request, DateTime deadline, CancellationToken cancellationToken) =>
         _client.UnaryAsync(ProximaMethods.WorkerPing, request, new GrpcCallOptions(Deadline: deadline, CancellationToken: cancellationToken));
 

@@ -12,5 +12,8 @@ internal interface IWorkerChannel : IDisposable
     /// <summary>Runs a work unit; yields progress events and finally the partial result.</summary>
     IAsyncEnumerable<WorkerEvent> ExecuteAsync(WorkUnit unit, DateTime deadline, CancellationToken cancellationToken);
 
+    /// <summary>Plans a work unit on the worker: its chunk count, without reading data.</summary>
+    Task<UnitPlan> PlanAsync(WorkUnit unit, DateTime deadline, CancellationToken cancellationToken);
+
     Task<PingResponse> PingAsync(PingRequest request, DateTime deadline, CancellationToken cancellationToken);
 }

@@ -10,42 +10,55 @@ namespace Proxima.QueryRouter.Dispatch;
 /// <summary>What came back from the regions for one query.</summary>
 internal sealed class DispatchOutcome
 {
-    /// <summary>Partial results per dataset index of the plan.</summary>
+    /// <summary>Partial results per dataset index of the plan (exactly one per answered unit).</summary>
     public required IReadOnlyList<List<PartialResult>> Partials { get; init; }
 
     /// <summary>Per dataset index, the regions/parts that did not answer (only with allow_partial).</summary>
     public required IReadOnlyList<List<string>> Missing { get; init; }
 
+    /// <summary>Per dataset index, the unit ids that did not answer (only with allow_partial).</summary>
+    public required IReadOnlyList<HashSet<string>> MissingUnits { get; init; }
+
     public required QueryStats Stats { get; init; }
+
+    public int Retries { get; set; }
+
+    public int Hedges { get; set; }
 }
 
 /// <summary>
 /// Sends every work unit of a plan to a worker of its region, concurrently, and collects exactly one
-/// partial result per unit. A region that cannot answer fails the query with 503 naming it, unless
-/// the query allows partial answers; the deadline fails it with 504.
+/// partial result per unit. A unit that fails with a retryable status (lost connection, crash,
+/// overload) is retried on another worker of the pool, at most <see cref="RouterOptions.MaxAttempts"/>
+/// attempts with jittered exponential backoff; one still running after the pool's observed p95 is
+/// hedged on another worker and the first answer wins. A region that cannot answer fails the query
+/// with 503 naming it, unless the query allows partial answers; the deadline fails it with 504.
 /// </summary>
-internal sealed class QueryDispatcher(WorkerPools pools, ILogger<QueryDispatcher> logger)
+internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, RouterMetrics metrics, TimeProvider time, ILogger<QueryDispatcher> logger)
 {
     public async Task<DispatchOutcome> DispatchAsync(QueryPlan plan, DateTime deadline, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
         var partials = new List<PartialResult>[plan.Datasets.Count];
         var missing = new List<string>[plan.Datasets.Count];
-        for (var i = 0; i < partials.Length; i++)
+        var missingUnits = new HashSet<string>[plan.Datasets.Count];
+        foreach (var dataset in plan.Datasets)
         {
-            partials[i] = [];
-            missing[i] = [];
+            partials[dataset.Index] = [];
+            missing[dataset.Index] = [.. dataset.MissingAtPlan];
+            missingUnits[dataset.Index] = [];
         }
 
         var stats = new QueryStats();
         var started = Stopwatch.GetTimestamp();
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var tracker = new ProgressTracker(plan, progress);
+        var tracker = new ProgressTracker(progress);
+        var counters = new Counters();
         var tasks = new List<Task<UnitOutcome>>(plan.UnitCount);
         foreach (var dataset in plan.Datasets)
         {
             foreach (var unit in dataset.Units)
             {
-                tasks.Add(RunUnitAsync(dataset.Index, unit, deadline, tracker, failFast.Token));
+                tasks.Add(RunUnitAsync(dataset.Index, unit, deadline, tracker, counters, failFast.Token));
             }
         }
 
@@ -59,14 +72,19 @@ internal sealed class QueryDispatcher(WorkerPools pools, ILogger<QueryDispatcher
             if (outcome.Partial is { } partial)
             {
                 partials[outcome.DatasetIndex].Add(partial);
-                AddRegionStats(stats, outcome.Region, partial.Stats);
+                AddRegionStats(stats, outcome.Unit.Region, partial.Stats);
                 continue;
             }
 
             var error = outcome.Error!;
             if (plan.Spec.AllowPartial && error.HttpStatus == 503)
             {
-                missing[outcome.DatasetIndex].Add($"{outcome.Region}:{outcome.UnitId}");
+                if (!missing[outcome.DatasetIndex].Contains(outcome.Unit.MissingLabel))
+                {
+                    missing[outcome.DatasetIndex].Add(outcome.Unit.MissingLabel);
+                }
+
+                missingUnits[outcome.DatasetIndex].Add(outcome.Unit.Message.UnitId);
                 continue;
             }
 
@@ -77,13 +95,22 @@ internal sealed class QueryDispatcher(WorkerPools pools, ILogger<QueryDispatcher
             }
         }
 
+        metrics.BytesCrossRegion.Add(stats.BytesCrossRegion);
         if (firstError is not null)
         {
             throw firstError;
         }
 
         stats.Ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        return new DispatchOutcome { Partials = partials, Missing = missing, Stats = stats };
+        return new DispatchOutcome
+        {
+            Partials = partials,
+            Missing = missing,
+            MissingUnits = missingUnits,
+            Stats = stats,
+            Retries = counters.Retries,
+            Hedges = counters.Hedges,
+        };
     }
 
     private static void AddRegionStats(QueryStats stats, string region, UnitStats? unit)
@@ -102,9 +129,124 @@ internal sealed class QueryDispatcher(WorkerPools pools, ILogger<QueryDispatcher
         }
     }
 
-    private async Task<UnitOutcome> RunUnitAsync(int datasetIndex, PlannedUnit unit, DateTime deadline, ProgressTracker tracker, CancellationToken cancellationToken)
+    /// <summary>One unit to its single partial result: attempts on distinct workers, with hedging and backoff.</summary>
+    private async Task<UnitOutcome> RunUnitAsync(int datasetIndex, PlannedUnit unit, DateTime deadline, ProgressTracker tracker, Counters counters, CancellationToken cancellationToken)
     {
-        var channel = pools.Pick(unit.Region);
+        var tried = new List<IWorkerChannel>(options.MaxAttempts + 1);
+        long bytes = 0;
+        Attempt? last = null;
+        for (var attempt = 0; attempt < options.MaxAttempts; attempt++)
+        {
+            var channel = pools.Pick(unit.Region, tried);
+            if (channel is null)
+            {
+                break;
+            }
+
+            tried.Add(channel);
+            var result = await RunHedgedAsync(unit, channel, tried, deadline, tracker, counters, cancellationToken);
+            bytes += result.Bytes;
+            if (result.Partial is not null)
+            {
+                tracker.Complete(unit.Message.UnitId);
+                return new UnitOutcome(datasetIndex, unit, bytes, result.Partial, null);
+            }
+
+            last = result;
+            if (!result.Retryable || cancellationToken.IsCancellationRequested || DateTime.UtcNow >= deadline)
+            {
+                break;
+            }
+
+            if (attempt + 1 < options.MaxAttempts)
+            {
+                Interlocked.Increment(ref counters.Retries);
+                metrics.Retries.Add(unit.Region);
+                var backoff = options.RetryBackoff * Math.Pow(2, attempt) * (0.5 + Random.Shared.NextDouble());
+                RouterLog.UnitRetrying(logger, unit.Message.UnitId, unit.Region, attempt + 2, backoff.TotalMilliseconds);
+                try
+                {
+                    await Task.Delay(backoff, time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        QueryError error;
+        if (DateTime.UtcNow >= deadline && (last is null || last.Retryable || last.Error?.HttpStatus == 504))
+        {
+            error = QueryError.DeadlineExceeded($"the query's deadline passed while waiting for region {unit.Region}");
+        }
+        else if (last is { Retryable: false, Error: { } fatal })
+        {
+            error = fatal;
+        }
+        else
+        {
+            error = QueryError.RegionUnavailable(unit.Region,
+                $"region {unit.Region} is unavailable: unit {unit.Message.UnitId} of '{unit.Message.Dataset}' failed on {tried.Count} worker(s)" +
+                (last?.Error is { } e ? $" (last: {e.Message})" : ""));
+        }
+
+        return new UnitOutcome(datasetIndex, unit, bytes, null, error);
+    }
+
+    /// <summary>
+    /// Runs the unit on <paramref name="primary"/>; when the pool has seen enough units and this one runs
+    /// past their p95, starts a copy on another worker. The first success wins and the other is cancelled.
+    /// </summary>
+    private async Task<Attempt> RunHedgedAsync(PlannedUnit unit, IWorkerChannel primary, List<IWorkerChannel> tried, DateTime deadline, ProgressTracker tracker, Counters counters, CancellationToken cancellationToken)
+    {
+        using var primaryCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var first = AttemptAsync(unit, primary, deadline, tracker, primaryCts.Token);
+        var p95 = options.Hedging && pools.PoolSize(unit.Region) > 1 ? pools.P95(unit.Region, options.HedgeMinSamples) : null;
+        if (p95 is not { } hedgeAfter)
+        {
+            return await first;
+        }
+
+        using var delayCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(hedgeAfter, time, delayCts.Token);
+        if (await Task.WhenAny(first, delay) == first)
+        {
+            await delayCts.CancelAsync();
+            return await first;
+        }
+
+        var other = pools.Pick(unit.Region, tried);
+        if (other is null || cancellationToken.IsCancellationRequested)
+        {
+            return await first;
+        }
+
+        tried.Add(other);
+        Interlocked.Increment(ref counters.Hedges);
+        metrics.Hedges.Add(unit.Region);
+        RouterLog.UnitHedged(logger, unit.Message.UnitId, unit.Region, other.Address.ToString(), hedgeAfter.TotalMilliseconds);
+        using var hedgeCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var second = AttemptAsync(unit, other, deadline, tracker, hedgeCts.Token);
+        var winner = await Task.WhenAny(first, second);
+        var loser = winner == first ? second : first;
+        var result = await winner;
+        if (result.Partial is not null)
+        {
+            await (winner == first ? hedgeCts : primaryCts).CancelAsync();
+            var lost = await loser;
+            return result with { Bytes = result.Bytes + lost.Bytes };
+        }
+
+        var fallback = await loser;
+        return fallback with { Bytes = result.Bytes + fallback.Bytes };
+    }
+
+    /// <summary>One call to one worker. Never throws: failures come back classified as retryable or not.</summary>
+    private async Task<Attempt> AttemptAsync(PlannedUnit unit, IWorkerChannel channel, DateTime deadline, ProgressTracker tracker, CancellationToken cancellationToken)
+    {
+        metrics.Units.Add(unit.Region);
+        var started = time.GetTimestamp();
         long bytes = unit.Message.CalculateSize() + 5;
         PartialResult? partial = null;
         try
@@ -125,57 +267,66 @@ internal sealed class QueryDispatcher(WorkerPools pools, ILogger<QueryDispatcher
 
             if (partial is null)
             {
-                return UnitOutcome.Failed(datasetIndex, unit, bytes,
-                    QueryError.RegionUnavailable(unit.Region, $"worker {channel.Address} in {unit.Region} ended unit {unit.Message.UnitId} without a result"));
+                return Fail(channel, unit, bytes, true, QueryError.RegionUnavailable(unit.Region, $"worker {channel.Address} in {unit.Region} ended unit {unit.Message.UnitId} without a result"));
             }
 
-            if (partial.UnitId != unit.Message.UnitId)
+            // Completeness: the answer is for this unit and covers exactly its chunk range.
+            if (partial.UnitId != unit.Message.UnitId || (unit.ChunkCount >= 0 && partial.Stats?.Chunks != unit.ChunkCount))
             {
-                return UnitOutcome.Failed(datasetIndex, unit, bytes,
-                    new QueryError(502, "bad_worker_response", $"worker {channel.Address} answered unit {partial.UnitId} for {unit.Message.UnitId}"));
+                return Fail(channel, unit, bytes, true, QueryError.RegionUnavailable(unit.Region,
+                    $"worker {channel.Address} answered unit '{partial.UnitId}' with {partial.Stats?.Chunks} chunk(s) for '{unit.Message.UnitId}' ({unit.ChunkCount} chunk(s))"));
             }
 
-            tracker.Complete(unit.Message.UnitId);
-            return new UnitOutcome(datasetIndex, unit.Region, unit.Message.UnitId, bytes, partial, null);
+            var elapsed = time.GetElapsedTime(started);
+            pools.MarkHealthy(channel);
+            pools.RecordLatency(unit.Region, elapsed);
+            metrics.UnitLatency.Observe(elapsed);
+            metrics.BytesRead.Add(unit.Region, partial.Stats?.BytesRead ?? 0);
+            return new Attempt(partial, null, false, bytes);
         }
-        catch (RpcException ex)
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
         {
             RouterLog.UnitFailed(logger, unit.Message.UnitId, unit.Region, channel.Address.ToString(), ex.StatusCode.ToString(), ex.Status.Detail);
-            return UnitOutcome.Failed(datasetIndex, unit, bytes, MapError(ex, unit));
+            if (ex.StatusCode == StatusCode.DeadlineExceeded || DateTime.UtcNow >= deadline)
+            {
+                return new Attempt(null, QueryError.DeadlineExceeded($"the query's deadline passed in region {unit.Region}"), false, bytes);
+            }
+
+            var retryable = WorkerErrors.IsRetryable(ex.StatusCode);
+            return Fail(channel, unit, bytes, retryable, WorkerErrors.ToQueryError(ex, unit.Region, unit.Message.UnitId));
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException)
         {
-            RouterLog.UnitFailed(logger, unit.Message.UnitId, unit.Region, channel.Address.ToString(), "Unavailable", ex.Message);
-            return UnitOutcome.Failed(datasetIndex, unit, bytes,
-                QueryError.RegionUnavailable(unit.Region, $"region {unit.Region} is unavailable: {ex.Message}"));
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested || DateTime.UtcNow >= deadline)
-        {
-            return UnitOutcome.Failed(datasetIndex, unit, bytes, QueryError.DeadlineExceeded($"the query's deadline passed while waiting for region {unit.Region}"));
+            // Cancelled by the query (deadline, client gone, fail-fast, or a hedge that lost).
+            return new Attempt(null, DateTime.UtcNow >= deadline
+                ? QueryError.DeadlineExceeded($"the query's deadline passed while waiting for region {unit.Region}")
+                : new QueryError(499, "cancelled", "the query was cancelled"), false, bytes);
         }
     }
 
-    private static QueryError MapError(RpcException ex, PlannedUnit unit) => ex.StatusCode switch
+    private Attempt Fail(IWorkerChannel channel, PlannedUnit unit, long bytes, bool retryable, QueryError error)
     {
-        StatusCode.InvalidArgument => QueryError.BadRequest("bad_request", ex.Status.Detail, ex.Trailers.GetValue("proxima-field")),
-        StatusCode.NotFound => QueryError.BadRequest("unknown_dataset", ex.Status.Detail),
-        StatusCode.PermissionDenied => new QueryError(403, "forbidden", ex.Status.Detail),
-        StatusCode.DeadlineExceeded => QueryError.DeadlineExceeded($"the query's deadline passed in region {unit.Region}"),
-        StatusCode.ResourceExhausted => new QueryError(429, "resource_exhausted", ex.Status.Detail),
-        StatusCode.DataLoss => new QueryError(500, "data_error", $"region {unit.Region}: {ex.Status.Detail}"),
-        StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Unknown or StatusCode.Internal or StatusCode.Aborted =>
-            QueryError.RegionUnavailable(unit.Region, $"region {unit.Region} failed unit {unit.Message.UnitId}: {ex.StatusCode}: {ex.Status.Detail}"),
-        _ => new QueryError(500, "internal", $"region {unit.Region}: {ex.StatusCode}: {ex.Status.Detail}"),
-    };
+        if (retryable)
+        {
+            pools.MarkFailed(channel);
+        }
 
-    private sealed record UnitOutcome(int DatasetIndex, string Region, string UnitId, long BytesCrossRegion, PartialResult? Partial, QueryError? Error)
+        _ = unit;
+        return new Attempt(null, error, retryable, bytes);
+    }
+
+    private sealed record Attempt(PartialResult? Partial, QueryError? Error, bool Retryable, long Bytes);
+
+    private sealed record UnitOutcome(int DatasetIndex, PlannedUnit Unit, long BytesCrossRegion, PartialResult? Partial, QueryError? Error);
+
+    private sealed class Counters
     {
-        public static UnitOutcome Failed(int datasetIndex, PlannedUnit unit, long bytes, QueryError error) =>
-            new(datasetIndex, unit.Region, unit.Message.UnitId, bytes, null, error);
+        public int Retries;
+        public int Hedges;
     }
 
     /// <summary>Sums per-unit progress into one query-wide figure.</summary>
-    private sealed class ProgressTracker(QueryPlan plan, IProgress<Progress>? sink)
+    private sealed class ProgressTracker(IProgress<Progress>? sink)
     {
         private readonly Dictionary<string, Progress> _units = [];
 
@@ -204,7 +355,6 @@ internal sealed class QueryDispatcher(WorkerPools pools, ILogger<QueryDispatcher
 
         public void Complete(string unitId)
         {
-            _ = plan;
             if (sink is null)
             {
                 return;

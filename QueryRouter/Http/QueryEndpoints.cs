@@ -18,13 +18,17 @@ internal static class QueryEndpoints
         endpoints.MapGet("/healthz", () => Results.Text("ok"));
     }
 
+    /// <summary><c>GET /metrics</c>: Prometheus text format.</summary>
+    public static void MapMetricsEndpoint(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGet("/metrics", (RouterMetrics metrics) => Results.Text(metrics.Registry.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+
     private static async Task QueryAsync(HttpContext http, QueryService queries, RouterOptions options, ILogger<QueryService> logger)
     {
         var aborted = http.RequestAborted;
         try
         {
             var body = await ReadBodyAsync(http, options.MaxRequestBytes, aborted);
-            var answer = await queries.RunAsync(body, progress: null, aborted);
+            var answer = await queries.RunAsync(body, Security.RouterAuth.Get(http), progress: null, aborted);
             var (bytes, contentType) = ResultAssembly.Encode(answer);
             http.Response.StatusCode = StatusCodes.Status200OK;
             http.Response.ContentType = contentType;
@@ -50,7 +54,7 @@ internal static class QueryEndpoints
     {
         if (http.Request.ContentLength > limit)
         {
-            throw new QueryError(StatusCodes.Status413PayloadTooLarge, "request_too_large", $"the query is {http.Request.ContentLength} bytes; the limit is {limit}");
+            throw QueryError.BadRequest("request_too_large", $"the query is {http.Request.ContentLength} bytes; the limit is {limit}");
         }
 
         var feature = http.Features.Get<IHttpMaxRequestBodySizeFeature>();
@@ -66,7 +70,7 @@ internal static class QueryEndpoints
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw new QueryError(StatusCodes.Status413PayloadTooLarge, "request_too_large", $"the query is larger than the limit of {limit} bytes");
+            throw QueryError.BadRequest("request_too_large", $"the query is larger than the limit of {limit} bytes");
         }
 
         if (buffer.Length == 0)

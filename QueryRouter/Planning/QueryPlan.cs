@@ -22,8 +22,25 @@ internal sealed record QueryPlan(string QueryId, QuerySpec Spec, IReadOnlyList<D
     }
 }
 
-/// <summary>One requested dataset: its catalog parts and the work units that cover them.</summary>
-internal sealed record DatasetPlan(string DatasetId, int Index, IReadOnlyList<DatasetDocument> Parts, IReadOnlyList<PlannedUnit> Units);
+/// <summary>
+/// One requested dataset: its catalog parts, the work units that cover them, and (with allow_partial)
+/// the parts no worker could even plan.
+/// </summary>
+internal sealed record DatasetPlan(string DatasetId, int Index, IReadOnlyList<DatasetDocument> Parts, IReadOnlyList<PlannedUnit> Units)
+{
+    public IReadOnlyList<string> MissingAtPlan { get; init; } = [];
+}
 
-/// <summary>A work unit bound for a region's worker pool.</summary>
-internal sealed record PlannedUnit(string Region, DatasetDocument Part, WorkUnit Message);
+/// <summary>A work unit bound for a region's worker pool; <see cref="ChunkCount"/> = its range's length, or -1 for all chunks.</summary>
+internal sealed record PlannedUnit(string Region, DatasetDocument Part, WorkUnit Message)
+{
+    public long ChunkCount => Message.AllChunks ? -1 : Message.ChunkEnd - Message.ChunkStart;
+
+    /// <summary>How the answer names this unit's part when it is missing: <c>region</c> or <c>region:part</c>.</summary>
+    public string MissingLabel => PartLabel(Region, Part);
+
+    public static string PartLabel(string region, DatasetDocument part) =>
+        part.Part is { Length: > 0 } p ? $"{region}:{p}"
+        : part.Time is { } t ? $"{region}:{t.Start}/{t.End}"
+        : region;
+}

@@ -18,7 +18,7 @@ public sealed class GrpcQueryTests(LocalFederationFixture federation) : IClassFi
 
         var progress = new List<Progress>();
         QueryResponse? result = null;
-        await foreach (var e in client.ServerStreamingAsync(ProximaMethods.RouterQuery, new QueryRequest { Spec = spec }, GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(60))))
+        await foreach (var e in client.ServerStreamingAsync(ProximaMethods.RouterQuery, new QueryRequest { Spec = spec }, GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(60), headers: federation.GrpcAuth())))
         {
             if (e.EventCase == QueryEvent.EventOneofCase.Progress)
             {
@@ -34,7 +34,7 @@ public sealed class GrpcQueryTests(LocalFederationFixture federation) : IClassFi
         Assert.NotEmpty(progress);
         Assert.True(progress.Zip(progress.Skip(1)).All(p => p.First.ChunksDone <= p.Second.ChunksDone), "progress is monotonic");
 
-        using var http = new HttpClient();
+        using var http = federation.CreateHttpClient();
         using var response = await http.PostAsync(new Uri(federation.RouterUrl, "v1/query"), new StringContent("""
             { "datasets": ["reanalysis/era5/t2m"], "variable": "t2m", "select": { "latitude": [-50, 0] }, "reduce": { "dims": ["time"], "ops": ["mean", "std"] } }
             """, Encoding.UTF8, "application/json"));
@@ -63,7 +63,7 @@ public sealed class GrpcQueryTests(LocalFederationFixture federation) : IClassFi
         var spec = new QuerySpec { Variable = "t2m" };
         spec.Datasets.Add("no/such/dataset");
         using var client = new GrpcClient(new Uri(federation.RunFile.GetProperty("routerGrpcUrl").GetString()!));
-        var call = client.ServerStreaming(ProximaMethods.RouterQuery, new QueryRequest { Spec = spec });
+        var call = client.ServerStreaming(ProximaMethods.RouterQuery, new QueryRequest { Spec = spec }, new GrpcCallOptions(Headers: federation.GrpcAuth()));
         var ex = await Assert.ThrowsAsync<RpcException>(async () =>
         {
             await foreach (var _ in call.ResponseStream.ReadAllAsync())

@@ -24,6 +24,20 @@ public sealed class LocalFederationFixture : IAsyncLifetime
 
     internal ProximaProcess Up => _up!;
 
+    /// <summary>The bearer token <c>proxima up</c> wrote to <c>STATE/token</c>.</summary>
+    public string Token { get; private set; } = "";
+
+    /// <summary>An HTTP client that sends the federation's bearer token.</summary>
+    public HttpClient CreateHttpClient(TimeSpan? timeout = null)
+    {
+        var http = new HttpClient { Timeout = timeout ?? TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        return http;
+    }
+
+    /// <summary>gRPC metadata carrying the bearer token.</summary>
+    public Proxima.Protocol.Grpc.Metadata GrpcAuth() => new() { { "authorization", "Bearer " + Token } };
+
     public string Era5Store => Path.Combine(DataRoot, "us-east-1", "reanalysis", "era5", "t2m.zarr");
 
     public string Cmip6Store => Path.Combine(DataRoot, "us-west-2", "cmip6", "ScenarioMIP", "MOHC", "UKESM1-0-LL", "ssp585", "tas.zarr");
@@ -43,6 +57,8 @@ public sealed class LocalFederationFixture : IAsyncLifetime
         _up = ProximaProcess.Start("up", "--config", ConfigPath, "--data-root", DataRoot, "--state", State, "--port", "0", "--latency-ms", "2");
         var url = await _up.WaitForLineAsync("Router: ", TimeSpan.FromSeconds(90));
         RouterUrl = new Uri(url.TrimEnd('/') + "/");
+        var tokenPath = await _up.WaitForLineAsync("Token: ", TimeSpan.FromSeconds(90));
+        Token = (await File.ReadAllTextAsync(tokenPath)).Trim();
         await _up.WaitForLineAsync("State: ", TimeSpan.FromSeconds(90));
         using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(State, "federation.json")));
         RunFile = doc.RootElement.Clone();

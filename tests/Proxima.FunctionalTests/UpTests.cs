@@ -8,7 +8,6 @@ namespace Proxima.FunctionalTests;
 
 public sealed class UpTests(LocalFederationFixture federation) : IClassFixture<LocalFederationFixture>
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     [Fact]
     public async Task Mean_over_time_is_answered_by_the_region_holding_the_data_and_equals_xarray()
@@ -70,7 +69,8 @@ public sealed class UpTests(LocalFederationFixture federation) : IClassFixture<L
     private async Task<HttpResponseMessage> PostQueryAsync(string json)
     {
         using var content = new StringContent(json, Encoding.UTF8, "application/json");
-        return await Http.PostAsync(new Uri(federation.RouterUrl, "v1/query"), content);
+        using var http = federation.CreateHttpClient();
+        return await http.PostAsync(new Uri(federation.RouterUrl, "v1/query"), content);
     }
 
     internal static async Task<JsonElement> XarrayAsync(string code, params string[] args)

@@ -2,6 +2,8 @@ using System.Text;
 using Proxima.Catalog;
 using Proxima.Catalog.Sqlite;
 using Proxima.Compute.Query;
+using Proxima.Protocol.V1;
+using Proxima.QueryRouter.Dispatch;
 using Proxima.QueryRouter.Http;
 using Proxima.QueryRouter.Planning;
 
@@ -56,6 +58,15 @@ public sealed class QueryPlannerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Parts_of_a_split_dataset_outside_the_time_range_are_not_asked()
+    {
+        var plan = await PlanAsync("""{ "datasets": ["split/t"], "variable": "t", "select": { "time": ["2000-08-01", "2000-09-01"] } }""");
+        Assert.Equal("us-west-2", Assert.Single(plan.Datasets[0].Units).Region);
+        var both = await PlanAsync("""{ "datasets": ["split/t"], "variable": "t", "select": { "time": ["2000-06-30T12:00:00", "2000-07-01"] } }""");
+        Assert.Equal(2, both.Datasets[0].Units.Count);
+    }
+
+    [Fact]
     public async Task Unknown_dataset_is_a_400_naming_its_index()
     {
         var error = await Assert.ThrowsAsync<QueryError>(() => PlanAsync("""{ "datasets": ["cmip6/tas", "nope"], "variable": "tas" }"""));
@@ -76,16 +87,60 @@ public sealed class QueryPlannerTests : IAsyncLifetime
     [Fact]
     public async Task A_region_without_workers_is_a_503_naming_it()
     {
-        var planner = new QueryPlanner(_catalog, new HashSet<string> { "us-east-1" });
+        var planner = new QueryPlanner(_catalog, new FakePools(("us-east-1", 1, 0)));
         var json = Encoding.UTF8.GetBytes("""{ "datasets": ["cmip6/tas"], "variable": "tas" }""");
         var error = await Assert.ThrowsAsync<QueryError>(() => planner.PlanAsync("q", QuerySpecParser.Parse(json), json, CancellationToken.None));
         Assert.Equal(503, error.HttpStatus);
         Assert.Equal("us-west-2", error.Region);
     }
 
+    [Fact]
+    public async Task A_part_on_a_pool_is_split_into_contiguous_chunk_ranges_covering_it_once()
+    {
+        var planner = new QueryPlanner(_catalog, new FakePools(("us-east-1", 3, 10)), new RouterOptions { CatalogPath = "x", Workers = new Dictionary<string, IReadOnlyList<Uri>>(), UnitsPerWorker = 2 });
+        var bytes = Encoding.UTF8.GetBytes("""{ "datasets": ["reanalysis/era5/t2m"], "variable": "t2m" }""");
+        var plan = await planner.PlanAsync("q", QuerySpecParser.Parse(bytes), bytes, CancellationToken.None);
+        var units = plan.Datasets[0].Units;
+        Assert.Equal(6, units.Count);
+        long next = 0;
+        foreach (var u in units)
+        {
+            Assert.False(u.Message.AllChunks);
+            Assert.Equal(next, u.Message.ChunkStart);
+            Assert.True(u.Message.ChunkEnd > u.Message.ChunkStart);
+            next = u.Message.ChunkEnd;
+        }
+
+        Assert.Equal(10, next);
+        Assert.Equal(6, units.Select(u => u.Message.UnitId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_pool_never_gets_more_units_than_chunks()
+    {
+        var planner = new QueryPlanner(_catalog, new FakePools(("us-east-1", 4, 3)));
+        var bytes = Encoding.UTF8.GetBytes("""{ "datasets": ["reanalysis/era5/t2m"], "variable": "t2m" }""");
+        var plan = await planner.PlanAsync("q", QuerySpecParser.Parse(bytes), bytes, CancellationToken.None);
+        Assert.Equal([(0L, 1L), (1L, 2L), (2L, 3L)], plan.Datasets[0].Units.Select(u => (u.Message.ChunkStart, u.Message.ChunkEnd)));
+    }
+
+    [Fact]
+    public async Task A_dataset_restricted_to_a_group_is_403_for_a_client_without_it()
+    {
+        var doc = Document("secret/t", "us-east-1", "t", "2000-01-01T00:00:00", "2000-12-31T23:00:00") with { Acl = ["era5-team"] };
+        await AddAsync("us-east-1", doc);
+        var planner = new QueryPlanner(_catalog, new FakePools(("us-east-1", 1, 0)));
+        var bytes = Encoding.UTF8.GetBytes("""{ "datasets": ["secret/t"], "variable": "t" }""");
+        var spec = QuerySpecParser.Parse(bytes);
+        var error = await Assert.ThrowsAsync<QueryError>(() => planner.PlanAsync("q", spec, bytes, ["other"], DateTime.UtcNow.AddMinutes(1), CancellationToken.None));
+        Assert.Equal(403, error.HttpStatus);
+        var plan = await planner.PlanAsync("q", spec, bytes, ["era5-team"], DateTime.UtcNow.AddMinutes(1), CancellationToken.None);
+        Assert.Equal(["era5-team"], plan.Datasets[0].Units[0].Message.Groups);
+    }
+
     private Task<QueryPlan> PlanAsync(string json)
     {
-        var planner = new QueryPlanner(_catalog, new HashSet<string> { "us-east-1", "us-west-2" });
+        var planner = new QueryPlanner(_catalog, new FakePools(("us-east-1", 1, 0), ("us-west-2", 1, 0)));
         var bytes = Encoding.UTF8.GetBytes(json);
         return planner.PlanAsync("q1", QuerySpecParser.Parse(bytes), bytes, CancellationToken.None);
     }
@@ -109,4 +164,14 @@ public sealed class QueryPlannerTests : IAsyncLifetime
         Bbox = new BoundingBox(-180, -90, 180, 90),
         Time = new TimeExtent { Start = start, End = end },
     };
+
+    private sealed class FakePools(params (string Region, int Size, long Chunks)[] pools) : IPoolDirectory
+    {
+        public bool HasRegion(string region) => pools.Any(p => p.Region == region);
+
+        public int PoolSize(string region) => pools.First(p => p.Region == region).Size;
+
+        public Task<long> PlanChunksAsync(string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken) =>
+            Task.FromResult(pools.First(p => p.Region == region).Chunks);
+    }
 }

@@ -1,0 +1,142 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Proxima.FunctionalTests.Infrastructure;
+
+namespace Proxima.FunctionalTests.Federation;
+
+/// <summary>
+/// A real <c>proxima up</c> with three regions and pools of 2, 3 and 1 workers, holding one dataset
+/// (<c>split/t</c>) split by time across all three, written by xarray, plus an ACL-restricted dataset.
+/// Subclasses choose the link latency.
+/// </summary>
+public abstract class FederationFixtureBase : IAsyncLifetime
+{
+    public const string TeamToken = "team-token-0123456789abcdef";
+    public const string OtherToken = "other-token-0123456789abcdef";
+
+    private readonly TempDirectory _temp = new();
+    private ProximaProcess? _up;
+
+    public static readonly (string Region, int Workers)[] Regions = [("r-a", 2), ("r-b", 3), ("r-c", 1)];
+
+    public static readonly (string Region, int Start, int End)[] Parts = [("r-a", 0, 30), ("r-b", 30, 54), ("r-c", 54, 72)];
+
+    protected abstract double LatencyMs { get; }
+
+    public string DataRoot => _temp.Combine("data");
+
+    public string State => _temp.Combine("state");
+
+    public string WholeStore => _temp.Combine("whole.zarr");
+
+    public Uri RouterUrl { get; private set; } = null!;
+
+    public Uri RouterGrpcUrl { get; private set; } = null!;
+
+    public string Token { get; private set; } = "";
+
+    public JsonElement RunFile { get; private set; }
+
+    internal ProximaProcess Up => _up!;
+
+    public async Task InitializeAsync()
+    {
+        await Python.RunAsync(Path.Combine(RepoPaths.Root, "tests", "Proxima.FunctionalTests", "Federation", "make_split_data.py"),
+            [DataRoot, WholeStore, .. Parts.Select(p => $"{p.Region}:{p.Start}:{p.End}")]);
+        var config = _temp.Combine("variables.json");
+        var workers = string.Join(",\n", Regions.Select((r, i) =>
+            $$"""{ "region": "{{r.Region}}", "cidr": "10.{{i + 1}}.0.0/16", "dataset": "s3://d{{i}}", "lustreFileSystemPath": "d{{i}}", "workers": {{r.Workers}} }"""));
+        await File.WriteAllTextAsync(config, $$"""{ "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" }, "workers": [ {{workers}} ] }""");
+        Directory.CreateDirectory(State);
+        await File.WriteAllTextAsync(Path.Combine(State, "tokens.json"), $$"""
+            { "tokens": [ { "token": "{{TeamToken}}", "name": "team", "groups": ["era5-team"] },
+                          { "token": "{{OtherToken}}", "name": "other", "groups": ["other"] } ] }
+            """);
+        _up = ProximaProcess.Start("up", "--config", config, "--data-root", DataRoot, "--state", State, "--port", "0",
+            "--latency-ms", LatencyMs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bandwidth-mbit", "0");
+        RouterUrl = new Uri((await _up.WaitForLineAsync("Router: ", TimeSpan.FromSeconds(120))).TrimEnd('/') + "/");
+        RouterGrpcUrl = new Uri(await _up.WaitForLineAsync("Router gRPC: ", TimeSpan.FromSeconds(120)));
+        Token = (await File.ReadAllTextAsync(await _up.WaitForLineAsync("Token: ", TimeSpan.FromSeconds(120)))).Trim();
+        await _up.WaitForLineAsync("State: ", TimeSpan.FromSeconds(120));
+        using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(State, "federation.json")));
+        RunFile = doc.RootElement.Clone();
+    }
+
+    /// <summary>Worker pids of a region, from the run file.</summary>
+    public List<int> WorkerPids(string region) =>
+        RunFile.GetProperty("workers").EnumerateArray()
+            .Where(w => w.GetProperty("region").GetString() == region)
+            .Select(w => w.GetProperty("pid").GetInt32()).ToList();
+
+    /// <summary>Worker URLs (direct, not through the link) of a region.</summary>
+    public List<Uri> WorkerUrls(string region) =>
+        RunFile.GetProperty("workers").EnumerateArray()
+            .Where(w => w.GetProperty("region").GetString() == region)
+            .Select(w => new Uri(w.GetProperty("url").GetString()!)).ToList();
+
+    public async Task<(System.Net.HttpStatusCode Status, JsonElement Body, string Text)> QueryAsync(string json, string? token = "")
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Length == 0 ? Token : token);
+        }
+
+        using var response = await http.PostAsync(new Uri(RouterUrl, "v1/query"), new StringContent(json, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        JsonElement body = default;
+        if (text.StartsWith('{'))
+        {
+            using var doc = JsonDocument.Parse(text);
+            body = doc.RootElement.Clone();
+        }
+
+        return (response.StatusCode, body, text);
+    }
+
+    public async Task<string> RouterMetricsAsync()
+    {
+        using var http = new HttpClient();
+        return await http.GetStringAsync(new Uri(RouterUrl, "metrics"));
+    }
+
+    /// <summary>xarray's answer on the whole (unsplit) dataset.</summary>
+    public async Task<JsonElement> XarrayAsync(string timeStart, string timeEnd)
+    {
+        var output = await Python.RunCodeAsync("""
+            import sys, json, numpy as np, xarray as xr
+            ds = xr.open_zarr(sys.argv[1]).sel(time=slice(sys.argv[2], sys.argv[3]))
+            t = ds.t.astype("float64")
+            out = {}
+            for op in ["mean", "std", "min", "max", "sum", "count"]:
+                v = getattr(t, op)("time").values.ravel()
+                out[op] = [None if np.isnan(x) else float(x) for x in v]
+            print(json.dumps(out))
+            """, WholeStore, timeStart, timeEnd);
+        using var doc = JsonDocument.Parse(output);
+        return doc.RootElement.Clone();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_up is not null)
+        {
+            await _up.DisposeAsync();
+        }
+
+        _temp.Dispose();
+    }
+}
+
+/// <summary>Fast links (2 ms): correctness, security, limits, metrics.</summary>
+public sealed class FederationFixture : FederationFixtureBase
+{
+    protected override double LatencyMs => 2;
+}
+
+/// <summary>A separate federation whose workers the tests kill.</summary>
+public sealed class FailureFederationFixture : FederationFixtureBase
+{
+    protected override double LatencyMs => 2;
+}
