@@ -3,6 +3,11 @@ namespace Proxima.Client;
 /// <summary>Where a <see cref="ProximaClient"/> finds the router and how it authenticates.</summary>
 public sealed class ProximaClientOptions
 {
+    /// <summary>Options with defaults; set <see cref="RouterUrl"/>.</summary>
+    public ProximaClientOptions()
+    {
+    }
+
     /// <summary>The router's HTTP address (<c>POST /v1/query</c>, <c>GET /v1/datasets</c>), for example <c>http://127.0.0.1:8080/</c>.</summary>
     public required Uri RouterUrl { get; init; }
 

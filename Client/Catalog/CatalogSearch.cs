@@ -16,6 +16,11 @@ public sealed class CatalogSearch
     private string? _region;
     private int? _limit;
 
+    /// <summary>An empty search (every dataset, up to the router's default limit).</summary>
+    public CatalogSearch()
+    {
+    }
+
     /// <summary>Datasets whose bounding box intersects (west, south, east, north) in degrees.</summary>
     public CatalogSearch BBox(double west, double south, double east, double north)
     {

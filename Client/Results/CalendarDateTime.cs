@@ -9,6 +9,13 @@ namespace Proxima.Client;
 /// <see cref="DateTime"/> can hold, so results keep the fields; <see cref="ToDateTime"/> converts
 /// when the calendar is Gregorian.
 /// </summary>
+/// <param name="Year">Year (astronomical numbering in the calendar).</param>
+/// <param name="Month">Month, 1..12.</param>
+/// <param name="Day">Day of month, 1..31 (1..30 in <c>360_day</c>, where February has 30 days).</param>
+/// <param name="Hour">Hour, 0..23.</param>
+/// <param name="Minute">Minute, 0..59.</param>
+/// <param name="Second">Seconds with fraction.</param>
+/// <param name="Calendar">The CF calendar name.</param>
 public readonly record struct CalendarDateTime(int Year, int Month, int Day, int Hour, int Minute, double Second, string Calendar)
     : IComparable<CalendarDateTime>
 {
