@@ -1,0 +1,102 @@
+using Proxima.Client.Tests.Infrastructure;
+
+namespace Proxima.Client.Tests;
+
+/// <summary>
+/// Runs each snippet of docs/quickstart.md as written, from a folder whose <c>.proxima</c> is the test
+/// federation's state (as a user runs them next to <c>proxima up</c>).
+/// </summary>
+[Collection("federation")]
+public sealed class QuickstartTests(FederationFixture federation)
+{
+    private static readonly string Doc = Path.Combine(RepoPaths.Root, "docs", "quickstart.md");
+
+    [Fact]
+    public async Task Curl_quickstart_returns_a_result_and_a_stac_collection()
+    {
+        var script = Path.Combine(WorkDir(), "quickstart.sh");
+        await File.WriteAllTextAsync(script, "set -eu\n" + Snippet("curl"));
+        var outcome = await Run.ProcessAsync("/bin/bash", [script], WorkDir());
+        Assert.True(outcome.ExitCode == 0, outcome.Describe());
+        Assert.Contains("\"results\"", outcome.Stdout);
+        Assert.Contains("\"mean\"", outcome.Stdout);
+        Assert.Contains("\"FeatureCollection\"", outcome.Stdout);
+        Assert.Contains("reanalysis/era5/t2m", outcome.Stdout);
+    }
+
+    [Fact]
+    public async Task Python_quickstart_runs_as_written()
+    {
+        var script = Path.Combine(WorkDir(), "quickstart.py");
+        await File.WriteAllTextAsync(script, Snippet("python"));
+        var outcome = await Run.ProcessAsync(Python.Interpreter, [script], WorkDir(),
+            new Dictionary<string, string> { ["PYTHONPATH"] = Path.Combine(RepoPaths.Root, "Client", "python") });
+        Assert.True(outcome.ExitCode == 0, outcome.Describe());
+        Assert.Contains("<xarray.Dataset>", outcome.Stdout);
+        Assert.Contains("Sydney", outcome.Stdout);
+        Assert.Contains("degC", outcome.Stdout);
+        Assert.Contains("us-east-1", outcome.Stdout);
+    }
+
+    [Fact]
+    public async Task Csharp_quickstarts_run_as_written_console_app_and_interactive_cell()
+    {
+        // The console app is a .NET 10 file-based app saved in the checkout's root, as the doc says.
+        var console = Path.Combine(RepoPaths.Root, $"quickstart-test-{Environment.ProcessId}.cs");
+        await File.WriteAllTextAsync(console, Snippet("csharp-console"));
+        try
+        {
+            var outcome = await Run.ProcessAsync("dotnet", ["run", "--file", console], WorkDir(), timeout: TimeSpan.FromMinutes(4));
+            Assert.True(outcome.ExitCode == 0, outcome.Describe());
+            Assert.Contains("reanalysis/era5/t2m in us-east-1", outcome.Stdout);
+            Assert.Contains("wrote daily-max.csv", outcome.Stdout);
+            Assert.Contains("rejected: unknown_dataset at datasets[0]", outcome.Stdout);
+            var csv = await File.ReadAllLinesAsync(Path.Combine(WorkDir(), "daily-max.csv"));
+            Assert.Equal("point,time,latitude,longitude,max", csv[0]);
+            Assert.Equal(1 + (4 * 10), csv.Length);
+        }
+        finally
+        {
+            File.Delete(console);
+        }
+
+        // The notebook cell: .NET Interactive's #i/#r package directives become the file-based app's
+        // #:project reference to the same SDK; every C# line runs unchanged.
+        var cell = Snippet("csharp-interactive").Split('\n');
+        var body = string.Join('\n', cell.Where(l => !l.StartsWith("#i ", StringComparison.Ordinal) && !l.StartsWith("#r ", StringComparison.Ordinal)));
+        Assert.Contains(cell, l => l.StartsWith("#r \"nuget: Proxima.Client", StringComparison.Ordinal));
+        var interactive = Path.Combine(WorkDir(), "interactive.cs");
+        await File.WriteAllTextAsync(interactive,
+            $"#:project {Path.Combine(RepoPaths.Root, "Client", "Proxima.Client.csproj")}\n#:property PublishAot=false\n{body}");
+        var run = await Run.ProcessAsync("dotnet", ["run", "--file", interactive], WorkDir(), timeout: TimeSpan.FromMinutes(4));
+        Assert.True(run.ExitCode == 0, run.Describe());
+        Assert.Contains("100% (", run.Stdout);
+        Assert.Contains("reanalysis/era5/t2m:t2m (latitude, longitude) shape [11, 15] ops [mean, std] degC", run.Stdout);
+        Assert.Contains("165 rows", run.Stdout);
+    }
+
+    private string WorkDir()
+    {
+        var dir = Path.Combine(federation.Work, "quickstart");
+        Directory.CreateDirectory(dir);
+        var link = Path.Combine(dir, ".proxima");
+        if (!Directory.Exists(link))
+        {
+            Directory.CreateSymbolicLink(link, federation.State);
+        }
+
+        return dir;
+    }
+
+    /// <summary>The fenced block after <c>&lt;!-- quickstart:NAME --&gt;</c> in docs/quickstart.md.</summary>
+    private static string Snippet(string name)
+    {
+        var lines = File.ReadAllLines(Doc);
+        var marker = Array.IndexOf(lines, $"<!-- quickstart:{name} -->");
+        Assert.True(marker >= 0, $"docs/quickstart.md has no '<!-- quickstart:{name} -->' block");
+        var start = marker + 2;
+        Assert.StartsWith("```", lines[marker + 1]);
+        var end = Array.FindIndex(lines, start, l => l.StartsWith("```", StringComparison.Ordinal));
+        return string.Join('\n', lines[start..end]) + "\n";
+    }
+}
