@@ -16,7 +16,10 @@ public sealed class LinkEmulatorTests
     [Fact]
     public async Task Round_trip_through_the_link_is_twice_the_one_way_latency()
     {
-        var settings = new LinkSettings { Latency = TimeSpan.FromMilliseconds(40), BitsPerSecond = 200_000_000 };
+        // A latency well above the scheduling noise of a loaded 2-core machine (timers firing some
+        // milliseconds late), so ±25% tests the emulator rather than the machine.
+        var settings = new LinkSettings { Latency = TimeSpan.FromMilliseconds(150), BitsPerSecond = 200_000_000 };
+        var expected = 2 * settings.Latency.TotalMilliseconds;
         var measured = new List<double>();
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
@@ -28,7 +31,7 @@ public sealed class LinkEmulatorTests
             // Warm the connection (the first exchange includes the connect to the target).
             await RoundTripAsync(client, buffer);
             var samples = new List<double>();
-            for (var i = 0; i < 10; i++)
+            for (var i = 0; i < 5; i++)
             {
                 var sw = Stopwatch.StartNew();
                 await RoundTripAsync(client, buffer);
@@ -36,16 +39,16 @@ public sealed class LinkEmulatorTests
             }
 
             samples.Sort();
-            Assert.Equal(11, link.BytesForward);
-            Assert.Equal(11, link.BytesBackward);
+            Assert.Equal(6, link.BytesForward);
+            Assert.Equal(6, link.BytesBackward);
             measured.Add(samples[samples.Count / 2]);
-            if (measured[^1] is >= 80 * 0.75 and <= 80 * 1.25)
+            if (measured[^1] >= expected * 0.75 && measured[^1] <= expected * 1.25)
             {
                 return;
             }
         }
 
-        Assert.Fail($"median round trip {string.Join(", ", measured.Select(m => $"{m:0.0} ms"))} in {Attempts} attempts; expected 80 ms ± 25%");
+        Assert.Fail($"median round trip {string.Join(", ", measured.Select(m => $"{m:0.0} ms"))} in {Attempts} attempts; expected {expected} ms ± 25%");
     }
 
     [Fact]
