@@ -225,6 +225,74 @@ public sealed class CfDecoding
         }
     }
 
+    /// <summary>
+    /// float→float / double→double with up to two fill values: vectorised compare, multiply, add and
+    /// select (multiply and add stay separate roundings, as NumPy does them).
+    /// </summary>
+    private void SimdSameType<T>(ReadOnlySpan<T> raw, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int nf = _fillValues.Length;
+        T f0 = nf > 0 ? T.CreateTruncating(_fillValues[0]) : T.NaN;
+        T f1 = nf > 1 ? T.CreateTruncating(_fillValues[1]) : T.NaN;
+        bool hasScale = ScaleFactor is not null;
+        bool hasOffset = AddOffset is not null;
+        T scale = T.CreateTruncating(ScaleFactor ?? 1.0);
+        T offset = T.CreateTruncating(AddOffset ?? 0.0);
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated && raw.Length >= System.Numerics.Vector<T>.Count)
+        {
+            var vf0 = new System.Numerics.Vector<T>(f0);
+            var vf1 = new System.Numerics.Vector<T>(f1);
+            var vs = new System.Numerics.Vector<T>(scale);
+            var vo = new System.Numerics.Vector<T>(offset);
+            var nan = new System.Numerics.Vector<T>(T.NaN);
+            ReadOnlySpan<System.Numerics.Vector<T>> src = MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(raw);
+            Span<System.Numerics.Vector<T>> dst = MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(destination);
+            for (int k = 0; k < src.Length; k++)
+            {
+                System.Numerics.Vector<T> v = src[k];
+                System.Numerics.Vector<T> mask = System.Numerics.Vector.Equals(v, vf0) | System.Numerics.Vector.Equals(v, vf1);
+                if (hasScale)
+                {
+                    v *= vs;
+                }
+
+                if (hasOffset)
+                {
+                    v += vo;
+                }
+
+                dst[k] = System.Numerics.Vector.ConditionalSelect(mask, nan, v);
+            }
+
+            i = src.Length * System.Numerics.Vector<T>.Count;
+        }
+
+        for (; i < raw.Length; i++)
+        {
+            T v = raw[i];
+            if (v == f0 || v == f1)
+            {
+                v = T.NaN;
+            }
+            else
+            {
+                if (hasScale)
+                {
+                    v *= scale;
+                }
+
+                if (hasOffset)
+                {
+                    v += offset;
+                }
+            }
+
+            destination[i] = v;
+        }
+    }
+
     private void Kernel<TRaw, TDec, TOut>(ReadOnlySpan<byte> rawBytes, Span<TOut> destination)
         where TRaw : unmanaged, INumberBase<TRaw>
         where TDec : unmanaged, IFloatingPointIeee754<TDec>
@@ -241,6 +309,12 @@ public sealed class CfDecoding
         }
 
         int nf = _fillValues.Length;
+        if (nf <= 2 && typeof(TRaw) == typeof(TDec) && typeof(TDec) == typeof(TOut) && (typeof(TOut) == typeof(float) || typeof(TOut) == typeof(double)))
+        {
+            SimdSameType(MemoryMarshal.Cast<TRaw, TOut>(raw[..n]), destination[..n]);
+            return;
+        }
+
         TDec f0 = nf > 0 ? TDec.CreateTruncating(_fillValues[0]) : TDec.NaN;
         TDec f1 = nf > 1 ? TDec.CreateTruncating(_fillValues[1]) : TDec.NaN;
         bool hasScale = ScaleFactor is not null;

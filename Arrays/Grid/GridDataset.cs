@@ -18,7 +18,7 @@ public enum DatasetFormat
 /// A gridded dataset opened from storage, format auto-detected (Zarr v2 consolidated or not, Zarr v3):
 /// variables by name, global attributes, coordinates found by CF rules.
 /// </summary>
-public sealed class GridDataset : IDisposable
+public sealed partial class GridDataset : IDisposable
 {
     private readonly Dictionary<string, GridVariable> _byName;
 

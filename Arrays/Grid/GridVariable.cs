@@ -79,6 +79,9 @@ public sealed class GridVariable
 
     public string Name { get; }
 
+    /// <summary>The format backend (raw chunks), for conversion.</summary>
+    internal ChunkSource Source => _source;
+
     /// <summary>Dimension names (Zarr <c>_ARRAY_DIMENSIONS</c>/<c>dimension_names</c>, NetCDF dims; "dim_N" when absent).</summary>
     public ImmutableArray<string> Dims { get; }
 
@@ -173,7 +176,8 @@ public sealed class GridVariable
     /// elements past the array's edge are NaN; scale/offset applied. <typeparamref name="T"/> is float or double.
     /// A chunk absent from the store reads as the fill value.
     /// </summary>
-    public async ValueTask ReadChunkAsync<T>(ReadOnlyMemory<long> chunkIndex, Memory<T> destination, CancellationToken cancellationToken)
+    /// <returns>True when the chunk exists in the store; false when it was absent and filled (a caller may skip it).</returns>
+    public async ValueTask<bool> ReadChunkAsync<T>(ReadOnlyMemory<long> chunkIndex, Memory<T> destination, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         EnsureReadable<T>();
@@ -221,6 +225,8 @@ public sealed class GridVariable
 
                 NdIndex.FillOutside(dst, ChunkShape.AsSpan(), valid, T.NaN);
             }
+
+            return present;
         }
         finally
         {
@@ -293,6 +299,14 @@ public sealed class GridVariable
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrency), CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(EnumerateChunks(first, last), parallel, async (chunk, ct) =>
         {
+            // A whole, unpadded chunk that is one contiguous run of the destination decodes in place.
+            long offset = ContiguousOffset(chunk, start, count);
+            if (offset >= 0)
+            {
+                await ReadChunkAsync<T>(chunk, destination.Slice((int)offset, _chunkElements), ct).ConfigureAwait(false);
+                return;
+            }
+
             T[] buffer = ArrayPool<T>.Shared.Rent(_chunkElements);
             try
             {
@@ -319,15 +333,122 @@ public sealed class GridVariable
     public async ValueTask<CfDateTime[]> ReadTimesAsync(CancellationToken cancellationToken)
     {
         CfTimeUnits units = TimeUnits ?? throw new ArrayFormatException(Location, $"variable '{Name}' has no CF time units (units = '{Units}', calendar = '{Calendar}')");
-        double[] values = await ReadAllAsync<double>(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Integer counts without packing decode exactly (nanoseconds since 1970 overflow double's 53 bits).
+            if (Shape.Length == 1 && Decoding.RawType.IsInteger() && Decoding.ScaleFactor is null && Decoding.AddOffset is null)
+            {
+                long[]? raw = await ReadIntegersAsync(cancellationToken).ConfigureAwait(false);
+                if (raw is not null)
+                {
+                    var result = new CfDateTime[raw.Length];
+                    for (int i = 0; i < raw.Length; i++)
+                    {
+                        bool masked = false;
+                        foreach (double f in Decoding.FillValues)
+                        {
+                            masked |= f == raw[i];
+                        }
+
+                        result[i] = masked ? CfDateTime.NaT : units.Decode(raw[i]);
+                    }
+
+                    return result;
+                }
+            }
+
+            double[] values = await ReadAllAsync<double>(cancellationToken).ConfigureAwait(false);
             return units.Decode(values);
         }
         catch (Exception e) when (e is FormatException or OverflowException or ArgumentOutOfRangeException)
         {
             throw new ArrayFormatException(Location, $"cannot decode times of '{Name}': {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Offset in the region's C-order output where <paramref name="chunk"/> lands as one contiguous
+    /// run, or -1 when it is clipped, padded or strided there.
+    /// </summary>
+    private long ContiguousOffset(long[] chunk, long[] start, long[] count)
+    {
+        int rank = Shape.Length;
+        bool seenExtent = false;
+        long offset = 0;
+        for (int d = 0; d < rank; d++)
+        {
+            long c0 = chunk[d] * ChunkShape[d];
+            if (c0 < start[d] || c0 + ChunkShape[d] > start[d] + count[d])
+            {
+                return -1;
+            }
+
+            // After the first dimension longer than 1, every later one must span the region whole.
+            if (seenExtent && ChunkShape[d] != count[d])
+            {
+                return -1;
+            }
+
+            if (ChunkShape[d] > 1)
+            {
+                seenExtent = true;
+            }
+
+            offset = (offset * count[d]) + (c0 - start[d]);
+        }
+
+        return offset;
+    }
+
+    /// <summary>A 1-D integer variable's raw values as long (null for uint64 values above long.MaxValue).</summary>
+    private async ValueTask<long[]?> ReadIntegersAsync(CancellationToken cancellationToken)
+    {
+        long n = Shape[0];
+        var result = new long[n];
+        int bytes = _chunkElements * StoredType.Size();
+        byte[] raw = ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
+        try
+        {
+            for (long c = 0; c < ChunkGrid[0]; c++)
+            {
+                long start = c * ChunkShape[0];
+                int count = (int)Math.Min(ChunkShape[0], n - start);
+                if (!await _source.ReadChunkAsync([c], raw.AsMemory(0, bytes), cancellationToken).ConfigureAwait(false))
+                {
+                    long fill = (long)(_source.FillValue ?? 0);
+                    result.AsSpan((int)start, count).Fill(fill);
+                    continue;
+                }
+
+                for (int i = 0; i < count; i++)
+                {
+                    ReadOnlySpan<byte> e = raw.AsSpan(i * StoredType.Size());
+                    long value = Decoding.RawType switch
+                    {
+                        DataType.Bool or DataType.UInt8 => e[0],
+                        DataType.Int8 => (sbyte)e[0],
+                        DataType.Int16 => BitConverter.ToInt16(e),
+                        DataType.UInt16 => BitConverter.ToUInt16(e),
+                        DataType.Int32 => BitConverter.ToInt32(e),
+                        DataType.UInt32 => BitConverter.ToUInt32(e),
+                        DataType.Int64 => BitConverter.ToInt64(e),
+                        _ => BitConverter.ToUInt64(e) > long.MaxValue ? long.MinValue : (long)BitConverter.ToUInt64(e),
+                    };
+                    if (value == long.MinValue && Decoding.RawType == DataType.UInt64)
+                    {
+                        return null;
+                    }
+
+                    result[start + i] = value;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+
+        return result;
     }
 
     private void CopyIntersection<T>(T[] chunkData, long[] chunk, long[] chunkShape, long[] start, long[] count, Span<T> destination)

@@ -13,10 +13,13 @@ public sealed class S3ReferenceStores : IAsyncLifetime, IDisposable
 
     public ZarrV3Reference V3 { get; } = new();
 
+    public NetCdfReference NetCdf { get; } = new();
+
     public async Task InitializeAsync()
     {
         await Server.UploadDirectoryAsync(V2.Root, "v2ref");
         await Server.UploadDirectoryAsync(V3.Root, "v3ref");
+        await Server.UploadDirectoryAsync(NetCdf.Root, "ncref");
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -26,6 +29,7 @@ public sealed class S3ReferenceStores : IAsyncLifetime, IDisposable
         Server.Dispose();
         V2.Dispose();
         V3.Dispose();
+        NetCdf.Dispose();
     }
 }
 
@@ -68,6 +72,20 @@ public sealed class S3ConformanceTests : IClassFixture<S3ReferenceStores>
     }
 
     [Fact]
+    public async Task Every_netcdf_reference_file_and_the_collection_read_the_same_from_s3()
+    {
+        using S3Storage s3 = _f.Server.CreateStorage("ncref");
+        foreach (ExpectedCase c in _f.NetCdf.Cases.Values)
+        {
+            using GridDataset ds = await GridDataset.OpenAsync(s3, c.Path);
+            foreach (ExpectedVariable v in c.Variables.Values)
+            {
+                await Compare.AssertVariableMatches(ds, v, "s3:" + c.Name);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Missing_keys_are_null_and_listing_shows_children()
     {
         using S3Storage s3 = _f.Server.CreateStorage("v2ref");
@@ -84,6 +102,15 @@ public sealed class S3ConformanceTests : IClassFixture<S3ReferenceStores>
         byte[]? range = await s3.ReadRangeAsync("stores/xr_era5.zarr/.zgroup", 1, 5);
         byte[] whole = (await s3.ReadAllBytesAsync("stores/xr_era5.zarr/.zgroup"))!;
         Assert.Equal(whole.AsSpan(1, 5).ToArray(), range);
+        using (System.Buffers.IMemoryOwner<byte>? tail = await s3.ReadAsync("stores/xr_era5.zarr/.zgroup", 3, null, 1 << 20, CancellationToken.None))
+        {
+            Assert.Equal(whole.AsSpan(3).ToArray(), tail!.Memory.ToArray());
+        }
+
+        using (System.Buffers.IMemoryOwner<byte>? past = await s3.ReadAsync("stores/xr_era5.zarr/.zgroup", whole.Length + 10, 4, 1 << 20, CancellationToken.None))
+        {
+            Assert.Equal(0, past!.Memory.Length);
+        }
     }
 
     [Fact]

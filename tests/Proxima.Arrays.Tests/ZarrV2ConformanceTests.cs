@@ -1,3 +1,4 @@
+using Proxima.Arrays.Cf;
 using Proxima.Arrays.Storage;
 using Proxima.Arrays.Tests.Infrastructure;
 using Xunit;
@@ -27,7 +28,7 @@ public sealed class ZarrV2ConformanceTests : IClassFixture<ZarrV2Reference>
         "filter_shuffle_gzip_in_filters", "filter_shuffle_zlib", "filter_zlib_in_filters", "missing_inf",
         "missing_int7", "missing_nan", "missing_neginf", "missing_none_i4", "missing_zero_f8", "order_F_f4",
         "order_F_i4", "scalar", "separator_slash", "xr_era5", "xr_packed_i16", "xr_packed_scale_only",
-        "xr_string_coord", "xr_unconsolidated",
+        "xr_string_coord", "xr_time_ns", "xr_unconsolidated",
     ];
 
     public static TheoryData<string> CaseNames => new(Names);
@@ -123,5 +124,33 @@ public sealed class ZarrV2ConformanceTests : IClassFixture<ZarrV2Reference>
     {
         GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_ref.Root), "stores/xr_era5.zarr");
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await ds["t2m"].ReadRegionAsync<float>([0, 0, 10], [1, 1, 9], CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Summary_gives_bbox_time_extent_step_and_variables()
+    {
+        using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_ref.Root), "stores/xr_era5.zarr");
+        DatasetSummary s = await ds.SummarizeAsync();
+        Assert.Equal([0.0, -90.0, 340.0, 90.0], s.BoundingBox!);
+        Assert.Equal("2000-01-01T00:00:00", s.Time!.Start.ToString());
+        Assert.Equal("2000-01-02T23:00:00", s.Time.End.ToString());
+        Assert.Equal("PT1H", s.Time.Step);
+        Assert.Equal(48, s.Time.Count);
+        VariableSummary t2m = s.Variables.Single(v => v.Name == "t2m");
+        Assert.False(t2m.IsCoordinate);
+        Assert.Equal("float32", t2m.DecodedDtype);
+        Assert.Equal(4 * 2 * 3, s.ChunkCount);
+    }
+
+    [Fact]
+    public void Regular_steps_include_calendar_months_and_years()
+    {
+        CfDateTime[] monthly = Enumerable.Range(0, 5).Select(i => new CfDateTime(2000, 1, 1, calendar: CfCalendar.NoLeap).AddMonths(i)).ToArray();
+        Assert.Equal("P1M", GridDataset.RegularStep(monthly));
+        CfDateTime[] yearly = Enumerable.Range(0, 3).Select(i => new CfDateTime(2000 + i, 7, 1)).ToArray();
+        Assert.Equal("P1Y", GridDataset.RegularStep(yearly));
+        CfDateTime[] daily360 = Enumerable.Range(0, 40).Select(i => new CfDateTime(2095, 1, 1, calendar: CfCalendar.Day360).AddDays(i)).ToArray();
+        Assert.Equal("P1D", GridDataset.RegularStep(daily360));
+        Assert.Null(GridDataset.RegularStep([new CfDateTime(2000, 1, 1), new CfDateTime(2000, 1, 2), new CfDateTime(2000, 1, 4)]));
     }
 }

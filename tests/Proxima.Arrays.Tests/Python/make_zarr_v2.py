@@ -187,5 +187,12 @@ p = os.path.join(stores, "xr_string_coord.zarr")
 dss.to_zarr(p, mode="w")
 add_xarray_case(m, "xr_string_coord", p)
 
+# 13. int64 microseconds since 1700: ~1e16 exceeds 2^53, so only an exact integer decode gets every microsecond.
+tn = np.array(["2023-11-14T22:13:20.123456", "2023-11-14T22:13:20.123457", "2024-02-29T23:59:59.999999"], dtype="datetime64[ns]")
+dsn = xr.Dataset({"v": (("time",), np.arange(3, dtype="f4"))}, coords={"time": tn})
+p = os.path.join(stores, "xr_time_ns.zarr")
+dsn.to_zarr(p, mode="w", encoding={"time": {"units": "microseconds since 1700-01-01", "dtype": "i8"}})
+add_xarray_case(m, "xr_time_ns", p)
+
 m.write()
 print("ok", len(m.cases))
