@@ -45,6 +45,9 @@ public sealed record SyncOptions
     /// <summary>Minimum interval between progress reports.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Test seam: how directories are listed (default: the file system).</summary>
+    internal Func<string, IEnumerable<FileSystemInfo>>? DirectoryLister { get; init; }
+
     internal void Validate()
     {
         try

@@ -100,12 +100,19 @@ public static class SyncRunner
             try
             {
                 var claimed = new ConcurrentDictionary<string, string>(StringComparer.Ordinal); // id -> uri
+                var unreadable = new ConcurrentBag<string>(); // directories that could not be listed: keep what was under them
                 var channel = Channel.CreateBounded<DatasetDocument>(new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true });
                 var writer = WriteBatchesAsync(channel, generation, options.BatchSize, cancellationToken);
                 var storage = new PosixStorage(root);
                 try
                 {
-                    await Parallel.ForEachAsync(StoreDiscovery.DiscoverAsync(root, cancellationToken),
+                    void OnUnreadable(string dir, string message)
+                    {
+                        unreadable.Add(dir);
+                        state.AddError(dir.Length == 0 ? "." : dir + "/", "directory cannot be listed: " + message);
+                    }
+
+                    await Parallel.ForEachAsync(StoreDiscovery.DiscoverAsync(root, OnUnreadable, cancellationToken, options.DirectoryLister),
                         new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken },
                         async (store, ct) =>
                         {
@@ -165,7 +172,7 @@ public static class SyncRunner
                 var removed = new List<string>();
                 foreach (var f in live)
                 {
-                    if (!claimed.ContainsKey(f.Id))
+                    if (!claimed.ContainsKey(f.Id) && !UnderAny(f.Uri, unreadable))
                     {
                         removed.Add(f.Id);
                     }
@@ -215,6 +222,19 @@ public static class SyncRunner
                 return r;
             }
         }
+    }
+
+    private static bool UnderAny(string uri, IEnumerable<string> dirs)
+    {
+        foreach (string d in dirs)
+        {
+            if (d.Length == 0 || uri.StartsWith(d + "/", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static async Task WriteBatchesAsync(Channel<DatasetDocument> channel, ICatalogGeneration generation, int batchSize, CancellationToken ct)

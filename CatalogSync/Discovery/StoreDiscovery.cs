@@ -23,80 +23,41 @@ internal static class StoreDiscovery
     private static readonly string[] ZarrV2Root = [".zmetadata", ".zgroup", ".zarray", ".zattrs"];
     private static readonly string[] ZarrV2Array = [".zarray", ".zattrs", ".zgroup"];
 
-    public static async IAsyncEnumerable<DiscoveredStore> DiscoverAsync(string root, [EnumeratorCancellation] CancellationToken ct)
+    /// <summary>
+    /// Yields every dataset under <paramref name="root"/>. A directory that cannot be listed is reported through
+    /// <paramref name="onUnreadable"/> (relative path, reason) and skipped, so the caller can keep what it knew under it.
+    /// </summary>
+    public static async IAsyncEnumerable<DiscoveredStore> DiscoverAsync(string root, Action<string, string>? onUnreadable, [EnumeratorCancellation] CancellationToken ct, Func<string, IEnumerable<FileSystemInfo>>? lister = null)
     {
         var pending = new Stack<string>();
         pending.Push(root);
+        var found = new List<DiscoveredStore>();
+        var subdirs = new List<string>();
         while (pending.Count > 0)
         {
             ct.ThrowIfCancellationRequested();
             string dir = pending.Pop();
-            var subdirs = new List<string>();
-            var ncFiles = new List<FileInfo>();
-            bool v2 = false, v3 = false;
-            var kerchunk = new List<FileInfo>();
-            foreach (var e in new DirectoryInfo(dir).EnumerateFileSystemInfos())
+            found.Clear();
+            subdirs.Clear();
+            string? error = null;
+            try
             {
-                string name = e.Name;
-                if (e is FileInfo f)
-                {
-                    if (name is ".zmetadata" or ".zgroup" or ".zarray")
-                    {
-                        v2 = true;
-                    }
-                    else if (name == "zarr.json")
-                    {
-                        v3 = true;
-                    }
-                    else if (name.StartsWith('.'))
-                    {
-                        continue;
-                    }
-                    else if (name.EndsWith(".nc", StringComparison.Ordinal) || name.EndsWith(".nc4", StringComparison.Ordinal))
-                    {
-                        ncFiles.Add(f);
-                    }
-                    else if (name.EndsWith(".kerchunk.json", StringComparison.Ordinal) || name.EndsWith(".refs.json", StringComparison.Ordinal))
-                    {
-                        kerchunk.Add(f);
-                    }
-                }
-                else if (e is DirectoryInfo && !name.StartsWith('.') && (e.Attributes & FileAttributes.ReparsePoint) == 0)
-                {
-                    subdirs.Add(e.FullName);
-                }
+                ScanDirectory(root, dir, found, subdirs, lister ?? DefaultLister);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                error = e.Message;
             }
 
-            string rel = Relative(root, dir);
-            if (v2 || v3)
+            if (error is not null)
             {
-                if (rel.Length == 0)
-                {
-                    throw new InvalidOperationException($"region root '{root}' is itself a Zarr store; point the region at its parent directory");
-                }
-
-                var (fp, mod) = v2 ? FingerprintZarr(dir, ZarrV2Root, ZarrV2Array) : FingerprintZarr(dir, ["zarr.json"], ["zarr.json"]);
-                yield return new DiscoveredStore(rel, v2 ? DatasetFormat.ZarrV2 : DatasetFormat.ZarrV3, fp, mod);
-                continue; // never descend into a store
+                onUnreadable?.Invoke(Relative(root, dir), error);
+                continue;
             }
 
-            foreach (var k in kerchunk)
+            foreach (var store in found)
             {
-                var (fp, mod) = Fingerprint([(k.Name, k)]);
-                yield return new DiscoveredStore(Join(rel, k.Name), DatasetFormat.Kerchunk, fp, mod);
-            }
-
-            if (ncFiles.Count > 0 && rel.Length > 0)
-            {
-                ncFiles.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-                var files = new List<(string, FileInfo)>(ncFiles.Count);
-                foreach (var f in ncFiles)
-                {
-                    files.Add((f.Name, f));
-                }
-
-                var (fp, mod) = Fingerprint(files);
-                yield return new DiscoveredStore(rel, DatasetFormat.NetCdfCollection, fp, mod);
+                yield return store;
             }
 
             subdirs.Sort(StringComparer.Ordinal);
@@ -106,6 +67,79 @@ internal static class StoreDiscovery
             }
 
             await Task.CompletedTask.ConfigureAwait(false);
+        }
+    }
+
+    private static IEnumerable<FileSystemInfo> DefaultLister(string dir) => new DirectoryInfo(dir).EnumerateFileSystemInfos();
+
+    private static void ScanDirectory(string root, string dir, List<DiscoveredStore> found, List<string> subdirs, Func<string, IEnumerable<FileSystemInfo>> lister)
+    {
+        var ncFiles = new List<FileInfo>();
+        bool v2 = false, v3 = false;
+        var kerchunk = new List<FileInfo>();
+        foreach (var e in lister(dir))
+        {
+            string name = e.Name;
+            if (e is FileInfo f)
+            {
+                if (name is ".zmetadata" or ".zgroup" or ".zarray")
+                {
+                    v2 = true;
+                }
+                else if (name == "zarr.json")
+                {
+                    v3 = true;
+                }
+                else if (name.StartsWith('.'))
+                {
+                    continue;
+                }
+                else if (name.EndsWith(".nc", StringComparison.Ordinal) || name.EndsWith(".nc4", StringComparison.Ordinal))
+                {
+                    ncFiles.Add(f);
+                }
+                else if (name.EndsWith(".kerchunk.json", StringComparison.Ordinal) || name.EndsWith(".refs.json", StringComparison.Ordinal))
+                {
+                    kerchunk.Add(f);
+                }
+            }
+            else if (e is DirectoryInfo && !name.StartsWith('.') && (e.Attributes & FileAttributes.ReparsePoint) == 0)
+            {
+                subdirs.Add(e.FullName);
+            }
+        }
+
+        string rel = Relative(root, dir);
+        if (v2 || v3)
+        {
+            if (rel.Length == 0)
+            {
+                throw new InvalidOperationException($"region root '{root}' is itself a Zarr store; point the region at its parent directory");
+            }
+
+            var (fp, mod) = v2 ? FingerprintZarr(dir, ZarrV2Root, ZarrV2Array) : FingerprintZarr(dir, ["zarr.json"], ["zarr.json"]);
+            found.Add(new DiscoveredStore(rel, v2 ? DatasetFormat.ZarrV2 : DatasetFormat.ZarrV3, fp, mod));
+            subdirs.Clear(); // never descend into a store
+            return;
+        }
+
+        foreach (var k in kerchunk)
+        {
+            var (fp, mod) = Fingerprint([(k.Name, k)]);
+            found.Add(new DiscoveredStore(Join(rel, k.Name), DatasetFormat.Kerchunk, fp, mod));
+        }
+
+        if (ncFiles.Count > 0 && rel.Length > 0)
+        {
+            ncFiles.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+            var files = new List<(string, FileInfo)>(ncFiles.Count);
+            foreach (var f in ncFiles)
+            {
+                files.Add((f.Name, f));
+            }
+
+            var (fp, mod) = Fingerprint(files);
+            found.Add(new DiscoveredStore(rel, DatasetFormat.NetCdfCollection, fp, mod));
         }
     }
 

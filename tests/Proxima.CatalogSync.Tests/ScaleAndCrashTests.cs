@@ -264,7 +264,10 @@ public sealed class ScaleAndCrashTests(Xunit.Abstractions.ITestOutputHelper outp
     /// <summary>Runs SyncChild; when <paramref name="killAfterLines"/> is set, kills it (SIGKILL) after that many progress lines (-1: at the commit phase).</summary>
     private static async Task<int> RunChildAsync(string db, string regionRoot, int? killAfterLines)
     {
-        string child = Path.Combine(AppContext.BaseDirectory, "..", "..", "SyncChild", "debug", "SyncChild.dll");
+        // Artifacts layout: artifacts/bin/<project>/<configuration>/ — the child sits next to this test assembly's folder.
+        string configuration = Path.GetFileName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
+        string child = Path.Combine(AppContext.BaseDirectory, "..", "..", "SyncChild", configuration, "SyncChild.dll");
+        Assert.True(File.Exists(child), $"SyncChild not built at {child}");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in new[] { child, db, "r1", regionRoot })
         {

@@ -175,3 +175,30 @@ internal sealed class SyncProgressRecorder(List<SyncProgress> list) : IProgress<
         }
     }
 }
+
+public sealed class UnreadableDirectoryTests(TreeFixture tree) : IClassFixture<TreeFixture>
+{
+    [Fact]
+    public async Task Directory_that_cannot_be_listed_is_reported_and_its_datasets_are_kept()
+    {
+        using var dir = new TempDir();
+        string data = tree.CopyTo(dir.Path);
+        await using var catalog = await Sync.OpenAsync(dir.Path);
+        await Sync.RunAsync(catalog, data, "us-east-1");
+        Directory.Delete(Path.Combine(data, "us-east-1", "ocean"), recursive: true); // really gone: removed
+
+        // 'obs' fails to list, as a directory with broken permissions or a half-mounted subtree would.
+        string obs = Path.Combine(data, "us-east-1", "obs");
+        IEnumerable<FileSystemInfo> Lister(string d) => d == obs
+            ? throw new UnauthorizedAccessException($"Access to the path '{d}' is denied.")
+            : new DirectoryInfo(d).EnumerateFileSystemInfos();
+        var r = await SyncRunner.RunAsync(new SyncOptions { Region = "us-east-1", RegionRoot = Path.Combine(data, "us-east-1"), Catalog = catalog, DirectoryLister = Lister });
+
+        Assert.Equal(("committed", 1, 1), (r.Status, r.Removed, r.Failed));
+        var err = Assert.Single(r.Errors);
+        Assert.Equal("obs/", err.Path);
+        Assert.Contains("directory cannot be listed", err.Message, StringComparison.Ordinal);
+        Assert.Single(await catalog.GetDatasetAsync("obs/europe/precip"));
+        Assert.Empty(await catalog.GetDatasetAsync("ocean/pacific/sst"));
+    }
+}
