@@ -9,8 +9,8 @@ namespace Proxima.Compute.Execution;
 /// them into the execution's output box with Chan's formula.
 /// </summary>
 /// <remarks>
-/// When the innermost dim is kept, rows map onto contiguous output cells: pass 1 runs the row kernel
-/// (count/sum/min/max per cell), pass 2 adds squared deviations about each cell's chunk mean. When the innermost
+/// When the innermost dim is kept, rows map onto contiguous output cells: the column kernel reduces each cell over
+/// the rows sharing it (count/sum/min/max, then M2 about the cell's chunk mean). When the innermost
 /// dim is reduced or grouped, each run of equal output cell is reduced by the span kernels into an exact partial and
 /// merged into its cell.
 /// </remarks>
