@@ -139,4 +139,13 @@ public sealed class PartialMergeTests
             }
         }
     }
+
+    [Fact]
+    public async Task Too_large_an_answer_is_a_limit_error_before_reading()
+    {
+        var spec = QuerySpecParser.Parse("{\"datasets\":[\"d\"],\"variable\":\"v\"}");
+        var plan = QueryExecutor.Plan(Grid(1, false), "d", spec);
+        var e = await Assert.ThrowsAsync<QueryValidationException>(() => QueryExecutor.ExecuteAsync(plan, options: new ExecutionOptions { MaxOutputCells = 1000 }));
+        Assert.Equal("limit_exceeded", e.Code);
+    }
 }
