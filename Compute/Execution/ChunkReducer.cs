@@ -9,8 +9,8 @@ namespace Proxima.Compute.Execution;
 /// them into the execution's output box with Chan's formula.
 /// </summary>
 /// <remarks>
-/// When the innermost dim is kept, rows map onto contiguous output cells: pass 1 runs the row kernel
-/// (count/sum/min/max per cell), pass 2 adds squared deviations about each cell's chunk mean. When the innermost
+/// When the innermost dim is kept, rows map onto contiguous output cells: the column kernel reduces each cell over
+/// the rows sharing it (count/sum/min/max, then M2 about the cell's chunk mean). When the innermost
 /// dim is reduced or grouped, each run of equal output cell is reduced by the span kernels into an exact partial and
 /// merged into its cell.
 /// </remarks>
@@ -136,13 +136,10 @@ internal static class ChunkReducer
         }
     }
 
-    /// <summary>Cells along the inner dim processed together; their accumulators (5 doubles each) stay in L1.</summary>
-    private const int Tile = 512;
-
     /// <summary>
-    /// Innermost dim kept and contiguous. Loop order: kept outer dims, then a tile of the inner dim, then every
-    /// reduced outer dim (e.g. time). Pass 1 (count/sum/min/max) and pass 2 (M2 about the cell means) run per tile
-    /// while its rows are still in cache, so data is read from memory once and accumulators stay in L1.
+    /// Innermost dim kept and contiguous. For each kept outer index and each bucket of rows sharing cells (all
+    /// reduced rows, or the rows of one group), the column kernel reduces every cell over the bucket's rows in
+    /// registers (moments, then M2 about the cell mean while the rows are in L1) and stores the cell once.
     /// </summary>
     private static void ReduceKeptInner<T, TL>(ChunkGroup[] groups, LogicalDim[] dims, ReadOnlySpan<T> box, int[][] outPos, int[] lmin, int[] lstride, int first,
         double[] cnt, double[] sum, double[] m2, double[] mn, double[] mx, SimdPath path)
@@ -231,7 +228,6 @@ internal static class ChunkReducer
             }
         }
 
-        Span<double> mean = stackalloc double[Tile];
         var ki = new int[keptDims.Count];
         while (true)
         {
@@ -244,31 +240,11 @@ internal static class ChunkReducer
                 cellBase += (outPos[j][ki[k]] - lmin[j]) * lstride[j];
             }
 
+            // Each (kept index, bucket) owns its cells in this chunk: the column kernel stores them directly.
             foreach (var (cellOffset, rowOffsets) in buckets)
-            for (var t0 = 0; t0 < innerLen; t0 += Tile)
             {
-                var n = Math.Min(Tile, innerLen - t0);
-                var c0 = cellBase + cellOffset + t0;
-                var cs = cnt.AsSpan(c0, n);
-                var ss = sum.AsSpan(c0, n);
-                var ls = mn.AsSpan(c0, n);
-                var hs = mx.AsSpan(c0, n);
-                foreach (var r in rowOffsets)
-                {
-                    MomentKernels.RowMoments<TL, T>(box.Slice(rowOff + r + t0, n), cs, ss, ls, hs, path);
-                }
-
-                var mu = mean[..n];
-                for (var i = 0; i < n; i++)
-                {
-                    mu[i] = ss[i] / cs[i];
-                }
-
-                var qs = m2.AsSpan(c0, n);
-                foreach (var r in rowOffsets)
-                {
-                    MomentKernels.RowDeviations<TL, T>(box.Slice(rowOff + r + t0, n), mu, qs, path);
-                }
+                var c0 = cellBase + cellOffset;
+                MomentKernels.ColumnMoments<TL, T>(box[rowOff..], rowOffsets, innerLen, cnt.AsSpan(c0, innerLen), sum.AsSpan(c0, innerLen), m2.AsSpan(c0, innerLen), mn.AsSpan(c0, innerLen), mx.AsSpan(c0, innerLen), path);
             }
 
             var more = false;

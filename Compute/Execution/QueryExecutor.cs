@@ -10,6 +10,9 @@ public sealed record ExecutionOptions
 {
     /// <summary>Chunks read and reduced concurrently; memory ≈ this × (chunk size × ~2 + chunk output).</summary>
     public int MaxChunksInFlight { get; init; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>Largest answer (output cells of the whole query) accepted; beyond it the query is a 400 <c>limit_exceeded</c>.</summary>
+    public long MaxOutputCells { get; init; } = 50_000_000;
 }
 
 /// <summary>
@@ -37,6 +40,17 @@ public static partial class QueryExecutor
         }
 
         options ??= new ExecutionOptions();
+        long cells = 1;
+        foreach (var n in plan.Shape)
+        {
+            cells *= n;
+        }
+
+        if (cells > options.MaxOutputCells)
+        {
+            throw new QueryValidationException("limit_exceeded", $"The answer would have {cells} cells (limit {options.MaxOutputCells}); narrow 'select' or add 'reduce'.", "select");
+        }
+
         var state = new ExecutionState(plan, r);
         var done = 0;
         long bytes = 0;

@@ -145,6 +145,44 @@ public sealed class MomentKernelTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(PathsAndLengths))]
+    public void Column_kernel_matches_the_scalar_formula_per_cell(int pathId, int n)
+    {
+        var path = (SimdPath)pathId;
+        const int rows = 7;
+        var stride = n + 3;
+        var x = Data(rows * stride, n + 5, 0.25);
+        int[] offsets = [0, 2 * stride, stride, 6 * stride, 4 * stride, 3 * stride, 5 * stride];
+        var f = x.Select(v => (float)v).ToArray();
+        var outs = new double[5][];
+        var outsF = new double[5][];
+        for (var k = 0; k < 5; k++)
+        {
+            outs[k] = Enumerable.Repeat(-1.0, n).ToArray();
+            outsF[k] = Enumerable.Repeat(-1.0, n).ToArray();
+        }
+
+        MomentKernels.ColumnMoments<DoubleLoader, double>(x, offsets, n, outs[0], outs[1], outs[2], outs[3], outs[4], path);
+        MomentKernels.ColumnMoments<FloatLoader, float>(f, offsets, n, outsF[0], outsF[1], outsF[2], outsF[3], outsF[4], path);
+        for (var i = 0; i < n; i++)
+        {
+            var column = offsets.Select(o => x[o + i]).ToArray();
+            var r = Reference(column);
+            foreach (var o in new[] { outs, outsF })
+            {
+                Assert.Equal(r.C, o[0][i]);
+                Close(r.S, o[1][i], "sum");
+                Assert.Equal(r.Lo, o[3][i]);
+                Assert.Equal(r.Hi, o[4][i]);
+                if (r.C > 0)
+                {
+                    Close(r.Q, o[2][i], "m2");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Reported_path_matches_the_environment()
     {

@@ -139,4 +139,71 @@ public sealed class PartialMergeTests
             }
         }
     }
+
+    [Fact]
+    public async Task Too_large_an_answer_is_a_limit_error_before_reading()
+    {
+        var spec = QuerySpecParser.Parse("{\"datasets\":[\"d\"],\"variable\":\"v\"}");
+        var plan = QueryExecutor.Plan(Grid(1, false), "d", spec);
+        var e = await Assert.ThrowsAsync<QueryValidationException>(() => QueryExecutor.ExecuteAsync(plan, options: new ExecutionOptions { MaxOutputCells = 1000 }));
+        Assert.Equal("limit_exceeded", e.Code);
+    }
+
+    [Theory]
+    [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"time\"],\"ops\":[\"mean\"],\"groupby\":\"time.month\"}}")]
+    [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"lat\"],\"ops\":[\"std\"]}}")]
+    public async Task A_dataset_split_in_time_across_regions_merges_to_the_whole(string json)
+    {
+        var spec = QuerySpecParser.Parse(json);
+        var whole = Grid(11, false);
+        var all = await QueryExecutor.ExecuteAsync(QueryExecutor.Plan(whole, "d", spec));
+        var parts = new List<PartialResult>();
+        foreach (var (t0, t1) in new[] { (31, 53), (0, 31) })
+        {
+            parts.Add(await QueryExecutor.ExecuteAsync(QueryExecutor.Plan(Slice(whole, t0, t1), "d", spec)));
+        }
+
+        var merged = PartialMerge.MergeAll(parts);
+        Assert.Equal(all.Coords.Select(c => c.Keys), merged.Coords.Select(c => c.Keys));
+        AssertClose(all, merged, 1e-12);
+    }
+
+    private static InMemoryGridSource Slice(InMemoryGridSource g, int t0, int t1)
+    {
+        var ny = g.Shape[1];
+        var nx = g.Shape[2];
+        var data = new double[(t1 - t0) * ny * nx];
+        var full = new double[g.Shape[0] * ny * nx];
+        var buf = new double[g.ChunkShape[0] * g.ChunkShape[1] * g.ChunkShape[2]];
+        // Rebuild the full array from chunk reads (the source keeps its data private).
+        for (var ct = 0; ct * g.ChunkShape[0] < g.Shape[0]; ct++)
+        {
+            for (var cy = 0; cy * g.ChunkShape[1] < ny; cy++)
+            {
+                for (var cx = 0; cx * g.ChunkShape[2] < nx; cx++)
+                {
+                    g.ReadChunkAsync([ct, cy, cx], buf.AsMemory(), default).AsTask().Wait();
+                    for (var a = 0; a < g.ChunkShape[0]; a++)
+                    {
+                        for (var b = 0; b < g.ChunkShape[1]; b++)
+                        {
+                            for (var c = 0; c < g.ChunkShape[2]; c++)
+                            {
+                                int t = (ct * g.ChunkShape[0]) + a, y = (cy * g.ChunkShape[1]) + b, x = (cx * g.ChunkShape[2]) + c;
+                                if (t < g.Shape[0] && y < ny && x < nx)
+                                {
+                                    full[(((t * ny) + y) * nx) + x] = buf[(((a * g.ChunkShape[1]) + b) * g.ChunkShape[2]) + c];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        Array.Copy(full, t0 * ny * nx, data, 0, data.Length);
+        var times = g.GetTimes(0, out var cal)![t0..t1];
+        return new InMemoryGridSource(["time", "lat", "lon"], [t1 - t0, ny, nx], [.. g.ChunkShape], data, g.IsDouble,
+            [null, g.GetCoordinate(1), g.GetCoordinate(2)], [times, null, null], cal);
+    }
 }

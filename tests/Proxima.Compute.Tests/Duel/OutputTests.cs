@@ -119,4 +119,80 @@ public sealed class OutputTests(DuelFixture fixture) : IClassFixture<DuelFixture
         Assert.True(p.ExitCode == 0, await err);
         Assert.Contains("ok", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task NetCdf_opens_in_xarray_with_decoded_times_coords_and_equal_values()
+    {
+        var monthly = await Run("cmip6_resample_monthly");
+        var points = await Run("era5_points_time_series");
+        var seasons = await Run("cmip6_groupby_season_region");
+        var dir = Path.Combine(fixture.Root, "nc-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var spec = QuerySpecParser.Parse(fixture.Queries["cmip6_resample_monthly"].GetProperty("spec").GetRawText());
+        NetCdfResultWriter.Write(Path.Combine(dir, "one.nc"), [monthly], spec);
+        NetCdfResultWriter.Write(Path.Combine(dir, "two.nc"), [points, seasons]);
+        var script = """
+            import sys, json, numpy as np, xarray as xr
+            d = sys.argv[1]
+            def iso(v):
+                return [("%04d-%02d-%02dT%02d:%02d:%02d" % (t.year, t.month, t.day, t.hour, t.minute, t.second)) if hasattr(t, "year")
+                        else str(np.datetime_as_string(t, unit="s")) for t in v]
+            out = {}
+            for key, path, group in [("one", "one.nc", None), ("points", "two.nc", "era5"), ("seasons", "two.nc", "cmip6")]:
+                ds = xr.open_dataset(d + "/" + path, group=group)
+                r = {"vars": {}, "coords": {}, "attrs": dict(ds.attrs)}
+                for name, v in ds.data_vars.items():
+                    r["vars"][name] = {"dims": list(v.dims), "data": [None if np.isnan(x) else float(x) for x in v.values.ravel()], "attrs": {k: str(a) for k, a in v.attrs.items()}}
+                for name, c in ds.coords.items():
+                    vals = c.values
+                    if vals.dtype.kind in "MO" and len(vals) and not isinstance(vals[0], str):
+                        r["coords"][name] = iso(vals)
+                    elif vals.dtype.kind in "OUS":
+                        r["coords"][name] = [str(x) for x in vals]
+                    else:
+                        r["coords"][name] = [float(x) for x in vals]
+                out[key] = r
+            print(json.dumps(out))
+            """;
+        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", script, dir]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var text = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, await err);
+        using var doc = JsonDocument.Parse(text);
+        foreach (var (key, result) in new[] { ("one", monthly), ("points", points), ("seasons", seasons) })
+        {
+            var r = doc.RootElement.GetProperty(key);
+            for (var j = 0; j < result.Dims.Length; j++)
+            {
+                var c = r.GetProperty("coords").GetProperty(result.Dims[j]).EnumerateArray().ToArray();
+                var ours = result.Coords[j];
+                Assert.Equal(ours.Length, c.Length);
+                for (var i = 0; i < c.Length; i++)
+                {
+                    if (ours.Labels is not null)
+                    {
+                        Assert.Equal(ours.Labels[i], c[i].GetString());
+                    }
+                    else
+                    {
+                        Assert.Equal(ours.Values![i], c[i].GetDouble());
+                    }
+                }
+            }
+
+            foreach (var kv in result.Data)
+            {
+                var name = kv.Key == "values" ? result.Variable : result.Variable + "_" + kv.Key;
+                var v = r.GetProperty("vars").GetProperty(name);
+                Assert.Equal(result.Dims, v.GetProperty("dims").EnumerateArray().Select(e => e.GetString()!).ToArray());
+                var data = v.GetProperty("data").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Null ? double.NaN : e.GetDouble()).ToArray();
+                Assert.Equal(kv.Value, data);
+            }
+        }
+
+        Assert.Contains("1MS", doc.RootElement.GetProperty("one").GetProperty("attrs").GetProperty("proxima_query").GetString(), StringComparison.Ordinal);
+        Assert.Equal("K", doc.RootElement.GetProperty("one").GetProperty("vars").GetProperty("tas_mean").GetProperty("attrs").GetProperty("units").GetString());
+    }
 }
