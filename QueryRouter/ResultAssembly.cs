@@ -114,8 +114,25 @@ internal static class ResultAssembly
                     return (buffer.ToArray(), "application/json");
                 }
 
+            case OutputFormat.NetCdf:
+                return (EncodeNetCdf(answer), "application/x-netcdf");
             default:
-                throw QueryError.BadRequest("unsupported_format", $"output format '{answer.Spec.Output.Format}' is not available yet; use json or csv", "output.format");
+                throw QueryError.BadRequest("unknown_format", $"output format '{answer.Spec.Output.Format}' is not one of json, csv, netcdf", "output.format");
+        }
+    }
+
+    /// <summary>libnetcdf writes files, not streams: write to a private temp file and hand back its bytes.</summary>
+    private static byte[] EncodeNetCdf(QueryAnswer answer)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"proxima-{Guid.NewGuid():N}.nc");
+        try
+        {
+            NetCdfResultWriter.Write(path, answer.Results, answer.Spec);
+            return File.ReadAllBytes(path);
+        }
+        finally
+        {
+            File.Delete(path);
         }
     }
 

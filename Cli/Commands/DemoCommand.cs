@@ -113,11 +113,11 @@ internal static class DemoCommand
             }
         }
 
-        PrintTable(["query", "dataset", "var", "shape", "area mean", "region(s): ms", "chunks", "bytes read"], rows);
+        PrintTable(["query", "dataset", "var", "shape", "area mean", "region(s): ms", "chunks", "bytes read (decoded)"], rows);
         var linkBytes = LinkBytes(federation) - crossBefore;
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Bytes read from storage in the regions: {readByQueries:N0}; bytes that crossed regions: {crossByQueries:N0} (partials, as counted by the router); on the emulated links incl. HTTP/2 framing: {linkBytes:N0}."));
+            $"Bytes of data read in the regions (decoded): {readByQueries:N0}; bytes that crossed regions: {crossByQueries:N0} (partials, as counted by the router); on the emulated links incl. HTTP/2 framing: {linkBytes:N0}."));
         if (crossByQueries > 0)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Data moved across regions is {(double)readByQueries / crossByQueries:0.0}x smaller than the data read."));

@@ -23,6 +23,6 @@ public sealed partial class DemoTests
         Assert.True(crossed > 0 && crossed * 50 < read, $"crossed {crossed} bytes for {read} read");
     }
 
-    [GeneratedRegex(@"Bytes read from storage in the regions: (?<read>[\d,]+); bytes that crossed regions: (?<crossed>[\d,]+)")]
+    [GeneratedRegex(@"Bytes of data read in the regions \(decoded\): (?<read>[\d,]+); bytes that crossed regions: (?<crossed>[\d,]+)")]
     private static partial Regex CrossRegionLine();
 }
