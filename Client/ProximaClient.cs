@@ -270,6 +270,9 @@ public sealed class ProximaClient : IDisposable
         {
             await foreach (var e in _grpc!.ServerStreamingAsync(ProximaMethods.RouterQuery, new QueryRequest { Spec = spec }, callOptions, cancellationToken))
             {
+                // Leaving the loop disposes the call, which resets the stream (RST_STREAM CANCEL) so the
+                // router and its workers stop; a message already buffered must not outrun the cancellation.
+                cancellationToken.ThrowIfCancellationRequested();
                 if (e.EventCase == QueryEvent.EventOneofCase.Progress)
                 {
                     reporter.Report(e.Progress);
@@ -289,6 +292,7 @@ public sealed class ProximaClient : IDisposable
             throw ErrorMapping.FromRpc(ex, GrpcUrl!);
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         if (response is null)
         {
             throw new ProximaException("The router ended the query stream without a result.");

@@ -12,7 +12,14 @@ internal static class CatalogCommand
 {
     public static Command Create()
     {
-        var command = new Command("catalog", "Searches the catalog that 'proxima sync' / 'proxima up' maintain.");
+        var command = new Command("catalog", """
+            Searches the catalog that 'proxima sync' / 'proxima up' maintain.
+
+            Examples:
+              proxima catalog search --bbox 150,-35,152,-33 --time 2000-01-01/2000-12-31
+              proxima catalog search --variable air_temperature --json
+              proxima catalog regions
+            """);
         command.Subcommands.Add(CreateSearch());
         command.Subcommands.Add(CreateRegions());
         return command;

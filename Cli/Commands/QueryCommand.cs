@@ -1,80 +1,217 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Proxima.Cli.Local;
+using Proxima.Client;
+using Spectre.Console;
 
 namespace Proxima.Cli.Commands;
 
-/// <summary><c>proxima query</c>: posts a QuerySpec to the router and writes the result.</summary>
+/// <summary><c>proxima query</c>: runs a QuerySpec on the router and writes the result.</summary>
 internal static class QueryCommand
 {
     public static Command Create()
     {
         var spec = new Argument<string>("spec") { Description = "QuerySpec JSON file (DESIGN.md §4), or - for standard input" };
-        var output = new Option<string?>("--output", "-o") { Description = "Result file; the format follows its extension (.nc, .json, .csv)" };
+        var output = new Option<string?>("--output", "-o") { Description = "Result file; the format follows its extension: .json, .csv, .nc (default: JSON to stdout)" };
+        var token = new Option<string?>("--token") { Description = "Bearer token (default: $PROXIMA_TOKEN, else STATE/token when present)" };
+        var progress = new Option<string>("--progress")
+        {
+            Description = "Progress display on stderr: auto (a bar on a terminal, plain lines otherwise), bar, plain, none",
+            DefaultValueFactory = _ => "auto",
+        };
+        progress.AcceptOnlyFromAmong("auto", "bar", "plain", "none");
         var router = CommonOptions.Router();
         var state = CommonOptions.State();
         var command = new Command("query", """
             Runs a QuerySpec on the federation and writes the result (JSON to stdout without -o).
+            JSON answers stream progress from the router over gRPC: a progress bar on a terminal, plain
+            'progress:' lines on stderr otherwise. CSV and NetCDF come from POST /v1/query.
 
             Examples:
-              proxima query examples/queries/era5-mean.json
-              proxima query examples/queries/era5-mean.json -o mean.nc
+              proxima query Cli/Demo/queries/era5-mean-std.json
+              proxima query Cli/Demo/queries/era5-mean-std.json -o mean.csv
+              proxima query Cli/Demo/queries/cmip6-2090s-mean.json -o mean.nc
               echo '{"datasets":["reanalysis/era5/t2m"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean"]}}' | proxima query -
+              proxima query spec.json --router http://host:8080 --token "$TOKEN"
             """)
         {
-            spec, output, router, state,
+            spec, output, token, progress, router, state,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var routerUrl = RouterResolver.Resolve(parse.GetValue(router), parse.GetValue(state)!);
+            var stateDir = parse.GetValue(state)!;
+            var explicitRouter = parse.GetValue(router);
+            var routerUrl = RouterResolver.Resolve(explicitRouter, stateDir);
             if (routerUrl is null)
             {
                 await Console.Error.WriteLineAsync("error: no router: pass --router URL or start one with 'proxima up' (same --state)");
                 return 2;
             }
 
-            return await RunAsync(parse.GetValue(spec)!, parse.GetValue(output), routerUrl, Console.Out, cancellationToken);
+            // The gRPC address is known for the federation of --state (not for an explicit --router).
+            Uri? grpcUrl = null;
+            if (string.IsNullOrEmpty(explicitRouter) && new StateDirectory(stateDir).ReadRunFile() is { } running && !string.IsNullOrEmpty(running.RouterGrpcUrl))
+            {
+                grpcUrl = new Uri(running.RouterGrpcUrl);
+            }
+
+            var bearer = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("PROXIMA_TOKEN") ?? ProximaClient.ReadToken(stateDir);
+            var mode = parse.GetValue(progress)!;
+            if (mode == "auto")
+            {
+                mode = Console.IsErrorRedirected ? "plain" : "bar";
+            }
+
+            return await RunAsync(new QueryRun(parse.GetValue(spec)!, parse.GetValue(output), routerUrl, grpcUrl, bearer, mode), Console.Out, cancellationToken);
         });
         return command;
     }
 
-    public static async Task<int> RunAsync(string specPath, string? outputPath, Uri router, TextWriter stdout, CancellationToken cancellationToken)
+    /// <summary>One invocation: spec file, output file, router addresses, token, progress mode (bar, plain, none).</summary>
+    internal sealed record QueryRun(string SpecPath, string? OutputPath, Uri Router, Uri? GrpcRouter, string? Token, string Progress);
+
+    public static Task<int> RunAsync(string specPath, string? outputPath, Uri router, TextWriter stdout, CancellationToken cancellationToken) =>
+        RunAsync(new QueryRun(specPath, outputPath, router, null, null, "none"), stdout, cancellationToken);
+
+    internal static async Task<int> RunAsync(QueryRun run, TextWriter stdout, CancellationToken cancellationToken)
     {
         JsonNode? node;
         try
         {
-            var text = specPath == "-" ? await Console.In.ReadToEndAsync(cancellationToken) : await File.ReadAllTextAsync(specPath, cancellationToken);
+            var text = run.SpecPath == "-" ? await Console.In.ReadToEndAsync(cancellationToken) : await File.ReadAllTextAsync(run.SpecPath, cancellationToken);
             node = JsonNode.Parse(text);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {
-            await Console.Error.WriteLineAsync($"error: {specPath}: {ex.Message}");
+            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: {ex.Message}");
             return 2;
         }
 
         if (node is not JsonObject query)
         {
-            await Console.Error.WriteLineAsync($"error: {specPath}: a QuerySpec is a JSON object");
+            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: a QuerySpec is a JSON object");
             return 2;
         }
 
-        if (outputPath is not null && FormatOf(outputPath) is { } format)
+        if (run.OutputPath is not null)
         {
-            query["output"] = new JsonObject { ["format"] = format };
+            var byExtension = FormatOf(run.OutputPath);
+            if (byExtension is null)
+            {
+                await Console.Error.WriteLineAsync($"error: -o {run.OutputPath}: unknown extension '{Path.GetExtension(run.OutputPath)}'; expected .json, .csv or .nc");
+                return 2;
+            }
+
+            query["output"] = new JsonObject { ["format"] = byExtension };
+        }
+
+        var format = query["output"]?["format"]?.GetValue<string>() ?? "json";
+        if (format == "json" && run.GrpcRouter is not null)
+        {
+            return await RunGrpcAsync(run, query, stdout, cancellationToken);
         }
 
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         using var content = new StringContent(query.ToJsonString(), new MediaTypeHeaderValue("application/json"));
-        using var response = await http.PostAsync(new Uri(router, "v1/query"), content, cancellationToken);
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(run.Router, "v1/query")) { Content = content };
+        if (!string.IsNullOrEmpty(run.Token))
         {
-            await Console.Error.WriteLineAsync(DescribeError((int)response.StatusCode, body));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", run.Token);
+        }
+
+        if (run.Progress != "none")
+        {
+            await Console.Error.WriteLineAsync($"running query on {run.Router} ({format})...");
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: cannot reach the router at {run.Router}: {ex.Message}");
             return 1;
         }
 
+        using (response)
+        {
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                await Console.Error.WriteLineAsync(DescribeError((int)response.StatusCode, body));
+                return 1;
+            }
+
+            return await WriteAsync(run.OutputPath, body, stdout, cancellationToken);
+        }
+    }
+
+    private static async Task<int> RunGrpcAsync(QueryRun run, JsonObject spec, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        ProximaQuery query;
+        try
+        {
+            query = ProximaQuery.FromJson(spec.ToJsonString());
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException or ArgumentException or InvalidOperationException)
+        {
+            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: {ex.Message}");
+            return 2;
+        }
+
+        using var client = new ProximaClient(new ProximaClientOptions { RouterUrl = run.Router, GrpcUrl = run.GrpcRouter, Token = run.Token });
+        QueryResults results;
+        try
+        {
+            results = run.Progress switch
+            {
+                "bar" => await WithProgressBarAsync(client, query, spec["datasets"]?.ToJsonString() ?? "query", cancellationToken),
+                "plain" => await client.QueryAsync(query, new PlainProgress(Console.Error), cancellationToken),
+                _ => await client.QueryAsync(query, null, cancellationToken),
+            };
+        }
+        catch (ProximaQueryException ex)
+        {
+            await Console.Error.WriteLineAsync($"error {ex.HttpStatus} ({ex.Code}){(ex.Field is null ? "" : $" at {ex.Field}")}: {ex.Message}");
+            return 1;
+        }
+        catch (ProximaException ex)
+        {
+            await Console.Error.WriteLineAsync($"error{(ex.HttpStatus is { } s ? " " + s.ToString(CultureInfo.InvariantCulture) : "")}{(ex.Code is null ? "" : $" ({ex.Code})")}: {ex.Message}");
+            return 1;
+        }
+
+        return await WriteAsync(run.OutputPath, ResultJson.ToUtf8(results), stdout, cancellationToken);
+    }
+
+    private static async Task<QueryResults> WithProgressBarAsync(ProximaClient client, ProximaQuery query, string title, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        QueryResults? results = null;
+        await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(title), maxValue: 1.0);
+                var progress = new CallbackProgress(p =>
+                {
+                    task.Value = p.Fraction;
+                    task.Description = Markup.Escape(p.ChunksTotal > 0 ? $"{p.ChunksDone}/{p.ChunksTotal} chunks, {p.BytesRead / 1e6:F1} MB read" : "planning");
+                });
+                results = await client.QueryAsync(query, progress, cancellationToken);
+                task.Value = 1.0;
+            });
+        return results!;
+    }
+
+    private static async Task<int> WriteAsync(string? outputPath, byte[] body, TextWriter stdout, CancellationToken cancellationToken)
+    {
         if (outputPath is null)
         {
             await stdout.WriteLineAsync(System.Text.Encoding.UTF8.GetString(body));
@@ -111,6 +248,146 @@ internal static class QueryCommand
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
             return $"error {status}: {System.Text.Encoding.UTF8.GetString(body)}";
+        }
+    }
+
+    private sealed class CallbackProgress(Action<QueryProgress> report) : IProgress<QueryProgress>
+    {
+        public void Report(QueryProgress value) => report(value);
+    }
+
+    /// <summary>"progress: 40% (4/10 chunks, 1.2 MB read)" lines, one per 10% step, for logs and pipes.</summary>
+    private sealed class PlainProgress(TextWriter error) : IProgress<QueryProgress>
+    {
+        private int _lastStep = -1;
+
+        public void Report(QueryProgress value)
+        {
+            var step = (int)Math.Floor(value.Percent / 10);
+            if (step <= _lastStep || value.ChunksTotal <= 0)
+            {
+                return;
+            }
+
+            _lastStep = step;
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"progress: {value.Percent:F0}% ({value.ChunksDone}/{value.ChunksTotal} chunks, {value.BytesRead / 1e6:F1} MB read)"));
+        }
+    }
+}
+
+/// <summary>Writes SDK results in the router's JSON shape (DESIGN.md §4), so gRPC and HTTP answers print alike.</summary>
+internal static class ResultJson
+{
+    public static byte[] ToUtf8(QueryResults results)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("results");
+            foreach (var r in results)
+            {
+                w.WriteStartObject();
+                w.WriteString("dataset", r.Dataset);
+                w.WriteString("variable", r.Variable);
+                w.WriteStartArray("dims");
+                foreach (var d in r.Dims)
+                {
+                    w.WriteStringValue(d);
+                }
+
+                w.WriteEndArray();
+                w.WriteStartObject("coords");
+                foreach (var c in r.Coordinates)
+                {
+                    w.WriteStartArray(c.Name);
+                    if (c.Values is { } values)
+                    {
+                        foreach (var v in values)
+                        {
+                            WriteNumber(w, v);
+                        }
+                    }
+                    else
+                    {
+                        foreach (var l in c.Labels!)
+                        {
+                            w.WriteStringValue(l);
+                        }
+                    }
+
+                    w.WriteEndArray();
+                }
+
+                w.WriteEndObject();
+                w.WriteStartArray("shape");
+                foreach (var s in r.Shape)
+                {
+                    w.WriteNumberValue(s);
+                }
+
+                w.WriteEndArray();
+                w.WriteStartObject("data");
+                foreach (var op in r.Ops)
+                {
+                    w.WriteStartArray(op);
+                    foreach (var v in r[op].Span)
+                    {
+                        WriteNumber(w, v);
+                    }
+
+                    w.WriteEndArray();
+                }
+
+                w.WriteEndObject();
+                w.WriteStartObject("attrs");
+                foreach (var (k, v) in r.Attrs)
+                {
+                    w.WriteString(k, v);
+                }
+
+                w.WriteEndObject();
+                w.WriteBoolean("partial", r.Partial);
+                w.WriteStartArray("missing");
+                foreach (var m in r.Missing)
+                {
+                    w.WriteStringValue(m);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartObject("stats");
+            w.WriteNumber("bytes_cross_region", results.Statistics.BytesCrossRegion);
+            w.WriteStartObject("regions");
+            foreach (var (region, s) in results.Statistics.Regions)
+            {
+                w.WriteStartObject(region);
+                w.WriteNumber("chunks", s.Chunks);
+                w.WriteNumber("bytes_read", s.BytesRead);
+                w.WriteNumber("ms", s.Milliseconds);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static void WriteNumber(Utf8JsonWriter w, double v)
+    {
+        if (double.IsFinite(v))
+        {
+            w.WriteNumberValue(v);
+        }
+        else
+        {
+            w.WriteNullValue();
         }
     }
 }

@@ -218,6 +218,16 @@ public sealed class ProximaQuery
         (_client ?? throw new InvalidOperationException("This query is not bound to a client: use ProximaClient.Query(...) or ProximaClient.QueryAsync(query)."))
             .QueryAsync(this, progress, cancellationToken);
 
+    /// <summary>Reads QuerySpec v1 JSON (DESIGN.md §4), for example a file written for <c>proxima query</c>,
+    /// into a query bound to <paramref name="client"/> (or unbound when null).</summary>
+    /// <exception cref="FormatException">The JSON is not a QuerySpec object (the message names the field).</exception>
+    /// <exception cref="JsonException">The text is not JSON.</exception>
+    public static ProximaQuery FromJson(string json, ProximaClient? client = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(json);
+        return Internal.QuerySpecJsonReader.Read(json, client is null ? new ProximaQuery() : new ProximaQuery(client));
+    }
+
     /// <summary>The query as QuerySpec v1 JSON (DESIGN.md §4), as <c>POST /v1/query</c> and <c>proxima query</c> take it.</summary>
     public string ToJson()
     {
@@ -384,6 +394,10 @@ public sealed class ProximaQuery
 
         return spec;
     }
+
+    internal void SelectRange(string dim, string start, string end) => Range(dim, start, end);
+
+    internal void SelectValues(string dim, string[] values) => Replace(dim, values, isRange: false);
 
     private ProximaQuery Range(string dim, string start, string end)
     {

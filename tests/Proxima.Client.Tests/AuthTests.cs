@@ -22,6 +22,8 @@ public sealed class AuthTests : IAsyncLifetime
     private Uri _http = null!;
     private Uri _grpc = null!;
     private readonly List<string?> _seen = [];
+    private readonly TaskCompletionSource _serverCancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
 
     public async Task InitializeAsync()
     {
@@ -107,6 +109,23 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancelling_mid_query_resets_the_stream_and_the_server_sees_the_cancellation()
+    {
+        await using var slow = await SlowServer.StartAsync(_serverCancelled);
+        using var client = new ProximaClient(new ProximaClientOptions { RouterUrl = _http, GrpcUrl = slow.Address });
+        using var cts = new CancellationTokenSource();
+        var reports = new List<QueryProgress>();
+        var progress = new CallbackProgress(p =>
+        {
+            reports.Add(p);
+            cts.Cancel();
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.Query("d").Variable("v").ExecuteAsync(progress, cts.Token));
+        Assert.Equal(0.1, Assert.Single(reports).Fraction, 12);
+        await _serverCancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public void A_missing_state_folder_says_how_to_start_a_federation()
     {
         var ex = Assert.Throws<ProximaException>(() => ProximaClient.FromState("/nonexistent/proxima-state"));
@@ -120,5 +139,48 @@ public sealed class AuthTests : IAsyncLifetime
         var ex = await Assert.ThrowsAsync<ProximaUnavailableException>(() => client.Query("d").Variable("v").ExecuteAsync());
         Assert.Null(ex.Region);
         await Assert.ThrowsAsync<ProximaUnavailableException>(() => client.SearchAsync(new CatalogSearch()));
+    }
+
+    private sealed class CallbackProgress(Action<QueryProgress> report) : IProgress<QueryProgress>
+    {
+        public void Report(QueryProgress value) => report(value);
+    }
+
+    /// <summary>A router stand-in whose Query sends one progress event and then waits for cancellation.</summary>
+    private sealed class SlowServer : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private SlowServer(WebApplication app, Uri address)
+        {
+            _app = app;
+            Address = address;
+        }
+
+        public Uri Address { get; }
+
+        public static async Task<SlowServer> StartAsync(TaskCompletionSource cancelled)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.ConfigureKestrel(k => k.ListenGrpcLoopback(port: 0));
+            builder.Services.AddProximaGrpc();
+            var app = builder.Build();
+            app.MapGrpcMethod(ProximaMethods.RouterQuery, async (QueryRequest request, IServerStreamWriter<QueryEvent> stream, GrpcServerCallContext context) =>
+            {
+                await stream.WriteAsync(new QueryEvent { Progress = new Progress { ChunksDone = 1, ChunksTotal = 10 } });
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.CancellationToken);
+                }
+                finally
+                {
+                    cancelled.TrySetResult();
+                }
+            });
+            await app.StartAsync();
+            return new SlowServer(app, app.Services.GetRequiredService<IServer>().GetListenAddresses()[0]);
+        }
+
+        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
     }
 }

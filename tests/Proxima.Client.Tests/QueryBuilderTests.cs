@@ -66,3 +66,22 @@ public sealed class QueryBuilderTests
         Assert.Equal("bbox=150,-35,152.5,-33&datetime=2000-01-01/2000-12-31&q=era%205&variable=air_temperature&limit=20", search.ToQueryString());
     }
 }
+
+public sealed class QuerySpecJsonRoundTripTests
+{
+    [Theory]
+    [InlineData("""{"datasets":["a"],"variable":"t2m"}""")]
+    [InlineData("""{"datasets":["a","b"],"variable":"air_temperature","select":{"time":["2090-01-01","2100-12-30"],"lat":[-45,-10],"level":{"values":[850,500]}},"points":[{"name":"Sydney","lat":-33.87,"lon":151.21}],"transform":{"scale":1,"offset":-273.15,"units":"degC"},"reduce":{"dims":["time"],"ops":["mean","max"],"resample":"1D"},"output":{"format":"csv"},"allow_partial":true,"deadline_ms":5000}""")]
+    public void QuerySpec_json_round_trips_through_the_builder(string json)
+    {
+        var once = ProximaQuery.FromJson(json).ToJson();
+        using var expected = System.Text.Json.JsonDocument.Parse(json);
+        using var actual = System.Text.Json.JsonDocument.Parse(once);
+        Assert.True(System.Text.Json.JsonElement.DeepEquals(expected.RootElement, actual.RootElement), once);
+        Assert.Equal(once, ProximaQuery.FromJson(once).ToJson());
+    }
+
+    [Fact]
+    public void Unknown_fields_are_named_in_the_error() =>
+        Assert.Contains("'selct'", Assert.Throws<FormatException>(() => ProximaQuery.FromJson("""{"datasets":["a"],"variable":"v","selct":{}}""")).Message);
+}
