@@ -29,18 +29,26 @@ internal static class QuerySpecJson
                 w.WriteStartObject("select");
                 foreach (var (dim, selection) in spec.Select)
                 {
+                    if (selection.KindCase == Selection.KindOneofCase.Values)
+                    {
+                        // Exact values as {"values": [...]}: a bare two-element array would read as a range.
+                        w.WriteStartObject(dim);
+                        w.WriteStartArray("values");
+                        foreach (var v in selection.Values.Values)
+                        {
+                            WriteValue(w, v);
+                        }
+
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                        continue;
+                    }
+
                     w.WriteStartArray(dim);
                     if (selection.KindCase == Selection.KindOneofCase.Range)
                     {
                         WriteValue(w, selection.Range.Start);
                         WriteValue(w, selection.Range.End);
-                    }
-                    else if (selection.KindCase == Selection.KindOneofCase.Values)
-                    {
-                        foreach (var v in selection.Values.Values)
-                        {
-                            WriteValue(w, v);
-                        }
                     }
 
                     w.WriteEndArray();
