@@ -23,7 +23,7 @@ public sealed class ThroughputBenchmarks
         _output = output;
     }
 
-    [Fact]
+    [BenchFact]
     public async Task Blosc_lz4_float32_decode_throughput_against_libblosc_and_zarr_python()
     {
         using var dir = new TempDir();
@@ -121,7 +121,7 @@ print(best)
         Assert.True(libblosc > 0 && codecPath > 0);
     }
 
-    [Fact]
+    [BenchFact]
     public async Task S3_read_throughput_with_16_and_64_requests_in_flight()
     {
         using var server = new S3rver();
