@@ -3,13 +3,13 @@ using Proxima.Client.Tests.Infrastructure;
 namespace Proxima.Client.Tests;
 
 /// <summary>
-/// Runs each snippet of docs/quickstart.md as written, from a folder whose <c>.proxima</c> is the test
+/// Runs each snippet of README.md as written, from a folder whose <c>.proxima</c> is the test
 /// federation's state (as a user runs them next to <c>proxima up</c>).
 /// </summary>
 [Collection("federation")]
 public sealed class QuickstartTests(FederationFixture federation)
 {
-    private static readonly string Doc = Path.Combine(RepoPaths.Root, "docs", "quickstart.md");
+    private static readonly string Doc = Path.Combine(RepoPaths.Root, "README.md");
 
     [Fact]
     public async Task Curl_quickstart_returns_a_result_and_a_stac_collection()
@@ -88,12 +88,12 @@ public sealed class QuickstartTests(FederationFixture federation)
         return dir;
     }
 
-    /// <summary>The fenced block after <c>&lt;!-- quickstart:NAME --&gt;</c> in docs/quickstart.md.</summary>
+    /// <summary>The fenced block after <c>&lt;!-- quickstart:NAME --&gt;</c> in README.md.</summary>
     private static string Snippet(string name)
     {
         var lines = File.ReadAllLines(Doc);
         var marker = Array.IndexOf(lines, $"<!-- quickstart:{name} -->");
-        Assert.True(marker >= 0, $"docs/quickstart.md has no '<!-- quickstart:{name} -->' block");
+        Assert.True(marker >= 0, $"README.md has no '<!-- quickstart:{name} -->' block");
         var start = marker + 2;
         Assert.StartsWith("```", lines[marker + 1]);
         var end = Array.FindIndex(lines, start, l => l.StartsWith("```", StringComparison.Ordinal));

@@ -53,13 +53,15 @@ class Client:
     ...              reduce={"dims": ["time"], "ops": ["mean"]})
     """
 
-    def __init__(self, url, token=None, timeout=600):
+    def __init__(self, url, token=None, timeout=600, prefer_netcdf=False):
         if not url:
             raise ValueError("url: give the router's HTTP address, e.g. http://127.0.0.1:8080")
         self.url = url if url.endswith("/") else url + "/"
         self.token = token
         self.timeout = timeout
-        self._netcdf = None  # unknown until tried: does the router write NetCDF?
+        # The JSON answer is what the client's xarray comparisons cover; the router's NetCDF output names
+        # variables {var}_{op}, which is renamed to the JSON path's names when prefer_netcdf is set.
+        self._netcdf = None if prefer_netcdf else False
 
     @classmethod
     def from_state(cls, state=None, token=None, timeout=600):
@@ -115,6 +117,9 @@ class Client:
                 body = self.post({**spec, "output": {"format": "netcdf"}})
                 self._netcdf = True
                 ds = xr.open_dataset(io.BytesIO(body), engine="h5netcdf" if _has("h5netcdf") else None).load()
+                prefix = spec.get("variable", "") + "_"
+                ops = {"mean", "std", "var", "min", "max", "sum", "count"}
+                ds = ds.rename({v: v[len(prefix):] for v in ds.data_vars if v.startswith(prefix) and v[len(prefix):] in ops})
                 return {spec["datasets"][0]: ds}
             except QueryError as e:
                 if e.code != "unsupported_format" and e.field != "output.format":
