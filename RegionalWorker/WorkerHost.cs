@@ -24,17 +24,25 @@ public static class WorkerHost
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.ListenGrpc(System.Net.IPAddress.Parse(options.Host), options.Port);
+            if (options.MetricsPort >= 0)
+            {
+                k.Listen(System.Net.IPAddress.Parse(options.Host), options.MetricsPort, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
+            }
+
             k.Limits.Http2.MaxStreamsPerConnection = 1024;
         });
         builder.Services.AddProximaGrpc(o => o.MaxSendMessageSize = 256 * 1024 * 1024);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<WorkUnitRunner>();
+        builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<WorkerService>();
         var app = builder.Build();
         var service = app.Services.GetRequiredService<WorkerService>();
         app.MapGrpcMethod(ProximaMethods.WorkerExecute, service.ExecuteAsync);
         app.MapGrpcMethod(ProximaMethods.WorkerPing, service.PingAsync);
         app.MapGrpcMethod(Shared.WorkerMethods.Plan, service.PlanAsync);
+        var metrics = app.Services.GetRequiredService<WorkerMetrics>();
+        app.MapGet("/metrics", () => Microsoft.AspNetCore.Http.Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapGrpcUnimplemented();
         app.Lifetime.ApplicationStarted.Register(() =>
             WorkerLog.Listening(app.Logger, options.Name, options.Region, GetUrl(app).ToString(), options.DataRoot));
@@ -43,4 +51,11 @@ public static class WorkerHost
 
     /// <summary>The address the started worker listens on.</summary>
     public static Uri GetUrl(WebApplication app) => app.Services.GetRequiredService<IServer>().GetListenAddresses()[0];
+
+    /// <summary>The metrics address (<c>GET /metrics</c>), or null without a metrics port.</summary>
+    public static Uri? GetMetricsUrl(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().GetListenAddresses();
+        return addresses.Count > 1 ? new Uri(addresses[1], "metrics") : null;
+    }
 }

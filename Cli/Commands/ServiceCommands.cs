@@ -22,10 +22,11 @@ internal static class ServiceCommands
         var port = new Option<int>("--port") { Description = "gRPC port (0 = any free port)", DefaultValueFactory = _ => 7443 };
         var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
         var name = new Option<string?>("--name") { Description = "Worker name in logs and stats" };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
         var supervised = Supervised();
         var command = new Command("worker", "Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.")
         {
-            region, dataRoot, port, host, name, supervised,
+            region, dataRoot, port, host, name, metricsPort, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -36,9 +37,11 @@ internal static class ServiceCommands
                 Port = parse.GetValue(port),
                 Host = parse.GetValue(host)!,
                 Name = parse.GetValue(name) ?? $"worker-{parse.GetValue(region)}-{Environment.ProcessId}",
+                MetricsPort = parse.GetValue(metricsPort),
             };
+            options = WithFaultsFromEnvironment(options);
             var app = WorkerHost.Build(options, b => ConsoleLogging.Configure(b));
-            return await RunServiceAsync(app, () => new { url = WorkerHost.GetUrl(app).ToString() }, parse.GetValue(supervised), cancellationToken);
+            return await RunServiceAsync(app, () => new { url = WorkerHost.GetUrl(app).ToString(), metricsUrl = WorkerHost.GetMetricsUrl(app)?.ToString() }, parse.GetValue(supervised), cancellationToken);
         });
         return command;
     }
@@ -118,6 +121,25 @@ internal static class ServiceCommands
             }, parse.GetValue(supervised), cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>
+    private static WorkerOptions WithFaultsFromEnvironment(WorkerOptions options)
+    {
+        var delay = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DELAY_MS");
+        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER");
+        if (delay is null || (only is not null && only != options.Name))
+        {
+            return options;
+        }
+
+        var fraction = Environment.GetEnvironmentVariable("PROXIMA_FAULT_FRACTION");
+        return options with
+        {
+            FaultDelay = TimeSpan.FromMilliseconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)),
+            FaultFraction = fraction is null ? 1.0 : double.Parse(fraction, System.Globalization.CultureInfo.InvariantCulture),
+            FaultDataset = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET"),
+        };
     }
 
     private static Option<bool> Supervised() => new("--supervised")

@@ -35,6 +35,7 @@ internal sealed class LocalFederation : IAsyncDisposable
     private readonly ILogger _logger;
     private ChildProcess? _router;
     private volatile bool _stopping;
+    private readonly Dictionary<string, string> _metricsUrls = new(StringComparer.Ordinal);
 
     private LocalFederation(FederationFile federation, LocalFederationOptions options, ILogger logger)
     {
@@ -56,6 +57,12 @@ internal sealed class LocalFederation : IAsyncDisposable
 
     /// <summary><c>STATE/tokens.json</c>: optional further tokens with ACL groups (see TokenAuthenticator).</summary>
     public string TokensFilePath => Path.Combine(Options.State.Root, "tokens.json");
+
+    /// <summary><c>STATE/metrics.json</c>: each worker's Prometheus <c>/metrics</c> URL by worker name.</summary>
+    public string MetricsFilePath => Path.Combine(Options.State.Root, "metrics.json");
+
+    /// <summary>Each worker's <c>/metrics</c> URL by worker name (<c>worker-REGION-INDEX</c>).</summary>
+    public IReadOnlyDictionary<string, string> WorkerMetricsUrls => _metricsUrls;
 
     private static void WriteToken(string path)
     {
@@ -108,7 +115,7 @@ internal sealed class LocalFederation : IAsyncDisposable
             {
                 var name = $"worker-{region.Region}-{i}";
                 var child = ChildProcess.Start(name,
-                    ["worker", "--region", region.Region, "--data-root", regionRoot, "--port", "0", "--name", name, "--supervised"],
+                    ["worker", "--region", region.Region, "--data-root", regionRoot, "--port", "0", "--metrics-port", "0", "--name", name, "--supervised"],
                     Path.Combine(state.LogsDirectory, name + ".log"), _logger);
                 _workers.Add(child);
                 starting.Add((region, i, child));
@@ -138,6 +145,11 @@ internal sealed class LocalFederation : IAsyncDisposable
             }
 
             running.Add(new RunningWorker(region.Region, index, url.ToString(), linkUrl, child.Pid));
+            if (ready.TryGetProperty("metricsUrl", out var metricsUrl) && metricsUrl.GetString() is { } m)
+            {
+                _metricsUrls[$"worker-{region.Region}-{index}"] = m;
+            }
+
             routerArgs.Add("--worker");
             routerArgs.Add($"{region.Region}={linkUrl}");
         }
@@ -155,6 +167,7 @@ internal sealed class LocalFederation : IAsyncDisposable
             Workers = running,
         };
         state.WriteRunFile(Running);
+        File.WriteAllText(MetricsFilePath, System.Text.Json.JsonSerializer.Serialize(_metricsUrls));
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ using Proxima.Protocol.V1;
 namespace Proxima.FunctionalTests.Federation;
 
 /// <summary>Bearer tokens, dataset ACLs, and request limits on a real federation.</summary>
-public sealed class SecurityTests(FederationFixture federation) : IClassFixture<FederationFixture>
+[Collection(FederationCollection.Name)]
+public sealed class SecurityTests(FederationFixture federation)
 {
     private const string Query = """{ "datasets": ["split/t"], "variable": "t", "reduce": { "dims": ["time"], "ops": ["max"] } }""";
 

@@ -5,7 +5,8 @@ using System.Text.Json;
 namespace Proxima.FunctionalTests.Federation;
 
 /// <summary>A dataset split across three regions and planned over pools of 2, 3 and 1 workers, against xarray on the whole.</summary>
-public sealed class SplitDatasetTests(FederationFixture federation) : IClassFixture<FederationFixture>
+[Collection(FederationCollection.Name)]
+public sealed class SplitDatasetTests(FederationFixture federation)
 {
     private static readonly string[] Ops = ["mean", "std", "min", "max", "sum", "count"];
 
