@@ -45,8 +45,10 @@ public sealed record RouterOptions
     /// <summary>Bearer tokens accepted, with their names and groups; null = no authentication (trusted networks only).</summary>
     public IReadOnlyList<Security.TokenGrant>? Tokens { get; init; }
 
-    /// <summary>PEM certificate+key the router presents to workers (mTLS); null = plain h2c.</summary>
+    /// <summary>PEM certificate the router presents to workers (mTLS, with <see cref="ClientKeyPath"/>); null = plain h2c.</summary>
     public string? ClientCertificatePath { get; init; }
+
+    public string? ClientKeyPath { get; init; }
 
     /// <summary>PEM of the CA that signed the workers' certificates (trusted for worker TLS).</summary>
     public string? CaCertificatePath { get; init; }

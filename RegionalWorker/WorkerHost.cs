@@ -8,6 +8,13 @@ using Proxima.Protocol.Grpc;
 
 namespace Proxima.RegionalWorker;
 
+/// <summary>Local-mode certificates for mutual TLS between router and workers.</summary>
+public static class WorkerCertificates
+{
+    /// <summary>Writes <c>ca.crt</c>, <c>worker.crt/.key</c> and <c>router.crt/.key</c> (PEM) into <paramref name="directory"/>.</summary>
+    public static void GenerateLocal(string directory) => Shared.MutualTls.GenerateLocal(directory);
+}
+
 /// <summary>Builds a regional worker: a Kestrel gRPC server running proxima.v1.RegionalWorker.</summary>
 public static class WorkerHost
 {
@@ -23,7 +30,26 @@ public static class WorkerHost
 
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.ListenGrpc(System.Net.IPAddress.Parse(options.Host), options.Port);
+            if (options.TlsCertificatePath is { } certPath)
+            {
+                var certificate = Shared.MutualTls.LoadWithKey(certPath, options.TlsKeyPath!);
+                var ca = Shared.MutualTls.LoadCa(options.ClientCaPath!);
+                k.Listen(System.Net.IPAddress.Parse(options.Host), options.Port, l =>
+                {
+                    l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
+                    l.UseHttps(https =>
+                    {
+                        https.ServerCertificate = certificate;
+                        https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                        https.ClientCertificateValidation = (client, _, _) => Shared.MutualTls.ChainsTo(client, ca);
+                    });
+                });
+            }
+            else
+            {
+                k.ListenGrpc(System.Net.IPAddress.Parse(options.Host), options.Port);
+            }
+
             if (options.MetricsPort >= 0)
             {
                 k.Listen(System.Net.IPAddress.Parse(options.Host), options.MetricsPort, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Proxima.Protocol;
 using Proxima.Protocol.Grpc;
@@ -68,7 +69,7 @@ public sealed class SecurityTests(FederationFixture federation)
     public async Task A_worker_checks_the_acl_again_and_refuses_a_unit_without_the_group()
     {
         // Straight to a worker (the router is bypassed): the dataset's own proxima_acl is enforced.
-        using var client = new GrpcClient(federation.WorkerUrls("r-a")[0]);
+        using var client = WorkerClient(withCertificate: true);
         var unit = new WorkUnit
         {
             UnitId = "direct/0",
@@ -90,7 +91,7 @@ public sealed class SecurityTests(FederationFixture federation)
     [Fact]
     public async Task A_worker_refuses_a_path_outside_its_region_root()
     {
-        using var client = new GrpcClient(federation.WorkerUrls("r-a")[0]);
+        using var client = WorkerClient(withCertificate: true);
         var unit = new WorkUnit
         {
             UnitId = "escape/0",
@@ -106,6 +107,44 @@ public sealed class SecurityTests(FederationFixture federation)
             }
         });
         Assert.Equal(StatusCode.NotFound, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_worker_called_without_a_client_certificate_refuses_the_tls_handshake()
+    {
+        Assert.Equal("https", federation.WorkerUrls("r-a")[0].Scheme);
+        using var client = WorkerClient(withCertificate: false);
+        var ex = await Assert.ThrowsAsync<RpcException>(() =>
+            client.UnaryAsync(ProximaMethods.WorkerPing, new PingRequest(), GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(30))));
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Contains("SSL", ex.ToString(), StringComparison.OrdinalIgnoreCase);
+
+        // The same call with the router's certificate (STATE/certs) is answered.
+        using var trusted = WorkerClient(withCertificate: true);
+        var pong = await trusted.UnaryAsync(ProximaMethods.WorkerPing, new PingRequest(), GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+        Assert.Equal("r-a", pong.Region);
+    }
+
+    private GrpcClient WorkerClient(bool withCertificate)
+    {
+        var certs = Path.Combine(federation.State, "certs");
+        var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(certs, "ca.crt"));
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return certificate is X509Certificate2 c && chain.Build(c);
+        };
+        if (withCertificate)
+        {
+            using var pem = X509Certificate2.CreateFromPemFile(Path.Combine(certs, "router.crt"), Path.Combine(certs, "router.key"));
+            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
+        }
+
+        return new GrpcClient(federation.WorkerUrls("r-a")[0], new GrpcClientOptions { HttpHandler = handler });
     }
 
     [Fact]
