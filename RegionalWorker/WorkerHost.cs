@@ -13,6 +13,14 @@ public static class WorkerCertificates
 {
     /// <summary>Writes <c>ca.crt</c>, <c>worker.crt/.key</c> and <c>router.crt/.key</c> (PEM) into <paramref name="directory"/>.</summary>
     public static void GenerateLocal(string directory) => Shared.MutualTls.GenerateLocal(directory);
+
+    /// <summary>
+    /// An HTTP handler that calls workers as the router does: presents <c>router.crt</c> and trusts only
+    /// servers chaining to <c>ca.crt</c> of <paramref name="directory"/> (tools and benchmarks).
+    /// </summary>
+    public static SocketsHttpHandler CreateRouterHandler(string directory) => Shared.MutualTls.ClientHandler(
+        Shared.MutualTls.LoadWithKey(Path.Combine(directory, "router.crt"), Path.Combine(directory, "router.key")),
+        Shared.MutualTls.LoadCa(Path.Combine(directory, "ca.crt")));
 }
 
 /// <summary>Builds a regional worker: a Kestrel gRPC server running proxima.v1.RegionalWorker.</summary>
