@@ -27,8 +27,8 @@ public sealed record RouterOptions
     /// <summary>Largest accepted request body.</summary>
     public int MaxRequestBytes { get; init; } = 1 << 20;
 
-    /// <summary>Work units per worker of a pool a dataset part's chunk range is split into (pools of 2+ workers).</summary>
-    public int UnitsPerWorker { get; init; } = 2;
+    /// <summary>Work units per worker of a pool a dataset part's chunk range is split into (pools of 2+ workers). Each unit of a reduction sends a full-size partial across regions, so more units cost more cross-region bytes; 1 keeps it to one partial per worker.</summary>
+    public int UnitsPerWorker { get; init; } = 1;
 
     /// <summary>Attempts per work unit (first try + retries on other workers), for retryable failures only.</summary>
     public int MaxAttempts { get; init; } = 3;
