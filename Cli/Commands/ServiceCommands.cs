@@ -68,11 +68,12 @@ internal static class ServiceCommands
         var workerCert = new Option<string?>("--worker-client-cert") { Description = "Client certificate (PEM) presented to workers (mutual TLS)" };
         var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM)" };
         var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM) worker certificates must chain to" };
+        var noHedging = new Option<bool>("--no-hedging") { Description = "Do not hedge straggling work units (benchmark comparisons)" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var supervised = Supervised();
         var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
         {
-            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, workerCert, workerKey, workerCa, supervised,
+            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -116,6 +117,7 @@ internal static class ServiceCommands
             var options = new RouterOptions
             {
                 Tokens = grants,
+                Hedging = !parse.GetValue(noHedging),
                 ClientCertificatePath = parse.GetValue(workerCert),
                 ClientKeyPath = parse.GetValue(workerKey),
                 CaCertificatePath = parse.GetValue(workerCa),

@@ -19,6 +19,9 @@ internal sealed record LocalFederationOptions
 
     /// <summary>Connect the router straight to the workers, with no link emulator (for overhead benchmarks).</summary>
     public bool Direct { get; init; }
+
+    /// <summary>Extra arguments for the router process (benchmarks: <c>--no-hedging</c>).</summary>
+    public IReadOnlyList<string> RouterArguments { get; init; } = [];
 }
 
 /// <summary>
@@ -132,6 +135,7 @@ internal sealed class LocalFederation : IAsyncDisposable
         WriteToken(TokenPath);
         var routerArgs = new List<string> { "router", "--port", Options.RouterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state", state.Root, "--supervised", "--token-file", TokenPath,
             "--worker-client-cert", Path.Combine(certs, "router.crt"), "--worker-client-key", Path.Combine(certs, "router.key"), "--worker-ca", Path.Combine(certs, "ca.crt") };
+        routerArgs.AddRange(Options.RouterArguments);
         if (File.Exists(TokensFilePath))
         {
             routerArgs.Add("--tokens-file");

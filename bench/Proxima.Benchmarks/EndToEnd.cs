@@ -7,6 +7,7 @@ internal static class EndToEnd
     {
         ["router-overhead"] = RouterOverheadBenchmark.RunAsync,
         ["federation"] = FederationBenchmark.RunAsync,
+        ["hedging"] = HedgingBenchmark.RunAsync,
     };
 
     public static Func<string[], Task<int>>? TryGet(string name) => All.GetValueOrDefault(name);
