@@ -105,7 +105,8 @@ internal sealed class QueryService(QueryPlanner planner, QueryDispatcher dispatc
             RouterLog.QueryRejected(logger, queryId, ex.HttpStatus, ex.Code, ex.Field, ex.Message);
             throw;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested
+            && (ex is OperationCanceledException || (ex is Protocol.Grpc.RpcException rpc && rpc.StatusCode == Protocol.Grpc.StatusCode.DeadlineExceeded)))
         {
             var error = QueryError.DeadlineExceeded($"the query did not finish within its deadline of {timeout.TotalMilliseconds:0} ms");
             RouterLog.QueryRejected(logger, queryId, error.HttpStatus, error.Code, null, error.Message);

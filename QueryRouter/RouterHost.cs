@@ -38,7 +38,19 @@ public static class RouterHost
         builder.Services.AddSingleton<ICatalog>(catalog);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RouterMetrics>();
-        builder.Services.AddSingleton(sp => new WorkerPools(options.Workers, static (region, uri) => new GrpcWorkerChannel(region, uri), sp.GetRequiredService<TimeProvider>()));
+        Func<string, Uri, IWorkerChannel> connect = static (region, uri) => new GrpcWorkerChannel(region, uri);
+        if (options.ClientCertificatePath is { } certPath)
+        {
+            var certificate = Shared.MutualTls.LoadWithKey(certPath, options.ClientKeyPath ?? throw new ArgumentException("RouterOptions.ClientKeyPath is required with ClientCertificatePath"));
+            var ca = Shared.MutualTls.LoadCa(options.CaCertificatePath ?? throw new ArgumentException("RouterOptions.CaCertificatePath is required with ClientCertificatePath"));
+            connect = (region, uri) => new GrpcWorkerChannel(region, uri, new GrpcClientOptions
+            {
+                MaxReceiveMessageSize = 256 * 1024 * 1024,
+                HttpHandler = Shared.MutualTls.ClientHandler(certificate, ca),
+            });
+        }
+
+        builder.Services.AddSingleton(sp => new WorkerPools(options.Workers, connect, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new QueryPlanner(sp.GetRequiredService<ICatalog>(), sp.GetRequiredService<WorkerPools>(), options));
         builder.Services.AddSingleton(new Security.RouterAuth(options.Tokens is null ? null : new TokenAuthenticator(options.Tokens)));
         builder.Services.AddSingleton<QueryDispatcher>();

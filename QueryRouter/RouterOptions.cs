@@ -27,8 +27,8 @@ public sealed record RouterOptions
     /// <summary>Largest accepted request body.</summary>
     public int MaxRequestBytes { get; init; } = 1 << 20;
 
-    /// <summary>Work units per worker of a pool a dataset part's chunk range is split into (pools of 2+ workers).</summary>
-    public int UnitsPerWorker { get; init; } = 2;
+    /// <summary>Work units per worker of a pool a dataset part's chunk range is split into (pools of 2+ workers). Each unit of a reduction sends a full-size partial across regions, so more units cost more cross-region bytes; 1 keeps it to one partial per worker.</summary>
+    public int UnitsPerWorker { get; init; } = 1;
 
     /// <summary>Attempts per work unit (first try + retries on other workers), for retryable failures only.</summary>
     public int MaxAttempts { get; init; } = 3;
@@ -45,8 +45,10 @@ public sealed record RouterOptions
     /// <summary>Bearer tokens accepted, with their names and groups; null = no authentication (trusted networks only).</summary>
     public IReadOnlyList<Security.TokenGrant>? Tokens { get; init; }
 
-    /// <summary>PEM certificate+key the router presents to workers (mTLS); null = plain h2c.</summary>
+    /// <summary>PEM certificate the router presents to workers (mTLS, with <see cref="ClientKeyPath"/>); null = plain h2c.</summary>
     public string? ClientCertificatePath { get; init; }
+
+    public string? ClientKeyPath { get; init; }
 
     /// <summary>PEM of the CA that signed the workers' certificates (trusted for worker TLS).</summary>
     public string? CaCertificatePath { get; init; }

@@ -96,7 +96,9 @@ internal sealed class WorkUnitRunner
         var dataset = await OpenAsync(unit, cancellationToken);
 
         ChunkRange? range = unit.AllChunks ? null : new ChunkRange(checked((int)unit.ChunkStart), checked((int)(unit.ChunkEnd - unit.ChunkStart)));
-        var report = new Progress<QueryProgress>(p => progress.Report(new Progress { ChunksDone = p.ChunksDone, ChunksTotal = p.ChunksTotal, BytesRead = p.BytesRead }));
+        // Synchronous (not System.Progress<T>, which posts to the thread pool): every report reaches the
+        // coalescing stream writer before the unit's final message is written.
+        var report = new InlineProgress<QueryProgress>(p => progress.Report(new Progress { ChunksDone = p.ChunksDone, ChunksTotal = p.ChunksTotal, BytesRead = p.BytesRead }));
         Compute.Execution.PartialResult partial;
         try
         {
@@ -121,4 +123,10 @@ internal sealed class WorkUnitRunner
 
         return PartialResultMapping.ToWire(partial, unit.UnitId);
     }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that calls its handler on the reporting thread.</summary>
+internal sealed class InlineProgress<T>(Action<T> handler) : IProgress<T>
+{
+    public void Report(T value) => handler(value);
 }

@@ -8,6 +8,21 @@ using Proxima.Protocol.Grpc;
 
 namespace Proxima.RegionalWorker;
 
+/// <summary>Local-mode certificates for mutual TLS between router and workers.</summary>
+public static class WorkerCertificates
+{
+    /// <summary>Writes <c>ca.crt</c>, <c>worker.crt/.key</c> and <c>router.crt/.key</c> (PEM) into <paramref name="directory"/>.</summary>
+    public static void GenerateLocal(string directory) => Shared.MutualTls.GenerateLocal(directory);
+
+    /// <summary>
+    /// An HTTP handler that calls workers as the router does: presents <c>router.crt</c> and trusts only
+    /// servers chaining to <c>ca.crt</c> of <paramref name="directory"/> (tools and benchmarks).
+    /// </summary>
+    public static SocketsHttpHandler CreateRouterHandler(string directory) => Shared.MutualTls.ClientHandler(
+        Shared.MutualTls.LoadWithKey(Path.Combine(directory, "router.crt"), Path.Combine(directory, "router.key")),
+        Shared.MutualTls.LoadCa(Path.Combine(directory, "ca.crt")));
+}
+
 /// <summary>Builds a regional worker: a Kestrel gRPC server running proxima.v1.RegionalWorker.</summary>
 public static class WorkerHost
 {
@@ -23,18 +38,45 @@ public static class WorkerHost
 
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.ListenGrpc(System.Net.IPAddress.Parse(options.Host), options.Port);
+            if (options.TlsCertificatePath is { } certPath)
+            {
+                var certificate = Shared.MutualTls.LoadWithKey(certPath, options.TlsKeyPath!);
+                var ca = Shared.MutualTls.LoadCa(options.ClientCaPath!);
+                k.Listen(System.Net.IPAddress.Parse(options.Host), options.Port, l =>
+                {
+                    l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
+                    l.UseHttps(https =>
+                    {
+                        https.ServerCertificate = certificate;
+                        https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                        https.ClientCertificateValidation = (client, _, _) => Shared.MutualTls.ChainsTo(client, ca);
+                    });
+                });
+            }
+            else
+            {
+                k.ListenGrpc(System.Net.IPAddress.Parse(options.Host), options.Port);
+            }
+
+            if (options.MetricsPort >= 0)
+            {
+                k.Listen(System.Net.IPAddress.Parse(options.Host), options.MetricsPort, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1);
+            }
+
             k.Limits.Http2.MaxStreamsPerConnection = 1024;
         });
         builder.Services.AddProximaGrpc(o => o.MaxSendMessageSize = 256 * 1024 * 1024);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<WorkUnitRunner>();
+        builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<WorkerService>();
         var app = builder.Build();
         var service = app.Services.GetRequiredService<WorkerService>();
         app.MapGrpcMethod(ProximaMethods.WorkerExecute, service.ExecuteAsync);
         app.MapGrpcMethod(ProximaMethods.WorkerPing, service.PingAsync);
         app.MapGrpcMethod(Shared.WorkerMethods.Plan, service.PlanAsync);
+        var metrics = app.Services.GetRequiredService<WorkerMetrics>();
+        app.MapGet("/metrics", () => Microsoft.AspNetCore.Http.Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
         app.MapGrpcUnimplemented();
         app.Lifetime.ApplicationStarted.Register(() =>
             WorkerLog.Listening(app.Logger, options.Name, options.Region, GetUrl(app).ToString(), options.DataRoot));
@@ -43,4 +85,11 @@ public static class WorkerHost
 
     /// <summary>The address the started worker listens on.</summary>
     public static Uri GetUrl(WebApplication app) => app.Services.GetRequiredService<IServer>().GetListenAddresses()[0];
+
+    /// <summary>The metrics address (<c>GET /metrics</c>), or null without a metrics port.</summary>
+    public static Uri? GetMetricsUrl(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().GetListenAddresses();
+        return addresses.Count > 1 ? new Uri(addresses[1], "metrics") : null;
+    }
 }

@@ -21,6 +21,31 @@ public sealed record WorkerOptions
     /// <summary>Work units executed at once; further units queue.</summary>
     public int MaxConcurrentUnits { get; init; } = Math.Max(1, Environment.ProcessorCount);
 
+    /// <summary>
+    /// Mutual TLS: the worker's certificate and key (PEM) and the CA (PEM) client certificates must chain
+    /// to. All three set = TLS with a required client certificate; none = h2c (trusted networks only).
+    /// </summary>
+    public string? TlsCertificatePath { get; init; }
+
+    public string? TlsKeyPath { get; init; }
+
+    public string? ClientCaPath { get; init; }
+
+    /// <summary>HTTP/1.1 port of <c>GET /metrics</c> (Prometheus); 0 = any free port, -1 = none.</summary>
+    public int MetricsPort { get; init; } = -1;
+
+    /// <summary>
+    /// Fault injection for tests and benchmarks: this fraction of work units waits <see cref="FaultDelay"/>
+    /// (cancellably) before running. Off by default; <c>proxima worker</c> reads
+    /// <c>PROXIMA_FAULT_DELAY_MS</c>, <c>PROXIMA_FAULT_FRACTION</c> and <c>PROXIMA_FAULT_WORKER</c> (worker name).
+    /// </summary>
+    public TimeSpan FaultDelay { get; init; }
+
+    public double FaultFraction { get; init; }
+
+    /// <summary>Only units of this dataset id are delayed (null = all); <c>PROXIMA_FAULT_DATASET</c>.</summary>
+    public string? FaultDataset { get; init; }
+
     /// <summary>Checks the options and names the bad field.</summary>
     public void Validate()
     {
@@ -37,6 +62,16 @@ public sealed record WorkerOptions
         if (Port is < 0 or > 65535)
         {
             throw new ArgumentException($"WorkerOptions.Port: {Port} is not a TCP port", nameof(Port));
+        }
+
+        if ((TlsCertificatePath is null) != (TlsKeyPath is null) || (TlsCertificatePath is null) != (ClientCaPath is null))
+        {
+            throw new ArgumentException("WorkerOptions.TlsCertificatePath, TlsKeyPath and ClientCaPath go together (mutual TLS)", nameof(TlsCertificatePath));
+        }
+
+        if (FaultFraction is < 0 or > 1)
+        {
+            throw new ArgumentException($"WorkerOptions.FaultFraction: {FaultFraction} is not in 0..1", nameof(FaultFraction));
         }
 
         if (MaxConcurrentUnits < 1)

@@ -9,7 +9,7 @@ using QuerySpec = Proxima.Compute.Query.QuerySpec;
 namespace Proxima.RegionalWorker;
 
 /// <summary>The gRPC face of a worker: validates a work unit, runs it, streams progress and the partial.</summary>
-internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner, ILogger<WorkerService> logger)
+internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner, WorkerMetrics metrics, ILogger<WorkerService> logger)
 {
     public Task<PingResponse> PingAsync(PingRequest request, GrpcServerCallContext context) =>
         Task.FromResult(new PingResponse { Region = options.Region, Worker = options.Name, Payload = request.Payload });
@@ -20,6 +20,7 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
         try
         {
             var chunks = await runner.PlanAsync(unit, spec, context.CancellationToken);
+            metrics.Plans.Add();
             return new UnitPlan { UnitId = unit.UnitId, ChunkCount = chunks, Worker = options.Name };
         }
         catch (WorkUnitException ex)
@@ -56,7 +57,35 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
     {
         var started = Stopwatch.GetTimestamp();
         var spec = Parse(unit, context);
+        long cancelledAt = 0;
+        using var onCancel = context.CancellationToken.Register(() => Interlocked.Exchange(ref cancelledAt, Stopwatch.GetTimestamp()));
+        metrics.Started();
+        try
+        {
+            await RunAsync(unit, spec, responses, context, started);
+            metrics.Units.Add("ok");
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            var at = Interlocked.Read(ref cancelledAt);
+            metrics.Units.Add("cancelled");
+            metrics.CancelToStop.Observe(at == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(at));
+            throw;
+        }
+        catch
+        {
+            metrics.Units.Add("error");
+            throw;
+        }
+        finally
+        {
+            metrics.Stopped();
+            metrics.UnitLatency.Observe(Stopwatch.GetElapsedTime(started));
+        }
+    }
 
+    private async Task RunAsync(WorkUnit unit, QuerySpec spec, IServerStreamWriter<WorkerEvent> responses, GrpcServerCallContext context, long started)
+    {
         try
         {
             var region = options.Region;
@@ -65,7 +94,14 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
                 p.Region = region;
                 return new WorkerEvent { Progress = p };
             }, context.CancellationToken);
+            if (options.FaultFraction > 0 && (options.FaultDataset is null || options.FaultDataset == unit.Dataset) && Random.Shared.NextDouble() < options.FaultFraction)
+            {
+                await Task.Delay(options.FaultDelay, context.CancellationToken);
+            }
+
             var partial = await runner.RunAsync(unit, spec, progress, context.CancellationToken);
+            metrics.BytesRead.Add(partial.Stats.BytesRead);
+            metrics.Chunks.Add(partial.Stats.Chunks);
             await progress.DrainAsync();
             partial.Stats.Ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             partial.Stats.Worker = options.Name;

@@ -22,10 +22,14 @@ internal static class ServiceCommands
         var port = new Option<int>("--port") { Description = "gRPC port (0 = any free port)", DefaultValueFactory = _ => 7443 };
         var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
         var name = new Option<string?>("--name") { Description = "Worker name in logs and stats" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "Worker certificate (PEM); with --tls-key and --client-ca: mutual TLS" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM)" };
+        var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM) the router's client certificate must chain to" };
+        var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
         var supervised = Supervised();
         var command = new Command("worker", "Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.")
         {
-            region, dataRoot, port, host, name, supervised,
+            region, dataRoot, port, host, name, metricsPort, tlsCert, tlsKey, clientCa, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -36,9 +40,14 @@ internal static class ServiceCommands
                 Port = parse.GetValue(port),
                 Host = parse.GetValue(host)!,
                 Name = parse.GetValue(name) ?? $"worker-{parse.GetValue(region)}-{Environment.ProcessId}",
+                MetricsPort = parse.GetValue(metricsPort),
+                TlsCertificatePath = parse.GetValue(tlsCert),
+                TlsKeyPath = parse.GetValue(tlsKey),
+                ClientCaPath = parse.GetValue(clientCa),
             };
+            options = WithFaultsFromEnvironment(options);
             var app = WorkerHost.Build(options, b => ConsoleLogging.Configure(b));
-            return await RunServiceAsync(app, () => new { url = WorkerHost.GetUrl(app).ToString() }, parse.GetValue(supervised), cancellationToken);
+            return await RunServiceAsync(app, () => new { url = WorkerHost.GetUrl(app).ToString(), metricsUrl = WorkerHost.GetMetricsUrl(app)?.ToString() }, parse.GetValue(supervised), cancellationToken);
         });
         return command;
     }
@@ -56,11 +65,15 @@ internal static class ServiceCommands
         };
         var tokenFile = new Option<string?>("--token-file") { Description = "A one-line file with an admin bearer token (sees every dataset)" };
         var tokensFile = new Option<string?>("--tokens-file") { Description = "JSON {\"tokens\":[{\"token\",\"name\",\"groups\"}]}: bearer tokens and their ACL groups" };
+        var workerCert = new Option<string?>("--worker-client-cert") { Description = "Client certificate (PEM) presented to workers (mutual TLS)" };
+        var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM)" };
+        var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM) worker certificates must chain to" };
+        var noHedging = new Option<bool>("--no-hedging") { Description = "Do not hedge straggling work units (benchmark comparisons)" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var supervised = Supervised();
         var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
         {
-            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, supervised,
+            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -104,6 +117,10 @@ internal static class ServiceCommands
             var options = new RouterOptions
             {
                 Tokens = grants,
+                Hedging = !parse.GetValue(noHedging),
+                ClientCertificatePath = parse.GetValue(workerCert),
+                ClientKeyPath = parse.GetValue(workerKey),
+                CaCertificatePath = parse.GetValue(workerCa),
                 Port = parse.GetValue(port),
                 GrpcPort = parse.GetValue(grpcPort),
                 Host = parse.GetValue(host)!,
@@ -118,6 +135,25 @@ internal static class ServiceCommands
             }, parse.GetValue(supervised), cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>
+    private static WorkerOptions WithFaultsFromEnvironment(WorkerOptions options)
+    {
+        var delay = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DELAY_MS");
+        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER");
+        if (delay is null || (only is not null && only != options.Name))
+        {
+            return options;
+        }
+
+        var fraction = Environment.GetEnvironmentVariable("PROXIMA_FAULT_FRACTION");
+        return options with
+        {
+            FaultDelay = TimeSpan.FromMilliseconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)),
+            FaultFraction = fraction is null ? 1.0 : double.Parse(fraction, System.Globalization.CultureInfo.InvariantCulture),
+            FaultDataset = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET"),
+        };
     }
 
     private static Option<bool> Supervised() => new("--supervised")

@@ -19,6 +19,9 @@ internal sealed record LocalFederationOptions
 
     /// <summary>Connect the router straight to the workers, with no link emulator (for overhead benchmarks).</summary>
     public bool Direct { get; init; }
+
+    /// <summary>Extra arguments for the router process (benchmarks: <c>--no-hedging</c>).</summary>
+    public IReadOnlyList<string> RouterArguments { get; init; } = [];
 }
 
 /// <summary>
@@ -35,6 +38,7 @@ internal sealed class LocalFederation : IAsyncDisposable
     private readonly ILogger _logger;
     private ChildProcess? _router;
     private volatile bool _stopping;
+    private readonly Dictionary<string, string> _metricsUrls = new(StringComparer.Ordinal);
 
     private LocalFederation(FederationFile federation, LocalFederationOptions options, ILogger logger)
     {
@@ -56,6 +60,15 @@ internal sealed class LocalFederation : IAsyncDisposable
 
     /// <summary><c>STATE/tokens.json</c>: optional further tokens with ACL groups (see TokenAuthenticator).</summary>
     public string TokensFilePath => Path.Combine(Options.State.Root, "tokens.json");
+
+    /// <summary><c>STATE/certs/</c>: the local CA and the worker/router certificates for mutual TLS (new at every start).</summary>
+    public string CertificatesDirectory => Path.Combine(Options.State.Root, "certs");
+
+    /// <summary><c>STATE/metrics.json</c>: each worker's Prometheus <c>/metrics</c> URL by worker name.</summary>
+    public string MetricsFilePath => Path.Combine(Options.State.Root, "metrics.json");
+
+    /// <summary>Each worker's <c>/metrics</c> URL by worker name (<c>worker-REGION-INDEX</c>).</summary>
+    public IReadOnlyDictionary<string, string> WorkerMetricsUrls => _metricsUrls;
 
     private static void WriteToken(string path)
     {
@@ -99,6 +112,8 @@ internal sealed class LocalFederation : IAsyncDisposable
     private async Task StartCoreAsync(ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var state = Options.State;
+        var certs = CertificatesDirectory;
+        RegionalWorker.WorkerCertificates.GenerateLocal(certs);
         var starting = new List<(WorkerRegion Region, int Index, ChildProcess Child)>();
         foreach (var region in Federation.Workers)
         {
@@ -108,7 +123,8 @@ internal sealed class LocalFederation : IAsyncDisposable
             {
                 var name = $"worker-{region.Region}-{i}";
                 var child = ChildProcess.Start(name,
-                    ["worker", "--region", region.Region, "--data-root", regionRoot, "--port", "0", "--name", name, "--supervised"],
+                    ["worker", "--region", region.Region, "--data-root", regionRoot, "--port", "0", "--metrics-port", "0", "--name", name, "--supervised",
+                     "--tls-cert", Path.Combine(certs, "worker.crt"), "--tls-key", Path.Combine(certs, "worker.key"), "--client-ca", Path.Combine(certs, "ca.crt")],
                     Path.Combine(state.LogsDirectory, name + ".log"), _logger);
                 _workers.Add(child);
                 starting.Add((region, i, child));
@@ -117,7 +133,9 @@ internal sealed class LocalFederation : IAsyncDisposable
 
         var running = new List<RunningWorker>();
         WriteToken(TokenPath);
-        var routerArgs = new List<string> { "router", "--port", Options.RouterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state", state.Root, "--supervised", "--token-file", TokenPath };
+        var routerArgs = new List<string> { "router", "--port", Options.RouterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state", state.Root, "--supervised", "--token-file", TokenPath,
+            "--worker-client-cert", Path.Combine(certs, "router.crt"), "--worker-client-key", Path.Combine(certs, "router.key"), "--worker-ca", Path.Combine(certs, "ca.crt") };
+        routerArgs.AddRange(Options.RouterArguments);
         if (File.Exists(TokensFilePath))
         {
             routerArgs.Add("--tokens-file");
@@ -129,15 +147,21 @@ internal sealed class LocalFederation : IAsyncDisposable
             var ready = await child.WaitReadyAsync(StartTimeout, cancellationToken);
             var url = new Uri(ready.GetProperty("url").GetString()!);
             var linkUrl = url.ToString().TrimEnd('/');
+            var scheme = url.Scheme;
             if (!Options.Direct)
             {
                 var link = new LinkEmulator($"{Federation.Client.Region}->{region.Region}#{index}",
                     new IPEndPoint(IPAddress.Loopback, url.Port), Options.Link, loggers.CreateLogger("Proxima.Link"));
                 _links.Add(link);
-                linkUrl = $"http://127.0.0.1:{link.LocalEndPoint.Port}";
+                linkUrl = $"{scheme}://127.0.0.1:{link.LocalEndPoint.Port}";
             }
 
             running.Add(new RunningWorker(region.Region, index, url.ToString(), linkUrl, child.Pid));
+            if (ready.TryGetProperty("metricsUrl", out var metricsUrl) && metricsUrl.GetString() is { } m)
+            {
+                _metricsUrls[$"worker-{region.Region}-{index}"] = m;
+            }
+
             routerArgs.Add("--worker");
             routerArgs.Add($"{region.Region}={linkUrl}");
         }
@@ -155,6 +179,7 @@ internal sealed class LocalFederation : IAsyncDisposable
             Workers = running,
         };
         state.WriteRunFile(Running);
+        File.WriteAllText(MetricsFilePath, System.Text.Json.JsonSerializer.Serialize(_metricsUrls));
     }
 
     /// <summary>

@@ -148,6 +148,11 @@ internal sealed class WorkerPools : IPoolDirectory, IDisposable
             {
                 throw WorkerErrors.ToQueryError(ex, region, unit.UnitId);
             }
+            catch (RpcException ex)
+            {
+                // The query was cancelled (deadline or client): the caller decides 504 or nothing.
+                throw new OperationCanceledException("planning was cancelled", ex, cancellationToken);
+            }
         }
 
         throw QueryError.RegionUnavailable(region,

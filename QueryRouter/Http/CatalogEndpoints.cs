@@ -29,6 +29,13 @@ internal static class CatalogEndpoints
             return;
         }
 
+        // The caller sees only datasets its token's groups allow (admin tokens, group *, see all).
+        var groups = Security.RouterAuth.Get(http).Groups;
+        if (!groups.Contains("*"))
+        {
+            query = query with { Groups = groups.ToList() };
+        }
+
         SearchPage page;
         try
         {
@@ -51,6 +58,16 @@ internal static class CatalogEndpoints
         {
             await new QueryError(StatusCodes.Status404NotFound, "unknown_dataset", $"no dataset '{id}' in the catalog", "id").WriteAsync(http.Response, http.RequestAborted);
             return;
+        }
+
+        var identity = Security.RouterAuth.Get(http);
+        foreach (var part in parts)
+        {
+            if (!Shared.AccessCheck.Allows(part.Acl, identity.Groups))
+            {
+                await new QueryError(StatusCodes.Status403Forbidden, "forbidden", $"dataset '{id}' is restricted to groups [{string.Join(", ", part.Acl)}]", "id").WriteAsync(http.Response, http.RequestAborted);
+                return;
+            }
         }
 
         http.Response.ContentType = "application/geo+json";

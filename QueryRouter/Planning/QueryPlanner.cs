@@ -16,7 +16,7 @@ namespace Proxima.QueryRouter.Planning;
 /// </summary>
 internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, RouterOptions? options = null)
 {
-    private readonly int _unitsPerWorker = options?.UnitsPerWorker ?? 2;
+    private readonly int _unitsPerWorker = options?.UnitsPerWorker ?? 1;
 
     public Task<QueryPlan> PlanAsync(string queryId, QuerySpec spec, byte[] specJson, CancellationToken cancellationToken) =>
         PlanAsync(queryId, spec, specJson, [], DateTime.UtcNow.AddMinutes(1), cancellationToken);

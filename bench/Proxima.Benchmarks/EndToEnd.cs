@@ -6,6 +6,8 @@ internal static class EndToEnd
     private static readonly Dictionary<string, Func<string[], Task<int>>> All = new(StringComparer.Ordinal)
     {
         ["router-overhead"] = RouterOverheadBenchmark.RunAsync,
+        ["federation"] = FederationBenchmark.RunAsync,
+        ["hedging"] = HedgingBenchmark.RunAsync,
     };
 
     public static Func<string[], Task<int>>? TryGet(string name) => All.GetValueOrDefault(name);

@@ -33,12 +33,16 @@ internal static class RouterOverheadBenchmark
         }, loggers, CancellationToken.None);
         var running = federation.Running!;
 
+        // Workers speak mutual TLS and the router wants the bearer token (both from the state folder).
+        var token = (await File.ReadAllTextAsync(federation.TokenPath)).Trim();
         using var router = new GrpcClient(new Uri(running.RouterGrpcUrl));
-        using var worker = new GrpcClient(new Uri(running.Workers[0].Url));
+        using var worker = new GrpcClient(new Uri(running.Workers[0].Url), new GrpcClientOptions { HttpHandler = RegionalWorker.WorkerCertificates.CreateRouterHandler(federation.CertificatesDirectory) });
         using var http = new HttpClient { BaseAddress = new Uri(running.RouterUrl) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        var auth = new GrpcCallOptions(Headers: new Metadata { { "authorization", "Bearer " + token } });
 
         var direct = await MeasureAsync(iterations, () => worker.UnaryAsync(ProximaMethods.WorkerPing, new PingRequest()));
-        var viaRouter = await MeasureAsync(iterations, () => router.UnaryAsync(ProximaMethods.RouterPing, new PingRequest()));
+        var viaRouter = await MeasureAsync(iterations, () => router.UnaryAsync(ProximaMethods.RouterPing, new PingRequest(), auth));
         var viaHttp = await MeasureAsync(iterations, () => http.GetStringAsync("v1/ping"));
 
         Console.WriteLine($"router-overhead: {iterations} no-data round trips each, loopback, no link emulator, {Environment.ProcessorCount} cores");

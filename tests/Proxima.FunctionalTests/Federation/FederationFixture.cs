@@ -24,6 +24,9 @@ public abstract class FederationFixtureBase : IAsyncLifetime
 
     protected abstract double LatencyMs { get; }
 
+    /// <summary>Environment of <c>proxima up</c> (fault injection for its workers).</summary>
+    protected virtual IReadOnlyDictionary<string, string>? Environment => null;
+
     public string DataRoot => _temp.Combine("data");
 
     public string State => _temp.Combine("state");
@@ -53,7 +56,7 @@ public abstract class FederationFixtureBase : IAsyncLifetime
             { "tokens": [ { "token": "{{TeamToken}}", "name": "team", "groups": ["era5-team"] },
                           { "token": "{{OtherToken}}", "name": "other", "groups": ["other"] } ] }
             """);
-        _up = ProximaProcess.Start("up", "--config", config, "--data-root", DataRoot, "--state", State, "--port", "0",
+        _up = ProximaProcess.Start(Environment, "up", "--config", config, "--data-root", DataRoot, "--state", State, "--port", "0",
             "--latency-ms", LatencyMs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bandwidth-mbit", "0");
         RouterUrl = new Uri((await _up.WaitForLineAsync("Router: ", TimeSpan.FromSeconds(120))).TrimEnd('/') + "/");
         RouterGrpcUrl = new Uri(await _up.WaitForLineAsync("Router gRPC: ", TimeSpan.FromSeconds(120)));
@@ -68,6 +71,15 @@ public abstract class FederationFixtureBase : IAsyncLifetime
         RunFile.GetProperty("workers").EnumerateArray()
             .Where(w => w.GetProperty("region").GetString() == region)
             .Select(w => w.GetProperty("pid").GetInt32()).ToList();
+
+    /// <summary>Worker /metrics URLs of a region (from STATE/metrics.json).</summary>
+    public List<Uri> WorkerMetricsUrls(string region)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(State, "metrics.json")));
+        return doc.RootElement.EnumerateObject()
+            .Where(p => p.Name.StartsWith($"worker-{region}-", StringComparison.Ordinal))
+            .Select(p => new Uri(p.Value.GetString()!)).ToList();
+    }
 
     /// <summary>Worker URLs (direct, not through the link) of a region.</summary>
     public List<Uri> WorkerUrls(string region) =>
@@ -129,14 +141,30 @@ public abstract class FederationFixtureBase : IAsyncLifetime
     }
 }
 
-/// <summary>Fast links (2 ms): correctness, security, limits, metrics.</summary>
+/// <summary>
+/// Fast links (2 ms): correctness, security, limits, metrics, deadlines. Workers delay every unit of
+/// <c>slow/t</c> by 30 s (cancellably), so deadline and cancellation tests have something to stop.
+/// </summary>
 public sealed class FederationFixture : FederationFixtureBase
 {
     protected override double LatencyMs => 2;
+
+    protected override IReadOnlyDictionary<string, string>? Environment { get; } = new Dictionary<string, string>
+    {
+        ["PROXIMA_FAULT_DELAY_MS"] = "30000",
+        ["PROXIMA_FAULT_DATASET"] = "slow/t",
+    };
 }
 
 /// <summary>A separate federation whose workers the tests kill.</summary>
 public sealed class FailureFederationFixture : FederationFixtureBase
 {
     protected override double LatencyMs => 2;
+}
+
+/// <summary>One three-region federation shared by the correctness, security and metrics tests (startup is the cost).</summary>
+[CollectionDefinition(Name)]
+public sealed class FederationCollection : ICollectionFixture<FederationFixture>
+{
+    public const string Name = "three-region federation";
 }

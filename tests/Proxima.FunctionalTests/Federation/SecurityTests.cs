@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Proxima.Protocol;
 using Proxima.Protocol.Grpc;
@@ -7,7 +8,8 @@ using Proxima.Protocol.V1;
 namespace Proxima.FunctionalTests.Federation;
 
 /// <summary>Bearer tokens, dataset ACLs, and request limits on a real federation.</summary>
-public sealed class SecurityTests(FederationFixture federation) : IClassFixture<FederationFixture>
+[Collection(FederationCollection.Name)]
+public sealed class SecurityTests(FederationFixture federation)
 {
     private const string Query = """{ "datasets": ["split/t"], "variable": "t", "reduce": { "dims": ["time"], "ops": ["max"] } }""";
 
@@ -64,10 +66,24 @@ public sealed class SecurityTests(FederationFixture federation) : IClassFixture<
     }
 
     [Fact]
+    public async Task The_catalog_search_hides_datasets_the_token_may_not_see()
+    {
+        async Task<string> SearchAsync(string token)
+        {
+            using var http = new HttpClient();
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            return await http.GetStringAsync(new Uri(federation.RouterUrl, "v1/datasets?q=secret"));
+        }
+
+        Assert.DoesNotContain("secret/s", await SearchAsync(FederationFixtureBase.OtherToken), StringComparison.Ordinal);
+        Assert.Contains("secret/s", await SearchAsync(FederationFixtureBase.TeamToken), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_worker_checks_the_acl_again_and_refuses_a_unit_without_the_group()
     {
         // Straight to a worker (the router is bypassed): the dataset's own proxima_acl is enforced.
-        using var client = new GrpcClient(federation.WorkerUrls("r-a")[0]);
+        using var client = WorkerClient(withCertificate: true);
         var unit = new WorkUnit
         {
             UnitId = "direct/0",
@@ -89,7 +105,7 @@ public sealed class SecurityTests(FederationFixture federation) : IClassFixture<
     [Fact]
     public async Task A_worker_refuses_a_path_outside_its_region_root()
     {
-        using var client = new GrpcClient(federation.WorkerUrls("r-a")[0]);
+        using var client = WorkerClient(withCertificate: true);
         var unit = new WorkUnit
         {
             UnitId = "escape/0",
@@ -105,6 +121,45 @@ public sealed class SecurityTests(FederationFixture federation) : IClassFixture<
             }
         });
         Assert.Equal(StatusCode.NotFound, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_worker_called_without_a_client_certificate_refuses_the_tls_handshake()
+    {
+        Assert.Equal("https", federation.WorkerUrls("r-a")[0].Scheme);
+        using var client = WorkerClient(withCertificate: false);
+        var ex = await Assert.ThrowsAsync<RpcException>(() =>
+            client.UnaryAsync(ProximaMethods.WorkerPing, new PingRequest(), GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(30))));
+        // TLS 1.3 checks the client certificate after the client's Finished: the server's alert shows up as a
+        // connection failure on the first request, never as an answered call.
+        Assert.True(ex.StatusCode == StatusCode.Unavailable, ex.ToString());
+
+        // The same call with the router's certificate (STATE/certs) is answered.
+        using var trusted = WorkerClient(withCertificate: true);
+        var pong = await trusted.UnaryAsync(ProximaMethods.WorkerPing, new PingRequest(), GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
+        Assert.Equal("r-a", pong.Region);
+    }
+
+    private GrpcClient WorkerClient(bool withCertificate)
+    {
+        var certs = Path.Combine(federation.State, "certs");
+        var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(certs, "ca.crt"));
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return certificate is X509Certificate2 c && chain.Build(c);
+        };
+        if (withCertificate)
+        {
+            using var pem = X509Certificate2.CreateFromPemFile(Path.Combine(certs, "router.crt"), Path.Combine(certs, "router.key"));
+            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
+        }
+
+        return new GrpcClient(federation.WorkerUrls("r-a")[0], new GrpcClientOptions { HttpHandler = handler });
     }
 
     [Fact]

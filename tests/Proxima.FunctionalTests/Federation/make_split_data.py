@@ -29,3 +29,8 @@ secret = ds.isel(time=slice(0, 12))
 secret.attrs = {"proxima_acl": "era5-team"}
 first_region = parts[0].split(":")[0]
 secret.to_zarr(f"{out}/{first_region}/secret/s.zarr", mode="w", encoding=enc)
+
+# The same data under another id for deadline/cancellation tests (workers delay its units on request).
+slow = ds.copy()
+slow.attrs = {"proxima_id": "slow/t"}
+slow.to_zarr(f"{out}/{first_region}/slow/t.zarr", mode="w", encoding=enc)

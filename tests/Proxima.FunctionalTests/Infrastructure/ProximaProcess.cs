@@ -30,7 +30,10 @@ internal sealed partial class ProximaProcess : IAsyncDisposable
         }
     }
 
-    public static ProximaProcess Start(params string[] args)
+    public static ProximaProcess Start(params string[] args) => Start(null, args);
+
+    /// <summary>Starts <c>proxima</c> with extra environment variables (inherited by its children).</summary>
+    public static ProximaProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var startInfo = new ProcessStartInfo("dotnet")
         {
@@ -39,6 +42,11 @@ internal sealed partial class ProximaProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[key] = value;
+        }
+
         startInfo.ArgumentList.Add(RepoPaths.ProximaDll);
         foreach (var arg in args)
         {

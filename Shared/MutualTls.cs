@@ -1,0 +1,107 @@
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Proxima.Shared;
+
+/// <summary>
+/// Mutual TLS between router and workers: a private CA signs each side's certificate, and each side
+/// accepts only peers whose certificate chains to that CA (no system trust store involved).
+/// Linked as source into the router, the worker and the CLI (which generates local-mode certificates).
+/// </summary>
+internal static class MutualTls
+{
+    /// <summary>Loads a certificate with its private key from PEM files (ephemeral keys re-imported so SslStream can use them).</summary>
+    public static X509Certificate2 LoadWithKey(string certPath, string keyPath)
+    {
+        using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+    }
+
+    public static X509Certificate2 LoadCa(string caPath) => X509CertificateLoader.LoadCertificateFromFile(caPath);
+
+    /// <summary>True when <paramref name="certificate"/> chains to <paramref name="ca"/> and is valid now.</summary>
+    public static bool ChainsTo(X509Certificate? certificate, X509Certificate2 ca)
+    {
+        if (certificate is null)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(leaf);
+    }
+
+    /// <summary>A client handler for the router: presents <paramref name="client"/>, trusts only servers signed by <paramref name="ca"/>.</summary>
+    public static SocketsHttpHandler ClientHandler(X509Certificate2 client, X509Certificate2 ca) => new()
+    {
+        EnableMultipleHttp2Connections = true,
+        PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+        KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+        KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        UseProxy = false,
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            ClientCertificates = [client],
+            RemoteCertificateValidationCallback = (_, certificate, _, _) => ChainsTo(certificate, ca),
+        },
+    };
+
+    /// <summary>Writes a CA, a server certificate (for 127.0.0.1/localhost) and a client certificate as PEM files into <paramref name="directory"/>.</summary>
+    public static void GenerateLocal(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=Proxima local CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 1, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));
+        Write(directory, "ca", ca, caKey, writeKey: false);
+        Issue(directory, "worker", ca, caKey, server: true);
+        Issue(directory, "router", ca, caKey, server: false);
+    }
+
+    private static void Issue(string directory, string name, X509Certificate2 ca, ECDsa caKey, bool server)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN=proxima-{name}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
+            [new Oid(server ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")], true));
+        if (server)
+        {
+            var san = new SubjectAlternativeNameBuilder();
+            san.AddIpAddress(System.Net.IPAddress.Loopback);
+            san.AddDnsName("localhost");
+            request.CertificateExtensions.Add(san.Build());
+        }
+
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7f;
+        using var signed = request.Create(ca.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey), DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(90), serial);
+        Write(directory, name, signed, key, writeKey: true);
+    }
+
+    private static void Write(string directory, string name, X509Certificate2 certificate, ECDsa key, bool writeKey)
+    {
+        File.WriteAllText(Path.Combine(directory, name + ".crt"), certificate.ExportCertificatePem());
+        if (writeKey)
+        {
+            var keyPath = Path.Combine(directory, name + ".key");
+            File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Proxima.Cli.Local;
+
+namespace Proxima.Benchmarks;
+
+/// <summary>
+/// Federation costs on a real local federation (router, worker pool, link emulator):
+/// (1) bytes crossing regions, counted by the link emulator, against bytes the workers read, for mean+std
+/// over time of one large dataset (goal: ≤ 1.2 × merged partials + 64 KB per region, ≥ 200× less than read);
+/// (2) the same query with 1, 2 and 4 workers in the region (chunk-range work units spread over the pool).
+/// Usage: <c>federation [MB=256] [runs=5]</c>.
+/// </summary>
+internal static class FederationBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var megabytes = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 256;
+        var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+        var root = Directory.CreateTempSubdirectory("proxima-bench-fed-").FullName;
+        try
+        {
+            var data = Path.Combine(root, "data");
+            var (nt, ny, nx) = (Math.Max(24, megabytes * 1024 * 1024 / (181 * 360 * 4)), 181, 360);
+            Console.WriteLine($"federation: writing a {nt}x{ny}x{nx} float32 Zarr (~{(long)nt * ny * nx * 4 / (1 << 20)} MB raw) with xarray...");
+            await PythonAsync("""
+                import sys, numpy as np, pandas as pd, xarray as xr
+                out, nt, ny, nx = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+                rng = np.random.default_rng(1)
+                data = (280 + 10 * rng.standard_normal((nt, ny, nx), dtype="float32")).astype("float32")
+                ds = xr.Dataset({"t2m": (("time", "latitude", "longitude"), data)},
+                                coords={"time": pd.date_range("2000-01-01", periods=nt, freq="h"),
+                                        "latitude": np.linspace(90, -90, ny), "longitude": np.arange(nx, dtype="float64")})
+                ds.to_zarr(out, mode="w", encoding={"t2m": {"chunks": (24, ny, nx)}})
+                """, Path.Combine(data, "us-east-1", "bench", "t2m.zarr"), nt.ToString(CultureInfo.InvariantCulture), ny.ToString(CultureInfo.InvariantCulture), nx.ToString(CultureInfo.InvariantCulture));
+
+            const string Query = """{ "datasets": ["bench/t2m"], "variable": "t2m", "reduce": { "dims": ["time"], "ops": ["mean", "std"] } }""";
+            Console.WriteLine($"query: mean+std over time; {runs} runs per pool size after one warm-up; link 40 ms one-way, unlimited bandwidth; {Environment.ProcessorCount} cores");
+            Console.WriteLine($"{"workers",7} {"units",6} {"p50 ms",9} {"min ms",9} {"read MB",9} {"crossed KB",11} {"partials KB",12} {"read/crossed",13}");
+            double? baseline = null;
+            foreach (var workers in new[] { 1, 2, 4 })
+            {
+                var r = await RunPoolAsync(root, data, workers, Query, runs);
+                baseline ??= r.P50;
+                var partialsKb = r.PartialBytes / 1024.0;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{workers,7} {r.Units,6} {r.P50,9:0.0} {r.Min,9:0.0} {r.BytesRead / 1048576.0,9:0.0} {r.CrossedPerQuery / 1024.0,11:0.0} {partialsKb,12:0.0} {r.BytesRead / (double)r.CrossedPerQuery,12:0}x"));
+                if (workers == 1)
+                {
+                    var goal = 1.2 * r.PartialBytes + 64 * 1024;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  bytes crossed per query {r.CrossedPerQuery} vs goal <= 1.2 x partials ({r.PartialBytes}) + 64 KB = {goal:0}: {(r.CrossedPerQuery <= goal ? "met" : "NOT met")}; read/crossed {r.BytesRead / (double)r.CrossedPerQuery:0}x (goal >= 200x)"));
+                }
+            }
+
+            _ = baseline;
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private sealed record PoolResult(int Units, double P50, double Min, long BytesRead, long CrossedPerQuery, long PartialBytes);
+
+    private static async Task<PoolResult> RunPoolAsync(string root, string data, int workers, string query, int runs)
+    {
+        var config = Path.Combine(root, $"variables-{workers}.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" },
+              "workers": [ { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://bench", "lustreFileSystemPath": "bench", "workers": {{workers}} } ] }
+            """);
+        using var loggers = ConsoleLogging.Create(LogLevel.Warning);
+        var state = new StateDirectory(Path.Combine(root, $"state-{workers}"));
+        var options = new LocalFederationOptions
+        {
+            ConfigPath = config,
+            DataRoot = data,
+            State = state,
+            Link = new LinkSettings { Latency = TimeSpan.FromMilliseconds(40), BitsPerSecond = 0 },
+        };
+        await using var federation = await LocalFederation.StartAsync(options, loggers, CancellationToken.None);
+        await CatalogSyncRunner.SyncRegionAsync(state, "us-east-1", Path.Combine(data, "us-east-1"), loggers, progress: null, CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = new Uri(federation.Running!.RouterUrl), Timeout = TimeSpan.FromMinutes(10) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(federation.TokenPath)).Trim());
+
+        await PostAsync(http, query); // warm-up: JIT, metadata caches, TLS connections
+        var unitsBefore = await UnitsAsync(http);
+        var crossedBefore = Crossed(federation);
+        var times = new double[runs];
+        long bytesRead = 0;
+        long partialBytes = 0;
+        for (var i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using var doc = await PostAsync(http, query);
+            times[i] = sw.Elapsed.TotalMilliseconds;
+            bytesRead = doc.RootElement.GetProperty("stats").GetProperty("regions").GetProperty("us-east-1").GetProperty("bytes_read").GetInt64();
+            var cells = 1L;
+            foreach (var n in doc.RootElement.GetProperty("results")[0].GetProperty("shape").EnumerateArray())
+            {
+                cells *= n.GetInt64();
+            }
+
+            // The merged partial on the wire: count (int64) + sum, M2, min, max (double) per cell.
+            partialBytes = cells * 40;
+        }
+
+        var crossed = (Crossed(federation) - crossedBefore) / runs;
+        var units = (int)((await UnitsAsync(http) - unitsBefore) / runs);
+        Array.Sort(times);
+        return new PoolResult(units, times[runs / 2], times[0], bytesRead, crossed, partialBytes);
+    }
+
+    private static long Crossed(LocalFederation federation)
+    {
+        long total = 0;
+        foreach (var link in federation.Links)
+        {
+            total += link.BytesForward + link.BytesBackward;
+        }
+
+        return total;
+    }
+
+    private static async Task<long> UnitsAsync(HttpClient http)
+    {
+        long total = 0;
+        foreach (var line in (await http.GetStringAsync("metrics")).Split('\n'))
+        {
+            if (line.StartsWith("proxima_router_work_units_total{", StringComparison.Ordinal))
+            {
+                total += long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return total;
+    }
+
+    private static async Task<JsonDocument> PostAsync(HttpClient http, string query)
+    {
+        using var response = await http.PostAsync("v1/query", new StringContent(query, Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadAsByteArrayAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"query failed: {(int)response.StatusCode} {Encoding.UTF8.GetString(body)}");
+        }
+
+        return JsonDocument.Parse(body);
+    }
+
+    private static async Task PythonAsync(string code, params string[] args)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(code);
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException("python failed: " + await stderr);
+        }
+    }
+}
