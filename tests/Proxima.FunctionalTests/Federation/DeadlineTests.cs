@@ -47,7 +47,7 @@ public sealed class DeadlineTests(FederationFixture federation)
             """, Encoding.UTF8, "application/json"), cancel.Token);
 
         // The units are running once the workers say so (their metrics), then the client leaves.
-        await WaitForAsync(async () => await RunningAsync() >= 2, "units running on r-a's workers");
+        await WaitForAsync(async () => await RunningAsync() >= 2, "units running on us-east-1's workers");
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => query);
         await AssertWorkersStoppedPromptlyAsync(before, expectUnits: true);
@@ -56,7 +56,7 @@ public sealed class DeadlineTests(FederationFixture federation)
     private async Task AssertWorkersStoppedPromptlyAsync((long Count, long Within100Ms) before, bool expectUnits = false)
     {
         (long Count, long Within100Ms) now = default;
-        await WaitForAsync(async () => await RunningAsync() == 0 && (!expectUnits || (now = await CancelledAsync()).Count > before.Count), "no unit left running on r-a");
+        await WaitForAsync(async () => await RunningAsync() == 0 && (!expectUnits || (now = await CancelledAsync()).Count > before.Count), "no unit left running on us-east-1");
         now = await CancelledAsync();
         Assert.True(now.Within100Ms - before.Within100Ms == now.Count - before.Count,
             $"every cancelled unit stopped within 100 ms of its cancellation ({now.Within100Ms - before.Within100Ms} of {now.Count - before.Count})");
@@ -89,7 +89,7 @@ public sealed class DeadlineTests(FederationFixture federation)
     {
         using var http = new HttpClient();
         var texts = new List<string>();
-        foreach (var url in federation.WorkerMetricsUrls("r-a"))
+        foreach (var url in federation.WorkerMetricsUrls("us-east-1"))
         {
             texts.Add(await http.GetStringAsync(url));
         }

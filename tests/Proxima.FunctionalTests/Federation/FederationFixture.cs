@@ -18,9 +18,9 @@ public abstract class FederationFixtureBase : IAsyncLifetime
     private readonly TempDirectory _temp = new();
     private ProximaProcess? _up;
 
-    public static readonly (string Region, int Workers)[] Regions = [("r-a", 2), ("r-b", 3), ("r-c", 1)];
+    public static readonly (string Region, int Workers)[] Regions = [("us-east-1", 2), ("us-west-2", 3), ("ap-southeast-2", 1)];
 
-    public static readonly (string Region, int Start, int End)[] Parts = [("r-a", 0, 30), ("r-b", 30, 54), ("r-c", 54, 72)];
+    public static readonly (string Region, int Start, int End)[] Parts = [("us-east-1", 0, 30), ("us-west-2", 30, 54), ("ap-southeast-2", 54, 72)];
 
     protected abstract double LatencyMs { get; }
 
@@ -49,7 +49,7 @@ public abstract class FederationFixtureBase : IAsyncLifetime
             [DataRoot, WholeStore, .. Parts.Select(p => $"{p.Region}:{p.Start}:{p.End}")]);
         var config = _temp.Combine("variables.json");
         var workers = string.Join(",\n", Regions.Select((r, i) =>
-            $$"""{ "region": "{{r.Region}}", "cidr": "10.{{i + 1}}.0.0/16", "dataset": "s3://d{{i}}", "lustreFileSystemPath": "d{{i}}", "workers": {{r.Workers}} }"""));
+            $$"""{ "region": "{{r.Region}}", "cidr": "10.{{i + 1}}.0.0/16", "dataset": "s3://dataset-{{i}}", "lustreFileSystemPath": "d{{i}}", "workers": {{r.Workers}} }"""));
         await File.WriteAllTextAsync(config, $$"""{ "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" }, "workers": [ {{workers}} ] }""");
         Directory.CreateDirectory(State);
         await File.WriteAllTextAsync(Path.Combine(State, "tokens.json"), $$"""

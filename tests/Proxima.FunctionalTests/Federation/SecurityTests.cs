@@ -110,7 +110,7 @@ public sealed class SecurityTests(FederationFixture federation)
         {
             UnitId = "escape/0",
             Dataset = "x",
-            Path = "../r-b/split/t_part1.zarr",
+            Path = "../us-west-2/split/t_part1.zarr",
             AllChunks = true,
             SpecJson = Google.Protobuf.ByteString.CopyFromUtf8("""{ "datasets": ["x"], "variable": "t" }"""),
         };
@@ -126,7 +126,7 @@ public sealed class SecurityTests(FederationFixture federation)
     [Fact]
     public async Task A_worker_called_without_a_client_certificate_refuses_the_tls_handshake()
     {
-        Assert.Equal("https", federation.WorkerUrls("r-a")[0].Scheme);
+        Assert.Equal("https", federation.WorkerUrls("us-east-1")[0].Scheme);
         using var client = WorkerClient(withCertificate: false);
         var ex = await Assert.ThrowsAsync<RpcException>(() =>
             client.UnaryAsync(ProximaMethods.WorkerPing, new PingRequest(), GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(30))));
@@ -137,7 +137,7 @@ public sealed class SecurityTests(FederationFixture federation)
         // The same call with the router's certificate (STATE/certs) is answered.
         using var trusted = WorkerClient(withCertificate: true);
         var pong = await trusted.UnaryAsync(ProximaMethods.WorkerPing, new PingRequest(), GrpcCallOptions.WithTimeout(TimeSpan.FromSeconds(30)));
-        Assert.Equal("r-a", pong.Region);
+        Assert.Equal("us-east-1", pong.Region);
     }
 
     private GrpcClient WorkerClient(bool withCertificate)
@@ -159,7 +159,7 @@ public sealed class SecurityTests(FederationFixture federation)
             handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
         }
 
-        return new GrpcClient(federation.WorkerUrls("r-a")[0], new GrpcClientOptions { HttpHandler = handler });
+        return new GrpcClient(federation.WorkerUrls("us-east-1")[0], new GrpcClientOptions { HttpHandler = handler });
     }
 
     [Fact]

@@ -70,8 +70,8 @@ public sealed class SplitDatasetTests(FederationFixture federation)
         var metrics = await federation.RouterMetricsAsync();
         foreach (var name in new[]
         {
-            "# TYPE proxima_router_queries_total counter", "proxima_router_work_units_total{region=\"r-b\"}",
-            "proxima_router_bytes_read_total{region=\"r-a\"}", "proxima_router_bytes_cross_region_total",
+            "# TYPE proxima_router_queries_total counter", "proxima_router_work_units_total{region=\"us-west-2\"}",
+            "proxima_router_bytes_read_total{region=\"us-east-1\"}", "proxima_router_bytes_cross_region_total",
             "# TYPE proxima_router_query_duration_seconds histogram", "proxima_router_query_duration_seconds_bucket{le=\"+Inf\"}",
         })
         {
