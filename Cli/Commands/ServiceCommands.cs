@@ -107,9 +107,15 @@ internal static class ServiceCommands
                     grants.AddRange(TokenAuthenticator.ReadTokensFile(tsf));
                 }
 
+                // AWS: the deployment injects admin tokens from Secrets Manager as PROXIMA_TOKENS (comma-separated).
+                foreach (var token in (Environment.GetEnvironmentVariable("PROXIMA_TOKENS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    grants.Add(new TokenGrant(token, "deployment", ["*"]));
+                }
+
                 if (grants.Count == 0)
                 {
-                    await Console.Error.WriteLineAsync("error: the router needs --token-file and/or --tokens-file (or --no-auth on a trusted network)");
+                    await Console.Error.WriteLineAsync("error: the router needs --token-file, --tokens-file or PROXIMA_TOKENS (or --no-auth on a trusted network)");
                     return 2;
                 }
             }
