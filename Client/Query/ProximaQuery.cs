@@ -228,8 +228,23 @@ public sealed class ProximaQuery
         return Internal.QuerySpecJsonReader.Read(json, client is null ? new ProximaQuery() : new ProximaQuery(client));
     }
 
+    /// <summary>
+    /// Runs the query and saves the router's NetCDF-4 answer to <paramref name="path"/>: one variable per
+    /// dataset and op (<c>t2m_mean</c>, ...), CF attributes, times decodable in the dataset's calendar, and
+    /// the query in the global attribute <c>proxima_query</c>. Open it with <c>xarray.open_dataset</c>.
+    /// </summary>
+    public async Task SaveNetCdfAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var client = _client ?? throw new InvalidOperationException("This query is not bound to a client: use ProximaClient.Query(...).");
+        var bytes = await client.PostRawAsync(ToSpecJson("netcdf"), cancellationToken);
+        await File.WriteAllBytesAsync(path, bytes, cancellationToken);
+    }
+
     /// <summary>The query as QuerySpec v1 JSON (DESIGN.md §4), as <c>POST /v1/query</c> and <c>proxima query</c> take it.</summary>
-    public string ToJson()
+    public string ToJson() => ToSpecJson(_format);
+
+    private string ToSpecJson(string? format)
     {
         Validate();
         using var buffer = new MemoryStream();
@@ -335,10 +350,10 @@ public sealed class ProximaQuery
                 w.WriteEndObject();
             }
 
-            if (_format is not null)
+            if (format is not null)
             {
                 w.WriteStartObject("output");
-                w.WriteString("format", _format);
+                w.WriteString("format", format);
                 w.WriteEndObject();
             }
 

@@ -67,6 +67,37 @@ public sealed class SdkFederationTests(FederationFixture federation)
     }
 
     [Fact]
+    public async Task SaveNetCdf_writes_a_file_xarray_opens_with_the_typed_results_values()
+    {
+        using var client = federation.CreateClient();
+        var result = (await Era5MeanStd(client).ExecuteAsync()).Single();
+        var dir = Directory.CreateTempSubdirectory("proxima-sdk-nc-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "era5.nc");
+            await Era5MeanStd(client).SaveNetCdfAsync(path);
+            var opened = await Python.RunCodeAsync("""
+                import json, sys, xarray as xr
+                ds = xr.open_dataset(sys.argv[1])
+                print(json.dumps({"mean": ds.t2m_mean.values.ravel().tolist(), "units": ds.t2m_mean.attrs.get("units")}))
+                """, path);
+            using var doc = JsonDocument.Parse(opened);
+            Assert.Equal("degC", doc.RootElement.GetProperty("units").GetString());
+            var expected = result["mean"].ToArray();
+            var actual = doc.RootElement.GetProperty("mean").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            Assert.Equal(expected.Length, actual.Length);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-12 * Math.Max(1, Math.Abs(expected[i])), $"mean[{i}]: {expected[i]:R} vs {actual[i]:R}");
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Progress_is_reported_monotonically_up_to_100_percent()
     {
         using var client = federation.CreateClient();
