@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Proxima.Catalog;
-using Proxima.Catalog.Sqlite;
 using Proxima.Protocol;
 using Proxima.Protocol.Grpc;
 using Proxima.QueryRouter.Dispatch;
@@ -34,7 +33,14 @@ public static class RouterHost
         });
         builder.Services.AddProximaGrpc();
         builder.Services.AddSingleton(options);
-        var catalog = await SqliteCatalog.OpenAsync(options.CatalogPath, cancellationToken: cancellationToken);
+        // The embedded SQLite catalog, or OpenSearch when PROXIMA_OPENSEARCH_URL names one (the AWS deployment).
+        var catalogOptions = CatalogFactory.FromEnvironment(Path.GetDirectoryName(Path.GetFullPath(options.CatalogPath))!);
+        if (catalogOptions.Backend == "sqlite")
+        {
+            catalogOptions = catalogOptions with { SqlitePath = options.CatalogPath };
+        }
+
+        var catalog = await CatalogFactory.OpenAsync(catalogOptions, cancellationToken: cancellationToken);
         builder.Services.AddSingleton<ICatalog>(catalog);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RouterMetrics>();

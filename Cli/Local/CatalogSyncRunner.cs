@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Proxima.Catalog;
-using Proxima.Catalog.Sqlite;
 using Proxima.CatalogSync;
 
 namespace Proxima.Cli.Local;
@@ -13,7 +12,8 @@ internal static class CatalogSyncRunner
     {
         state.Create();
         Directory.CreateDirectory(regionRoot);
-        await using var catalog = await SqliteCatalog.OpenAsync(state.CatalogPath, loggers.CreateLogger("Proxima.Catalog"), cancellationToken: cancellationToken);
+        // The state folder's SQLite catalog, or OpenSearch when PROXIMA_OPENSEARCH_URL names one (the AWS sync task).
+        await using var catalog = await CatalogFactory.OpenAsync(CatalogFactory.FromEnvironment(state.Root), loggers, cancellationToken);
         var options = new SyncOptions { Region = region, RegionRoot = regionRoot, Catalog = catalog };
         return await SyncRunner.RunAsync(options, progress, loggers.CreateLogger("Proxima.CatalogSync"), cancellationToken);
     }
