@@ -124,13 +124,17 @@ internal static class DemoCommand
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Demo finished in {total.Elapsed.TotalSeconds:0.0} s. State and logs: {state.Root}"));
-        Console.WriteLine($"Try: curl -s {router}v1/datasets | head -c 600   or   ./proxima query Cli/Demo/queries/era5-mean-std.json --router {router}");
-        if (keepRunning)
+        if (!keepRunning)
         {
-            Console.WriteLine("Federation still running; Ctrl-C to stop.");
-            await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+            Console.WriteLine("The federation stops now; 'proxima demo --keep-running' leaves it up for the README's quickstart.");
+            return 0;
         }
 
+        var token = Path.Combine(state.Root, "token");
+        Console.WriteLine($"Try: curl -s -H \"authorization: Bearer $(cat {token})\" {router}v1/datasets | head -c 600");
+        Console.WriteLine($"  or ./proxima query Cli/Demo/queries/era5-mean-std.json --router {router} --state {state.Root}");
+        Console.WriteLine("Federation still running; Ctrl-C to stop.");
+        await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
         return 0;
     }
 
