@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Proxima.Client.Tests.Infrastructure;
+using Proxima.Tests.Infrastructure;
 
 namespace Proxima.Client.Tests;
 

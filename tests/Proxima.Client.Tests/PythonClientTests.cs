@@ -1,4 +1,5 @@
 using Proxima.Client.Tests.Infrastructure;
+using Proxima.Tests.Infrastructure;
 
 namespace Proxima.Client.Tests;
 

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Proxima.FunctionalTests.Infrastructure;
+using Proxima.Tests.Infrastructure;
 
 namespace Proxima.FunctionalTests;
 

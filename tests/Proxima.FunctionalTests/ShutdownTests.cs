@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Proxima.FunctionalTests.Infrastructure;
+using Proxima.Tests.Infrastructure;
 
 namespace Proxima.FunctionalTests;
 

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Proxima.FunctionalTests.Infrastructure;
+using Proxima.Tests.Infrastructure;
 
 namespace Proxima.FunctionalTests.Federation;
 

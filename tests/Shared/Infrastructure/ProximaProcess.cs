@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Proxima.Client.Tests.Infrastructure;
+namespace Proxima.Tests.Infrastructure;
 
 /// <summary>A real <c>proxima</c> process started by a test, with its output captured line by line.</summary>
 internal sealed partial class ProximaProcess : IAsyncDisposable
@@ -30,7 +30,10 @@ internal sealed partial class ProximaProcess : IAsyncDisposable
         }
     }
 
-    public static ProximaProcess Start(params string[] args)
+    public static ProximaProcess Start(params string[] args) => Start(null, args);
+
+    /// <summary>Starts <c>proxima</c> with extra environment variables (inherited by its children).</summary>
+    public static ProximaProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var startInfo = new ProcessStartInfo("dotnet")
         {
@@ -39,6 +42,11 @@ internal sealed partial class ProximaProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[key] = value;
+        }
+
         startInfo.ArgumentList.Add(RepoPaths.ProximaDll);
         foreach (var arg in args)
         {

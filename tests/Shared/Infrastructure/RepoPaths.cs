@@ -1,4 +1,4 @@
-namespace Proxima.Client.Tests.Infrastructure;
+namespace Proxima.Tests.Infrastructure;
 
 /// <summary>Where the checkout and the built <c>proxima</c> CLI are, seen from the test assembly.</summary>
 internal static class RepoPaths

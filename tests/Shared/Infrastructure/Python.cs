@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Proxima.FunctionalTests.Infrastructure;
+namespace Proxima.Tests.Infrastructure;
 
 /// <summary>Runs the reference implementations (Debian's python3 with xarray, zarr, netCDF4).</summary>
 internal static class Python

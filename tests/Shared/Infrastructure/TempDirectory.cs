@@ -1,4 +1,4 @@
-namespace Proxima.Client.Tests.Infrastructure;
+namespace Proxima.Tests.Infrastructure;
 
 internal sealed class TempDirectory : IDisposable
 {
