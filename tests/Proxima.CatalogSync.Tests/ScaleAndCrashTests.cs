@@ -180,9 +180,12 @@ public sealed class ScaleAndCrashTests(Xunit.Abstractions.ITestOutputHelper outp
         var seen = new List<string>();
         var points = new List<int>();
         bool isB = true;
-        for (int i = 0; i < 20; i++)
+        // 20 kills during the run (every fifth at the commit phase), then 2 right after the child reports its
+        // result: whether a mid-run kill lands before or after the switch depends on timing, these two always
+        // land after it, so a completed switch is exercised on every run.
+        for (int i = 0; i < 22; i++)
         {
-            int killAfter = i % 5 == 4 ? -1 : rng.Next(0, 12);
+            int killAfter = i >= 20 ? -2 : i % 5 == 4 ? -1 : rng.Next(0, 12);
             points.Add(killAfter);
             await RunChildAsync(db, Path.Combine(isB ? rootA : rootB, "r1"), killAfter);
             await using var c = await Sync.OpenAsync(dir.Path);
@@ -195,7 +198,7 @@ public sealed class ScaleAndCrashTests(Xunit.Abstractions.ITestOutputHelper outp
             isB = b;
         }
 
-        output.WriteLine("generation live after each kill: " + string.Join("", seen) + " (kill after lines: " + string.Join(",", points) + "; -1 = at the commit phase)");
+        output.WriteLine("generation live after each kill: " + string.Join("", seen) + " (kill after lines: " + string.Join(",", points) + "; -1 = at the commit phase, -2 = after the result)");
 
         // The next run converges on what is on disk: 0 missing, 0 stale.
         Assert.Equal(0, await RunChildAsync(db, Path.Combine(rootB, "r1"), killAfterLines: null));
@@ -261,7 +264,8 @@ public sealed class ScaleAndCrashTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.True(sawA > 0, "the reader never ran before the switch; the check did not exercise a running sync");
     }
 
-    /// <summary>Runs SyncChild; when <paramref name="killAfterLines"/> is set, kills it (SIGKILL) after that many progress lines (-1: at the commit phase).</summary>
+    /// <summary>Runs SyncChild; when <paramref name="killAfterLines"/> is set, kills it (SIGKILL) after that many progress lines
+    /// (-1: at the commit phase; -2: when it prints its result, after the switch and before it exits).</summary>
     private static async Task<int> RunChildAsync(string db, string regionRoot, int? killAfterLines)
     {
         // Artifacts layout: artifacts/bin/<project>/<configuration>/ — the child sits next to this test assembly's folder.
@@ -279,7 +283,12 @@ public sealed class ScaleAndCrashTests(Xunit.Abstractions.ITestOutputHelper outp
         int lines = 0;
         while (await p.StandardOutput.ReadLineAsync() is { } line)
         {
-            if (killAfterLines is { } k && (k < 0 ? line.Contains(" commit:", StringComparison.Ordinal) : lines++ >= k))
+            if (killAfterLines is { } k && k switch
+                {
+                    -2 => line.StartsWith("report ", StringComparison.Ordinal),
+                    -1 => line.Contains(" commit:", StringComparison.Ordinal),
+                    _ => lines++ >= k,
+                })
             {
                 p.Kill(entireProcessTree: true);
                 break;
