@@ -201,14 +201,28 @@ public sealed class GridVariable
         }
 
         int bytes = _chunkElements * StoredType.Size();
-        byte[] raw = ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
+
+        // float32 into float (float64 into double): decompress straight into the caller's buffer, decode in place.
+        bool inPlace = (Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double));
+        byte[]? raw = inPlace ? null : ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
         try
         {
-            bool present = await _source.ReadChunkAsync(idx, raw.AsMemory(0, bytes), cancellationToken).ConfigureAwait(false);
+            bool present;
+            if (raw is null)
+            {
+                using MemoryHandle pin = destination.Pin();
+                using var view = new PinnedBytes(pin, bytes);
+                present = await _source.ReadChunkAsync(idx, view.Memory, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                present = await _source.ReadChunkAsync(idx, raw.AsMemory(0, bytes), cancellationToken).ConfigureAwait(false);
+            }
+
             Span<T> dst = destination.Span[.._chunkElements];
             if (present)
             {
-                Decoding.Decode(raw.AsSpan(0, bytes), dst);
+                Decoding.Decode(raw is null ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst) : raw.AsSpan(0, bytes), dst);
             }
             else
             {
@@ -230,7 +244,10 @@ public sealed class GridVariable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(raw);
+            if (raw is not null)
+            {
+                ArrayPool<byte>.Shared.Return(raw);
+            }
         }
     }
 

@@ -120,11 +120,18 @@ for i in range(365):
         v = f.createVariable("tas", "f4", ("time", "lat", "lon"), zlib=True)
         v[:] = np.full((1, 4, 8), i, dtype="f4")
 """, dir.Path);
-        var sw = Stopwatch.StartNew();
+        // Best of three opens: the machine is shared, and a worker opens with a warm page cache.
+        TimeSpan best = TimeSpan.MaxValue;
+        for (int i = 0; i < 3; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using GridDataset probe = await GridDataset.OpenAsync(new PosixStorage(dir.Path), "");
+            best = sw.Elapsed < best ? sw.Elapsed : best;
+        }
+
         using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(dir.Path), "");
-        sw.Stop();
         Assert.Equal(365, ds["tas"].Shape[0]);
-        _output.WriteLine($"open 365 files: {sw.Elapsed.TotalMilliseconds:F0} ms");
+        _output.WriteLine($"open 365 files (best of 3): {best.TotalMilliseconds:F0} ms");
         // The < 2 s goal is measured by the benchmark, not asserted here: a loaded CI machine is no stopwatch.
         float[] last = await ds["tas"].ReadRegionAsync<float>([364, 0, 0], [1, 4, 8], CancellationToken.None);
         Assert.All(last, x => Assert.Equal(364f, x));
