@@ -4,6 +4,9 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Proxima.Cli.Local;
+using Proxima.Protocol;
+using Proxima.Protocol.Grpc;
+using Proxima.Protocol.V1;
 
 namespace Proxima.Benchmarks;
 
@@ -11,7 +14,9 @@ namespace Proxima.Benchmarks;
 /// Federation costs on a real local federation (router, worker pool, link emulator):
 /// (1) bytes crossing regions, counted by the link emulator, against bytes the workers read, for mean+std
 /// over time of one large dataset (goal: ≤ 1.2 × merged partials + 64 KB per region, ≥ 200× less than read);
-/// (2) the same query with 1, 2 and 4 workers in the region (chunk-range work units spread over the pool).
+/// (2) the same query with 1, 2 and 4 workers in the region (chunk-range work units spread over the pool),
+/// next to the floor: one work unit for the whole dataset sent straight to the worker over the same
+/// emulated link, bypassing the router's planning, fan-out and merge (goal: ≤ 5% overhead at 1 worker).
 /// Usage: <c>federation [MB=256] [runs=5]</c>.
 /// </summary>
 internal static class FederationBenchmark
@@ -50,6 +55,10 @@ internal static class FederationBenchmark
                     $"{workers,7} {r.Units,6} {r.P50,9:0.0} {r.Min,9:0.0} {r.BytesRead / 1048576.0,9:0.0} {r.CrossedPerQuery / 1024.0,11:0.0} {partialsKb,12:0.0} {r.BytesRead / (double)r.CrossedPerQuery,12:0}x"));
                 if (workers == 1)
                 {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  fan-out at 1 worker, map answer: p50 via router {r.P50:0.0} ms vs one unit straight to the worker over the same link {r.DirectP50:0.0} ms = {r.P50 / r.DirectP50:0.000}x (goal <= 1.05x: {(r.P50 <= 1.05 * r.DirectP50 ? "met" : "NOT met")}; includes the router's JSON answer, which the direct unit does not produce)"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  fan-out at 1 worker, scalar answer (mean+std over all dims): via router {r.ScalarP50:0.0} ms vs direct {r.ScalarDirectP50:0.0} ms = {r.ScalarP50 / r.ScalarDirectP50:0.000}x (goal <= 1.05x: {(r.ScalarP50 <= 1.05 * r.ScalarDirectP50 ? "met" : "NOT met")})"));
                     var goal = 1.2 * r.PartialBytes + 64 * 1024;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  bytes crossed per query {r.CrossedPerQuery} vs goal <= 1.2 x partials ({r.PartialBytes}) + 64 KB = {goal:0}: {(r.CrossedPerQuery <= goal ? "met" : "NOT met")}; read/crossed {r.BytesRead / (double)r.CrossedPerQuery:0}x (goal >= 200x)"));
@@ -65,7 +74,7 @@ internal static class FederationBenchmark
         }
     }
 
-    private sealed record PoolResult(int Units, double P50, double Min, long BytesRead, long CrossedPerQuery, long PartialBytes);
+    private sealed record PoolResult(int Units, double P50, double Min, long BytesRead, long CrossedPerQuery, long PartialBytes, double DirectP50, double ScalarP50, double ScalarDirectP50);
 
     private static async Task<PoolResult> RunPoolAsync(string root, string data, int workers, string query, int runs)
     {
@@ -113,7 +122,69 @@ internal static class FederationBenchmark
         var crossed = (Crossed(federation) - crossedBefore) / runs;
         var units = (int)((await UnitsAsync(http) - unitsBefore) / runs);
         Array.Sort(times);
-        return new PoolResult(units, times[runs / 2], times[0], bytesRead, crossed, partialBytes);
+        if (workers != 1)
+        {
+            return new PoolResult(units, times[runs / 2], times[0], bytesRead, crossed, partialBytes, double.NaN, double.NaN, double.NaN);
+        }
+
+        // The same reduction over every dim answers one number: what the router adds beyond encoding a big answer.
+        var scalar = query.Replace("\"dims\": [\"time\"]", "\"dims\": [\"time\", \"latitude\", \"longitude\"]", StringComparison.Ordinal);
+        var scalarTimes = new double[runs];
+        for (var i = -1; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using var doc = await PostAsync(http, scalar);
+            if (i >= 0)
+            {
+                scalarTimes[i] = sw.Elapsed.TotalMilliseconds;
+            }
+        }
+
+        Array.Sort(scalarTimes);
+        return new PoolResult(units, times[runs / 2], times[0], bytesRead, crossed, partialBytes,
+            await DirectP50Async(federation, query, runs), scalarTimes[runs / 2], await DirectP50Async(federation, scalar, runs));
+    }
+
+    /// <summary>
+    /// The floor for the fan-out: the whole dataset as one work unit sent straight to the only worker through
+    /// its emulated link (mTLS as the router does), timed until the worker's stream ends.
+    /// </summary>
+    private static async Task<double> DirectP50Async(LocalFederation federation, string query, int runs)
+    {
+        var worker = federation.Running!.Workers[0];
+        using var client = new GrpcClient(new Uri(worker.LinkUrl), new GrpcClientOptions { HttpHandler = RegionalWorker.WorkerCertificates.CreateRouterHandler(federation.CertificatesDirectory) });
+        var unit = new WorkUnit
+        {
+            QueryId = "bench-direct",
+            Dataset = "bench/t2m",
+            Path = "bench/t2m.zarr",
+            SpecJson = Google.Protobuf.ByteString.CopyFromUtf8(query),
+            AllChunks = true,
+        };
+        var times = new double[runs];
+        for (var i = -1; i < runs; i++)
+        {
+            unit.UnitId = $"direct-{i + 1}";
+            var sw = Stopwatch.StartNew();
+            var partials = 0;
+            await foreach (var e in client.ServerStreamingAsync(ProximaMethods.WorkerExecute, unit, new GrpcCallOptions(Deadline: DateTime.UtcNow.AddMinutes(10)), CancellationToken.None))
+            {
+                partials += e.EventCase == WorkerEvent.EventOneofCase.Partial ? 1 : 0;
+            }
+
+            if (partials == 0)
+            {
+                throw new InvalidOperationException("the worker answered the direct unit without a partial result");
+            }
+
+            if (i >= 0)
+            {
+                times[i] = sw.Elapsed.TotalMilliseconds; // i = -1 is the warm-up
+            }
+        }
+
+        Array.Sort(times);
+        return times[runs / 2];
     }
 
     private static long Crossed(LocalFederation federation)
