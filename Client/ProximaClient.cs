@@ -148,6 +148,48 @@ public sealed class ProximaClient : IDisposable
         return await QueryGrpcAsync(query.ToProto(), progress, cancellationToken);
     }
 
+    /// <summary>
+    /// Runs <paramref name="query"/> and returns the router's answer encoded as <paramref name="format"/>
+    /// (<c>json</c>, <c>csv</c> or <c>netcdf</c>): the bytes <c>POST /v1/query</c> answers for that
+    /// <c>output.format</c>. Over gRPC, <paramref name="progress"/> receives monotonic reports ending at 100%
+    /// and cancellation cancels the query on the router and workers.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="format"/> is none of json, csv, netcdf.</exception>
+    /// <exception cref="ProximaQueryException">The router rejected the query (carries code and field).</exception>
+    /// <exception cref="ProximaAuthenticationException">Missing or wrong token.</exception>
+    /// <exception cref="ProximaAccessDeniedException">Not allowed to read a dataset.</exception>
+    /// <exception cref="ProximaUnavailableException">A region (or the router) is unavailable.</exception>
+    /// <exception cref="ProximaDeadlineExceededException">The deadline passed.</exception>
+    public async Task<byte[]> QueryEncodedAsync(ProximaQuery query, string format, IProgress<QueryProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (format is not ("json" or "csv" or "netcdf"))
+        {
+            throw new ArgumentException($"output format '{format}' is not one of json, csv, netcdf", nameof(format));
+        }
+
+        if (_grpc is null)
+        {
+            progress?.Report(new QueryProgress(0, 0, 0, null));
+            var body = await PostRawAsync(query.ToSpecJson(format), cancellationToken);
+            progress?.Report(new QueryProgress(1, 1, 0, null));
+            return body;
+        }
+
+        using var encoded = new MemoryStream();
+        await StreamQueryAsync(new QueryRequest { Spec = query.ToProto(format), Encoded = true }, progress, e =>
+        {
+            if (e.EventCase == QueryEvent.EventOneofCase.Encoded)
+            {
+                e.Encoded.Data.WriteTo(encoded);
+                return true;
+            }
+
+            return false;
+        }, cancellationToken);
+        return encoded.ToArray();
+    }
+
     /// <summary>Posts QuerySpec JSON (DESIGN.md §4) to <c>POST /v1/query</c> and reads the JSON answer.</summary>
     public async Task<QueryResults> QueryJsonAsync(string specJson, CancellationToken cancellationToken = default)
     {
@@ -257,6 +299,26 @@ public sealed class ProximaClient : IDisposable
 
     private async Task<QueryResults> QueryGrpcAsync(QuerySpec spec, IProgress<QueryProgress>? progress, CancellationToken cancellationToken)
     {
+        QueryResponse? response = null;
+        await StreamQueryAsync(new QueryRequest { Spec = spec }, progress, e =>
+        {
+            if (e.EventCase == QueryEvent.EventOneofCase.Result)
+            {
+                response = e.Result;
+                return true;
+            }
+
+            return false;
+        }, cancellationToken);
+        return ResultReaders.FromProto(response!);
+    }
+
+    /// <summary>
+    /// Runs a gRPC query stream: progress events go to <paramref name="progress"/>, every other event to
+    /// <paramref name="answer"/>, which says whether it was the answer. Fails unless an answer arrived.
+    /// </summary>
+    private async Task StreamQueryAsync(QueryRequest request, IProgress<QueryProgress>? progress, Func<QueryEvent, bool> answer, CancellationToken cancellationToken)
+    {
         var headers = new Metadata();
         if (!string.IsNullOrEmpty(_options.Token))
         {
@@ -265,10 +327,10 @@ public sealed class ProximaClient : IDisposable
 
         var callOptions = GrpcCallOptions.WithTimeout(_options.Timeout, cancellationToken, headers);
         var reporter = new ProgressReporter(progress);
-        QueryResponse? response = null;
+        var answered = false;
         try
         {
-            await foreach (var e in _grpc!.ServerStreamingAsync(ProximaMethods.RouterQuery, new QueryRequest { Spec = spec }, callOptions, cancellationToken))
+            await foreach (var e in _grpc!.ServerStreamingAsync(ProximaMethods.RouterQuery, request, callOptions, cancellationToken))
             {
                 // Leaving the loop disposes the call, which resets the stream (RST_STREAM CANCEL) so the
                 // router and its workers stop; a message already buffered must not outrun the cancellation.
@@ -277,9 +339,9 @@ public sealed class ProximaClient : IDisposable
                 {
                     reporter.Report(e.Progress);
                 }
-                else if (e.EventCase == QueryEvent.EventOneofCase.Result)
+                else
                 {
-                    response = e.Result;
+                    answered |= answer(e);
                 }
             }
         }
@@ -293,13 +355,12 @@ public sealed class ProximaClient : IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        if (response is null)
+        if (!answered)
         {
             throw new ProximaException("The router ended the query stream without a result.");
         }
 
         reporter.Complete();
-        return ResultReaders.FromProto(response);
     }
 
     private static Uri WithSlash(Uri uri) => uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");

@@ -69,8 +69,32 @@ internal sealed class RouterGrpcService(WorkerPools pools, QueryService queries,
         }
 
         await progress.DrainAsync();
-        await responses.WriteAsync(new QueryEvent { Result = ResultMessages.ToResponse(answer) }, context.CancellationToken);
+        if (!request.Encoded)
+        {
+            await responses.WriteAsync(new QueryEvent { Result = ResultMessages.ToResponse(answer) }, context.CancellationToken);
+            return;
+        }
+
+        byte[] body;
+        string contentType;
+        try
+        {
+            (body, contentType) = ResultAssembly.Encode(answer);
+        }
+        catch (QueryError ex)
+        {
+            throw new RpcException(ToStatusCode(ex.HttpStatus), ex.Message);
+        }
+
+        for (var offset = 0; offset == 0 || offset < body.Length; offset += EncodedPieceBytes)
+        {
+            var piece = body.AsMemory(offset, Math.Min(EncodedPieceBytes, body.Length - offset));
+            await responses.WriteAsync(new QueryEvent { Encoded = new EncodedPiece { ContentType = contentType, Data = Google.Protobuf.ByteString.CopyFrom(piece.Span) } }, context.CancellationToken);
+        }
     }
+
+    /// <summary>Encoded answers travel in pieces well under any gRPC message size limit.</summary>
+    private const int EncodedPieceBytes = 1 << 20;
 
     private static StatusCode ToStatusCode(int httpStatus) => httpStatus switch
     {

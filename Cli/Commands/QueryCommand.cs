@@ -27,8 +27,10 @@ internal static class QueryCommand
         var state = CommonOptions.State();
         var command = new Command("query", """
             Runs a QuerySpec on the federation and writes the result (JSON to stdout without -o).
-            JSON answers stream progress from the router over gRPC: a progress bar on a terminal, plain
-            'progress:' lines on stderr otherwise. CSV and NetCDF come from POST /v1/query.
+            With the federation of --state, the query runs over the router's gRPC API and streams progress:
+            a progress bar on a terminal, plain 'progress:' lines on stderr otherwise; the answer is the
+            router's JSON, CSV or NetCDF, byte for byte what POST /v1/query answers. With --router URL the
+            query goes to POST /v1/query (no progress).
 
             Examples:
               proxima query Cli/Demo/queries/era5-mean-std.json
@@ -98,7 +100,7 @@ internal static class QueryCommand
 
         if (run.OutputPath is not null)
         {
-            var byExtension = FormatOf(run.OutputPath);
+            var byExtension = ProximaQuery.FormatOfPath(run.OutputPath);
             if (byExtension is null)
             {
                 await Console.Error.WriteLineAsync($"error: -o {run.OutputPath}: unknown extension '{Path.GetExtension(run.OutputPath)}'; expected .json, .csv or .nc");
@@ -109,9 +111,15 @@ internal static class QueryCommand
         }
 
         var format = query["output"]?["format"]?.GetValue<string>() ?? "json";
-        if (format == "json" && run.GrpcRouter is not null)
+        if (format == "netcdf" && run.OutputPath is null)
         {
-            return await RunGrpcAsync(run, query, stdout, cancellationToken);
+            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: output.format is netcdf, which is binary: pass -o FILE.nc");
+            return 2;
+        }
+
+        if (run.GrpcRouter is not null)
+        {
+            return await RunGrpcAsync(run, query, format, stdout, cancellationToken);
         }
 
         using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
@@ -151,7 +159,7 @@ internal static class QueryCommand
         }
     }
 
-    private static async Task<int> RunGrpcAsync(QueryRun run, JsonObject spec, TextWriter stdout, CancellationToken cancellationToken)
+    private static async Task<int> RunGrpcAsync(QueryRun run, JsonObject spec, string format, TextWriter stdout, CancellationToken cancellationToken)
     {
         ProximaQuery query;
         try
@@ -165,15 +173,20 @@ internal static class QueryCommand
         }
 
         using var client = new ProximaClient(new ProximaClientOptions { RouterUrl = run.Router, GrpcUrl = run.GrpcRouter, Token = run.Token });
-        QueryResults results;
+        byte[] answer;
         try
         {
-            results = run.Progress switch
+            answer = run.Progress switch
             {
-                "bar" => await WithProgressBarAsync(client, query, spec["datasets"]?.ToJsonString() ?? "query", cancellationToken),
-                "plain" => await client.QueryAsync(query, new PlainProgress(Console.Error), cancellationToken),
-                _ => await client.QueryAsync(query, null, cancellationToken),
+                "bar" => await WithProgressBarAsync(client, query, format, spec["datasets"]?.ToJsonString() ?? "query", cancellationToken),
+                "plain" => await client.QueryEncodedAsync(query, format, new PlainProgress(Console.Error), cancellationToken),
+                _ => await client.QueryEncodedAsync(query, format, null, cancellationToken),
             };
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: output.format: {ex.Message}");
+            return 2;
         }
         catch (ProximaQueryException ex)
         {
@@ -186,13 +199,13 @@ internal static class QueryCommand
             return 1;
         }
 
-        return await WriteAsync(run.OutputPath, ResultJson.ToUtf8(results), stdout, cancellationToken);
+        return await WriteAsync(run.OutputPath, answer, stdout, cancellationToken);
     }
 
-    private static async Task<QueryResults> WithProgressBarAsync(ProximaClient client, ProximaQuery query, string title, CancellationToken cancellationToken)
+    private static async Task<byte[]> WithProgressBarAsync(ProximaClient client, ProximaQuery query, string format, string title, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        QueryResults? results = null;
+        byte[]? answer = null;
         await console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
@@ -204,10 +217,10 @@ internal static class QueryCommand
                     task.Value = p.Fraction;
                     task.Description = Markup.Escape(p.ChunksTotal > 0 ? $"{p.ChunksDone}/{p.ChunksTotal} chunks, {p.BytesRead / 1e6:F1} MB read" : "planning");
                 });
-                results = await client.QueryAsync(query, progress, cancellationToken);
+                answer = await client.QueryEncodedAsync(query, format, progress, cancellationToken);
                 task.Value = 1.0;
             });
-        return results!;
+        return answer!;
     }
 
     private static async Task<int> WriteAsync(string? outputPath, byte[] body, TextWriter stdout, CancellationToken cancellationToken)
@@ -224,14 +237,6 @@ internal static class QueryCommand
 
         return 0;
     }
-
-    private static string? FormatOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
-    {
-        ".nc" or ".nc4" or ".netcdf" => "netcdf",
-        ".json" => "json",
-        ".csv" => "csv",
-        _ => null,
-    };
 
     /// <summary>"error 400 (unknown_field) at select.foo: message" from the router's error JSON.</summary>
     internal static string DescribeError(int status, byte[] body)
@@ -271,123 +276,6 @@ internal static class QueryCommand
 
             _lastStep = step;
             error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"progress: {value.Percent:F0}% ({value.ChunksDone}/{value.ChunksTotal} chunks, {value.BytesRead / 1e6:F1} MB read)"));
-        }
-    }
-}
-
-/// <summary>Writes SDK results in the router's JSON shape (DESIGN.md §4), so gRPC and HTTP answers print alike.</summary>
-internal static class ResultJson
-{
-    public static byte[] ToUtf8(QueryResults results)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("results");
-            foreach (var r in results)
-            {
-                w.WriteStartObject();
-                w.WriteString("dataset", r.Dataset);
-                w.WriteString("variable", r.Variable);
-                w.WriteStartArray("dims");
-                foreach (var d in r.Dims)
-                {
-                    w.WriteStringValue(d);
-                }
-
-                w.WriteEndArray();
-                w.WriteStartObject("coords");
-                foreach (var c in r.Coordinates)
-                {
-                    w.WriteStartArray(c.Name);
-                    if (c.Values is { } values)
-                    {
-                        foreach (var v in values)
-                        {
-                            WriteNumber(w, v);
-                        }
-                    }
-                    else
-                    {
-                        foreach (var l in c.Labels!)
-                        {
-                            w.WriteStringValue(l);
-                        }
-                    }
-
-                    w.WriteEndArray();
-                }
-
-                w.WriteEndObject();
-                w.WriteStartArray("shape");
-                foreach (var s in r.Shape)
-                {
-                    w.WriteNumberValue(s);
-                }
-
-                w.WriteEndArray();
-                w.WriteStartObject("data");
-                foreach (var op in r.Ops)
-                {
-                    w.WriteStartArray(op);
-                    foreach (var v in r[op].Span)
-                    {
-                        WriteNumber(w, v);
-                    }
-
-                    w.WriteEndArray();
-                }
-
-                w.WriteEndObject();
-                w.WriteStartObject("attrs");
-                foreach (var (k, v) in r.Attrs)
-                {
-                    w.WriteString(k, v);
-                }
-
-                w.WriteEndObject();
-                w.WriteBoolean("partial", r.Partial);
-                w.WriteStartArray("missing");
-                foreach (var m in r.Missing)
-                {
-                    w.WriteStringValue(m);
-                }
-
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteStartObject("stats");
-            w.WriteNumber("bytes_cross_region", results.Statistics.BytesCrossRegion);
-            w.WriteStartObject("regions");
-            foreach (var (region, s) in results.Statistics.Regions)
-            {
-                w.WriteStartObject(region);
-                w.WriteNumber("chunks", s.Chunks);
-                w.WriteNumber("bytes_read", s.BytesRead);
-                w.WriteNumber("ms", s.Milliseconds);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndObject();
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-
-        return buffer.ToArray();
-    }
-
-    private static void WriteNumber(Utf8JsonWriter w, double v)
-    {
-        if (double.IsFinite(v))
-        {
-            w.WriteNumberValue(v);
-        }
-        else
-        {
-            w.WriteNullValue();
         }
     }
 }

@@ -233,18 +233,44 @@ public sealed class ProximaQuery
     /// dataset and op (<c>t2m_mean</c>, ...), CF attributes, times decodable in the dataset's calendar, and
     /// the query in the global attribute <c>proxima_query</c>. Open it with <c>xarray.open_dataset</c>.
     /// </summary>
-    public async Task SaveNetCdfAsync(string path, CancellationToken cancellationToken = default)
+    public Task SaveNetCdfAsync(string path, CancellationToken cancellationToken = default) =>
+        SaveAsync(path, "netcdf", progress: null, cancellationToken);
+
+    /// <summary>
+    /// Runs the query and saves the router's answer to <paramref name="path"/> in the format its extension
+    /// names: <c>.nc</c> (NetCDF-4, for xarray), <c>.csv</c> (tidy, for pandas) or <c>.json</c> (QuerySpec v1
+    /// result). Over gRPC, <paramref name="progress"/> receives monotonic reports ending at 100%.
+    /// </summary>
+    /// <exception cref="ArgumentException">The extension is none of .nc, .csv, .json.</exception>
+    public Task SaveAsync(string path, IProgress<QueryProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var format = FormatOfPath(path)
+            ?? throw new ArgumentException($"'{path}': the extension '{Path.GetExtension(path)}' names no output format; use .nc, .csv or .json", nameof(path));
+        return SaveAsync(path, format, progress, cancellationToken);
+    }
+
+    /// <summary>The output format a file name's extension names (<c>netcdf</c>, <c>csv</c>, <c>json</c>), or null.</summary>
+    public static string? FormatOfPath(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".nc" or ".nc4" or ".netcdf" => "netcdf",
+        ".csv" => "csv",
+        ".json" => "json",
+        _ => null,
+    };
+
+    private async Task SaveAsync(string path, string format, IProgress<QueryProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var client = _client ?? throw new InvalidOperationException("This query is not bound to a client: use ProximaClient.Query(...).");
-        var bytes = await client.PostRawAsync(ToSpecJson("netcdf"), cancellationToken);
+        var bytes = await client.QueryEncodedAsync(this, format, progress, cancellationToken);
         await File.WriteAllBytesAsync(path, bytes, cancellationToken);
     }
 
     /// <summary>The query as QuerySpec v1 JSON (DESIGN.md §4), as <c>POST /v1/query</c> and <c>proxima query</c> take it.</summary>
     public string ToJson() => ToSpecJson(_format);
 
-    private string ToSpecJson(string? format)
+    internal string ToSpecJson(string? format)
     {
         Validate();
         using var buffer = new MemoryStream();
@@ -377,10 +403,15 @@ public sealed class ProximaQuery
     public override string ToString() => ToJson();
 
     /// <summary>The same query as the protobuf message of the gRPC API.</summary>
-    internal QuerySpec ToProto()
+    internal QuerySpec ToProto(string? format = null)
     {
         Validate();
         var spec = new QuerySpec { Variable = _variable, AllowPartial = _allowPartial, DeadlineMs = _deadlineMs };
+        if ((format ?? _format) is { } output)
+        {
+            spec.Output = new Output { Format = output };
+        }
+
         spec.Datasets.Add(_datasets);
         foreach (var (dim, values, isRange) in _select)
         {

@@ -37,11 +37,12 @@ public sealed class CliQueryTests(FederationFixture federation)
     }
 
     [Fact]
-    public async Task Query_to_csv_follows_the_extension()
+    public async Task Query_to_csv_follows_the_extension_and_streams_progress()
     {
         var output = Path.Combine(federation.Work, "cli-mean.csv");
         var outcome = await ProximaAsync("query", Path.Combine(RepoPaths.Root, "Cli", "Demo", "queries", "era5-mean-std.json"), "--state", federation.State, "-o", output);
         Assert.True(outcome.ExitCode == 0, outcome.Describe());
+        Assert.Contains("progress: 100% (", outcome.Stderr);
         var lines = await File.ReadAllLinesAsync(output);
         Assert.Equal("dataset,variable,latitude,longitude,mean,std", lines[0]);
         Assert.Equal(1 + (11 * 15), lines.Length);

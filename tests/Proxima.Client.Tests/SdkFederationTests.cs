@@ -98,6 +98,47 @@ public sealed class SdkFederationTests(FederationFixture federation)
     }
 
     [Fact]
+    public async Task SaveAsync_streams_progress_and_writes_the_routers_csv_byte_for_byte()
+    {
+        using var client = federation.CreateClient();
+        var dir = Directory.CreateTempSubdirectory("proxima-sdk-csv-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "era5.csv");
+            var reports = new List<QueryProgress>();
+            await Era5MeanStd(client).SaveAsync(path, new SynchronousProgress(reports.Add));
+            Assert.Equal(100.0, reports[^1].Percent);
+            Assert.Contains(reports, r => r.ChunksTotal > 0);
+
+            // The same spec through POST /v1/query: the file is the router's CSV, not a re-serialisation.
+            var http = await client.PostRawAsync(Era5MeanStd(client).Format("csv").ToJson());
+            var lines = await File.ReadAllLinesAsync(path);
+            var expected = System.Text.Encoding.UTF8.GetString(http).TrimEnd('\n').Split('\n');
+            Assert.Equal(expected[0], lines[0]);
+            Assert.Equal(expected.Length, lines.Length);
+            for (var i = 1; i < lines.Length; i++)
+            {
+                // Partials merge in completion order: the last bits of a value may differ between two runs.
+                var a = expected[i].Split(',');
+                var b = lines[i].Split(',');
+                Assert.Equal(a[..4], b[..4]);
+                for (var c = 4; c < a.Length; c++)
+                {
+                    var x = double.Parse(a[c], System.Globalization.CultureInfo.InvariantCulture);
+                    var y = double.Parse(b[c], System.Globalization.CultureInfo.InvariantCulture);
+                    Assert.True(Math.Abs(x - y) <= 1e-12 * Math.Max(1, Math.Abs(x)), $"line {i} column {c}: {x:R} vs {y:R}");
+                }
+            }
+
+            await Assert.ThrowsAsync<ArgumentException>(() => Era5MeanStd(client).SaveAsync(Path.Combine(dir.FullName, "era5.xlsx")));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Progress_is_reported_monotonically_up_to_100_percent()
     {
         using var client = federation.CreateClient();
