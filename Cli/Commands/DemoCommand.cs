@@ -113,7 +113,7 @@ internal static class DemoCommand
             }
         }
 
-        PrintTable(["query", "dataset", "var", "shape", "area mean", "region(s): ms", "chunks", "bytes read (decoded)"], rows);
+        PrintTable(["query", "dataset", "var", "shape", "area mean (cos-lat)", "region(s): ms", "chunks", "bytes read (decoded)"], rows);
         var linkBytes = LinkBytes(federation) - crossBefore;
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -154,16 +154,7 @@ internal static class DemoCommand
     {
         var shape = string.Join("x", result.GetProperty("shape").EnumerateArray().Select(static s => s.GetInt64().ToString(CultureInfo.InvariantCulture)));
         var data = result.GetProperty("data").EnumerateObject().First();
-        double sum = 0;
-        var n = 0;
-        foreach (var v in data.Value.EnumerateArray())
-        {
-            if (v.ValueKind == JsonValueKind.Number)
-            {
-                sum += v.GetDouble();
-                n++;
-            }
-        }
+        var areaMean = AreaMean(result, data.Value);
 
         var units = result.TryGetProperty("attrs", out var attrs) && attrs.TryGetProperty("units", out var u) ? u.GetString() : "";
         var regions = new List<string>();
@@ -186,11 +177,51 @@ internal static class DemoCommand
             result.GetProperty("dataset").GetString()!,
             result.GetProperty("variable").GetString()!,
             shape,
-            string.Create(CultureInfo.InvariantCulture, $"{(n == 0 ? double.NaN : sum / n):0.00} {units} ({data.Name})"),
+            string.Create(CultureInfo.InvariantCulture, $"{areaMean:0.00} {units} ({data.Name})"),
             stats is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{string.Join(", ", regions)} (total {ms:0} ms)"),
             stats is null ? "" : chunks.ToString(CultureInfo.InvariantCulture),
             stats is null ? "" : read.ToString("N0", CultureInfo.InvariantCulture),
         ];
+    }
+
+    /// <summary>
+    /// The area-weighted mean of a (…, latitude, …) result: cells weighted by cos(latitude), as a regular
+    /// lat/lon grid's cell areas are; NaN cells skipped. Without a latitude dim, the plain mean.
+    /// </summary>
+    internal static double AreaMean(JsonElement result, JsonElement values)
+    {
+        var dims = result.GetProperty("dims").EnumerateArray().Select(static d => d.GetString()!).ToArray();
+        var shape = result.GetProperty("shape").EnumerateArray().Select(static s => s.GetInt32()).ToArray();
+        var latDim = Array.FindIndex(dims, static d => d is "lat" or "latitude");
+        double[]? latitudes = null;
+        if (latDim >= 0 && result.GetProperty("coords").TryGetProperty(dims[latDim], out var lat))
+        {
+            latitudes = lat.EnumerateArray().Select(static v => v.GetDouble()).ToArray();
+        }
+
+        // Row-major: the latitude index of flat index i is (i / inner) % shape[latDim].
+        var inner = 1;
+        for (var d = latDim + 1; d < shape.Length && latDim >= 0; d++)
+        {
+            inner *= shape[d];
+        }
+
+        double sum = 0;
+        double weights = 0;
+        var i = 0;
+        foreach (var v in values.EnumerateArray())
+        {
+            if (v.ValueKind == JsonValueKind.Number)
+            {
+                var w = latitudes is null ? 1.0 : Math.Cos(latitudes[i / inner % shape[latDim]] * Math.PI / 180);
+                sum += w * v.GetDouble();
+                weights += w;
+            }
+
+            i++;
+        }
+
+        return weights == 0 ? double.NaN : sum / weights;
     }
 
     private static void PrintTable(string[] header, List<string[]> rows)
