@@ -47,8 +47,8 @@ public static class RouterHost
         Func<string, Uri, IWorkerChannel> connect = static (region, uri) => new GrpcWorkerChannel(region, uri);
         if (options.ClientCertificatePath is { } certPath)
         {
-            var certificate = Shared.MutualTls.LoadWithKey(certPath, options.ClientKeyPath ?? throw new ArgumentException("RouterOptions.ClientKeyPath is required with ClientCertificatePath"));
-            var ca = Shared.MutualTls.LoadCa(options.CaCertificatePath ?? throw new ArgumentException("RouterOptions.CaCertificatePath is required with ClientCertificatePath"));
+            var certificate = Shared.MutualTls.LoadWithKey(certPath, options.ClientKeyPath ?? throw new ArgumentException("RouterOptions.ClientKeyPath is required with ClientCertificatePath"), "RouterOptions.ClientCertificatePath", "RouterOptions.ClientKeyPath");
+            var ca = Shared.MutualTls.LoadCa(options.CaCertificatePath ?? throw new ArgumentException("RouterOptions.CaCertificatePath is required with ClientCertificatePath"), "RouterOptions.CaCertificatePath");
             connect = (region, uri) => new GrpcWorkerChannel(region, uri, new GrpcClientOptions
             {
                 MaxReceiveMessageSize = 256 * 1024 * 1024,

@@ -22,9 +22,9 @@ internal static class ServiceCommands
         var port = new Option<int>("--port") { Description = "gRPC port (0 = any free port)", DefaultValueFactory = _ => 7443 };
         var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
         var name = new Option<string?>("--name") { Description = "Worker name in logs and stats" };
-        var tlsCert = new Option<string?>("--tls-cert") { Description = "Worker certificate (PEM); with --tls-key and --client-ca: mutual TLS" };
-        var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM)" };
-        var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM) the router's client certificate must chain to" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "Worker certificate (PEM path or contents); with --tls-key and --client-ca: mutual TLS [PROXIMA_TLS_CERT]" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM path or contents) [PROXIMA_TLS_KEY]" };
+        var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM path or contents) the router's client certificate must chain to [PROXIMA_TLS_CA]" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
         var supervised = Supervised();
         var command = new Command("worker", "Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.")
@@ -33,6 +33,11 @@ internal static class ServiceCommands
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (await ReadTlsAsync(parse, tlsCert, tlsKey, clientCa) is not { } tls)
+            {
+                return 2;
+            }
+
             var options = new WorkerOptions
             {
                 Region = parse.GetValue(region)!,
@@ -41,9 +46,9 @@ internal static class ServiceCommands
                 Host = parse.GetValue(host)!,
                 Name = parse.GetValue(name) ?? $"worker-{parse.GetValue(region)}-{Environment.ProcessId}",
                 MetricsPort = parse.GetValue(metricsPort),
-                TlsCertificatePath = parse.GetValue(tlsCert),
-                TlsKeyPath = parse.GetValue(tlsKey),
-                ClientCaPath = parse.GetValue(clientCa),
+                TlsCertificatePath = tls.Certificate,
+                TlsKeyPath = tls.Key,
+                ClientCaPath = tls.Ca,
             };
             options = WithFaultsFromEnvironment(options);
             var app = WorkerHost.Build(options, b => ConsoleLogging.Configure(b));
@@ -65,20 +70,26 @@ internal static class ServiceCommands
         };
         var tokenFile = new Option<string?>("--token-file") { Description = "A one-line file with an admin bearer token (sees every dataset)" };
         var tokensFile = new Option<string?>("--tokens-file") { Description = "JSON {\"tokens\":[{\"token\",\"name\",\"groups\"}]}: bearer tokens and their ACL groups" };
-        var workerCert = new Option<string?>("--worker-client-cert") { Description = "Client certificate (PEM) presented to workers (mutual TLS)" };
-        var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM)" };
-        var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM) worker certificates must chain to" };
+        var workerCert = new Option<string?>("--worker-client-cert") { Description = "Client certificate (PEM path or contents) presented to workers (mutual TLS) [PROXIMA_TLS_CERT]" };
+        var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM path or contents) [PROXIMA_TLS_KEY]" };
+        var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM path or contents) worker certificates must chain to [PROXIMA_TLS_CA]" };
         var noHedging = new Option<bool>("--no-hedging") { Description = "Do not hedge straggling work units (benchmark comparisons)" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
+        var maxCells = new Option<long?>("--max-output-cells") { Description = "Most cells (all ops, all datasets) one answer may have; refused with 400 at planning [PROXIMA_MAX_OUTPUT_CELLS; default 50,000,000]" };
         var oidc = new OidcOptions();
         var supervised = Supervised();
         var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
         {
-            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, supervised,
+            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, maxCells, supervised,
         };
         oidc.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (await ReadTlsAsync(parse, workerCert, workerKey, workerCa) is not { } tls)
+            {
+                return 2;
+            }
+
             var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(StringComparer.Ordinal);
             foreach (var spec in parse.GetValue(workers) ?? [])
             {
@@ -133,20 +144,27 @@ internal static class ServiceCommands
                 }
             }
 
+            var cellLimit = parse.GetValue(maxCells)
+                ?? (long.TryParse(Environment.GetEnvironmentVariable("PROXIMA_MAX_OUTPUT_CELLS"), System.Globalization.CultureInfo.InvariantCulture, out var envCells) ? envCells : null);
             var options = new RouterOptions
             {
                 Tokens = grants is { Count: > 0 } || jwt is null ? grants : null,
                 Jwt = jwt,
                 Hedging = !parse.GetValue(noHedging),
-                ClientCertificatePath = parse.GetValue(workerCert),
-                ClientKeyPath = parse.GetValue(workerKey),
-                CaCertificatePath = parse.GetValue(workerCa),
+                ClientCertificatePath = tls.Certificate,
+                ClientKeyPath = tls.Key,
+                CaCertificatePath = tls.Ca,
                 Port = parse.GetValue(port),
                 GrpcPort = parse.GetValue(grpcPort),
                 Host = parse.GetValue(host)!,
                 CatalogPath = stateDir.CatalogPath,
                 Workers = endpoints,
             };
+            if (cellLimit is { } limit)
+            {
+                options = options with { MaxOutputCells = limit };
+            }
+
             var app = await RouterHost.BuildAsync(options, b => ConsoleLogging.Configure(b), cancellationToken);
             return await RunServiceAsync(app, () =>
             {
@@ -217,6 +235,44 @@ internal static class ServiceCommands
 
         private static string? Get(ParseResult parse, Option<string?> option, string variable) =>
             parse.GetValue(option) ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : null);
+    }
+
+    /// <summary>
+    /// The mutual-TLS material of a service: each option, else its environment variable (the AWS task
+    /// definitions inject PEM contents from Secrets Manager as PROXIMA_TLS_CERT/KEY/CA). All three or none;
+    /// loaded once here so a bad PEM stops the start with a message naming the option or variable.
+    /// Null (after printing the error) when the material is incomplete or unreadable.
+    /// </summary>
+    private static async Task<(string? Certificate, string? Key, string? Ca)?> ReadTlsAsync(ParseResult parse, Option<string?> certificate, Option<string?> key, Option<string?> ca)
+    {
+        (string? Value, string Name) Read(Option<string?> option, string variable) =>
+            parse.GetValue(option) is { } v ? (v, option.Name)
+            : Environment.GetEnvironmentVariable(variable) is { Length: > 0 } e ? (e, variable)
+            : (null, option.Name);
+
+        var (c, k, a) = (Read(certificate, "PROXIMA_TLS_CERT"), Read(key, "PROXIMA_TLS_KEY"), Read(ca, "PROXIMA_TLS_CA"));
+        if (c.Value is null && k.Value is null && a.Value is null)
+        {
+            return (null, null, null);
+        }
+
+        if (c.Value is null || k.Value is null || a.Value is null)
+        {
+            await Console.Error.WriteLineAsync($"error: mutual TLS needs all of {c.Name}, {k.Name} and {a.Name} (or PROXIMA_TLS_CERT/KEY/CA)");
+            return null;
+        }
+
+        try
+        {
+            WorkerCertificates.Check(c.Value, k.Value, a.Value, c.Name, k.Name, a.Name);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return null;
+        }
+
+        return (c.Value, k.Value, a.Value);
     }
 
     /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>
