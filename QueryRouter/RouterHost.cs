@@ -56,7 +56,21 @@ public static class RouterHost
             });
         }
 
-        builder.Services.AddSingleton(sp => new WorkerPools(options.Workers, connect, sp.GetRequiredService<TimeProvider>()));
+        var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(options.Workers, StringComparer.Ordinal);
+        foreach (var region in options.Discovery?.Regions ?? [])
+        {
+            endpoints.TryAdd(region, []);
+        }
+
+        builder.Services.AddSingleton(sp => new WorkerPools(endpoints, connect, sp.GetRequiredService<TimeProvider>()));
+        if (options.Discovery is { } discovery)
+        {
+            var scheme = options.ClientCertificatePath is null ? "http" : "https";
+            builder.Services.AddSingleton(sp => new WorkerDiscovery(discovery, sp.GetRequiredService<WorkerPools>(), scheme,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Proxima.QueryRouter.Discovery")));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerDiscovery>());
+        }
+
         builder.Services.AddSingleton(sp => new QueryPlanner(sp.GetRequiredService<ICatalog>(), sp.GetRequiredService<WorkerPools>(), options));
         if (options.Jwt is { } jwt)
         {
@@ -82,7 +96,7 @@ public static class RouterHost
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var (http, grpcUrl) = GetUrls(app);
-            RouterLog.Listening(app.Logger, http.ToString(), grpcUrl.ToString(), string.Join(",", options.Workers.Keys));
+            RouterLog.Listening(app.Logger, http.ToString(), grpcUrl.ToString(), string.Join(",", endpoints.Keys));
         });
         return app;
     }

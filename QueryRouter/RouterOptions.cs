@@ -21,6 +21,9 @@ public sealed record RouterOptions
     /// <summary>Worker endpoints per region (local mode: the link emulators' addresses).</summary>
     public required IReadOnlyDictionary<string, IReadOnlyList<Uri>> Workers { get; init; }
 
+    /// <summary>Worker discovery by DNS (AWS), for regions not in <see cref="Workers"/>; null = static endpoints only.</summary>
+    public Dispatch.WorkerDiscoveryOptions? Discovery { get; init; }
+
     /// <summary>Deadline applied when a query sets none.</summary>
     public TimeSpan DefaultDeadline { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -102,6 +105,7 @@ public sealed record RouterOptions
         }
 
         Jwt?.Validate();
+        Discovery?.Validate();
 
         foreach (var (region, endpoints) in Workers)
         {

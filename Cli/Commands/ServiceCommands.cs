@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Proxima.Cli.Local;
 using Proxima.QueryRouter;
+using Proxima.QueryRouter.Dispatch;
 using Proxima.QueryRouter.Security;
 using Proxima.RegionalWorker;
 
@@ -77,12 +78,14 @@ internal static class ServiceCommands
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var maxCells = new Option<long?>("--max-output-cells") { Description = "Most cells (all ops, all datasets) one answer may have; refused with 400 at planning [PROXIMA_MAX_OUTPUT_CELLS; default 50,000,000]" };
         var oidc = new OidcOptions();
+        var discovery = new DiscoveryOptions();
         var supervised = Supervised();
         var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
         {
             port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, maxCells, supervised,
         };
         oidc.AddTo(command);
+        discovery.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (await ReadTlsAsync(parse, workerCert, workerKey, workerCa) is not { } tls)
@@ -144,6 +147,17 @@ internal static class ServiceCommands
                 }
             }
 
+            WorkerDiscoveryOptions? dns;
+            try
+            {
+                dns = discovery.Read(parse);
+            }
+            catch (FormatException ex)
+            {
+                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                return 2;
+            }
+
             var cellLimit = parse.GetValue(maxCells)
                 ?? (long.TryParse(Environment.GetEnvironmentVariable("PROXIMA_MAX_OUTPUT_CELLS"), System.Globalization.CultureInfo.InvariantCulture, out var envCells) ? envCells : null);
             var options = new RouterOptions
@@ -159,6 +173,7 @@ internal static class ServiceCommands
                 Host = parse.GetValue(host)!,
                 CatalogPath = stateDir.CatalogPath,
                 Workers = endpoints,
+                Discovery = dns,
             };
             if (cellLimit is { } limit)
             {
@@ -235,6 +250,69 @@ internal static class ServiceCommands
 
         private static string? Get(ParseResult parse, Option<string?> option, string variable) =>
             parse.GetValue(option) ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : null);
+    }
+
+    /// <summary>
+    /// <c>--workers-namespace</c> …: worker discovery by DNS (AWS: the CDK sets PROXIMA_WORKERS_NAMESPACE and
+    /// PROXIMA_WORKER_REGIONS). Regions named by <c>--worker</c> keep their static endpoints.
+    /// </summary>
+    private sealed class DiscoveryOptions
+    {
+        private readonly Option<string?> _namespace = new("--workers-namespace") { Description = "Discover workers by DNS: SRV (or A + --workers-port) of worker-REGION.NAMESPACE [PROXIMA_WORKERS_NAMESPACE]" };
+        private readonly Option<string[]> _regions = new("--discover-region") { Description = "A worker region to discover (repeat) [PROXIMA_WORKER_REGIONS, comma-separated]" };
+        private readonly Option<string?> _server = new("--workers-dns-server") { Description = "DNS server IP:PORT to ask (default: /etc/resolv.conf) [PROXIMA_WORKERS_DNS_SERVER]" };
+        private readonly Option<int?> _port = new("--workers-port") { Description = "Worker port for names with A records only (default 7443) [PROXIMA_WORKERS_PORT]" };
+        private readonly Option<double?> _refresh = new("--discovery-refresh") { Description = "Seconds between DNS re-resolutions (default 15)" };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_namespace);
+            command.Options.Add(_regions);
+            command.Options.Add(_server);
+            command.Options.Add(_port);
+            command.Options.Add(_refresh);
+        }
+
+        /// <summary>The discovery options, or null without a namespace.</summary>
+        public WorkerDiscoveryOptions? Read(ParseResult parse)
+        {
+            var ns = parse.GetValue(_namespace) ?? Env("PROXIMA_WORKERS_NAMESPACE");
+            if (ns is null)
+            {
+                return null;
+            }
+
+            var regions = parse.GetValue(_regions) is { Length: > 0 } r ? r
+                : (Env("PROXIMA_WORKER_REGIONS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (regions.Length == 0)
+            {
+                throw new FormatException("--workers-namespace needs the regions to discover: --discover-region R (repeat) or PROXIMA_WORKER_REGIONS=a,b");
+            }
+
+            var options = new WorkerDiscoveryOptions { Namespace = ns, Regions = regions };
+            if ((parse.GetValue(_server) ?? Env("PROXIMA_WORKERS_DNS_SERVER")) is { } server)
+            {
+                options = options with
+                {
+                    Servers = [System.Net.IPEndPoint.TryParse(server, out var ep) ? (ep.Port == 0 ? new System.Net.IPEndPoint(ep.Address, 53) : ep)
+                        : throw new FormatException($"--workers-dns-server / PROXIMA_WORKERS_DNS_SERVER: '{server}' is not IP:PORT")],
+                };
+            }
+
+            if (parse.GetValue(_port) ?? (int.TryParse(Env("PROXIMA_WORKERS_PORT"), System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : null) is { } port)
+            {
+                options = options with { DefaultPort = port };
+            }
+
+            if (parse.GetValue(_refresh) is { } seconds)
+            {
+                options = options with { Refresh = TimeSpan.FromSeconds(seconds) };
+            }
+
+            return options;
+        }
+
+        private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
     }
 
     /// <summary>
