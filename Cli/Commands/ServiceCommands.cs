@@ -26,10 +26,11 @@ internal static class ServiceCommands
         var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM)" };
         var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM) the router's client certificate must chain to" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
+        var metadataCache = new Option<string?>("--metadata-cache") { Description = "The sync's NetCDF collection metadata caches (outside the data root)" };
         var supervised = Supervised();
         var command = new Command("worker", "Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.")
         {
-            region, dataRoot, port, host, name, metricsPort, tlsCert, tlsKey, clientCa, supervised,
+            region, dataRoot, port, host, name, metricsPort, metadataCache, tlsCert, tlsKey, clientCa, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -41,6 +42,7 @@ internal static class ServiceCommands
                 Host = parse.GetValue(host)!,
                 Name = parse.GetValue(name) ?? $"worker-{parse.GetValue(region)}-{Environment.ProcessId}",
                 MetricsPort = parse.GetValue(metricsPort),
+                MetadataCacheDirectory = parse.GetValue(metadataCache) is { } cacheDir ? Path.GetFullPath(cacheDir) : null,
                 TlsCertificatePath = parse.GetValue(tlsCert),
                 TlsKeyPath = parse.GetValue(tlsKey),
                 ClientCaPath = parse.GetValue(clientCa),
