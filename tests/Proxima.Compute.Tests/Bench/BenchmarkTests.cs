@@ -92,17 +92,23 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         }
 
         var chunks = new byte[keys.Count][];
-        double storageS = 0;
-        for (var pass = 0; pass < 2; pass++)
+        for (var i = 0; i < keys.Count; i++)
+        {
+            using var owner = (await storage.ReadAsync(keys[i], 0, null, long.MaxValue, CancellationToken.None))!;
+            chunks[i] = owner.Memory.ToArray();
+        }
+
+        // Storage alone (IStorage.ReadAsync into its pooled buffer, page cache warm), best of 3 serial passes.
+        var storageS = double.MaxValue;
+        for (var pass = 0; pass < 3; pass++)
         {
             var sw = Stopwatch.StartNew();
-            for (var i = 0; i < keys.Count; i++)
+            foreach (var key in keys)
             {
-                using var owner = (await storage.ReadAsync(keys[i], 0, null, long.MaxValue, CancellationToken.None))!;
-                chunks[i] = owner.Memory.ToArray();
+                using var owner = await storage.ReadAsync(key, 0, null, long.MaxValue, CancellationToken.None);
             }
 
-            storageS = sw.Elapsed.TotalSeconds;
+            storageS = Math.Min(storageS, sw.Elapsed.TotalSeconds);
         }
 
         long compressed = 0;
