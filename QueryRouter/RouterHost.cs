@@ -58,7 +58,14 @@ public static class RouterHost
 
         builder.Services.AddSingleton(sp => new WorkerPools(options.Workers, connect, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new QueryPlanner(sp.GetRequiredService<ICatalog>(), sp.GetRequiredService<WorkerPools>(), options));
-        builder.Services.AddSingleton(new Security.RouterAuth(options.Tokens is null ? null : new TokenAuthenticator(options.Tokens)));
+        if (options.Jwt is { } jwt)
+        {
+            builder.Services.AddSingleton(sp => CreateJwtKeys(jwt, sp));
+        }
+
+        builder.Services.AddSingleton(sp => new RouterAuth(
+            options.Tokens is null ? null : new TokenAuthenticator(options.Tokens),
+            options.Jwt is null ? null : new JwtValidator(options.Jwt, sp.GetRequiredService<JwksKeys>(), sp.GetRequiredService<TimeProvider>())));
         builder.Services.AddSingleton<QueryDispatcher>();
         builder.Services.AddSingleton<QueryService>();
         builder.Services.AddSingleton<RouterGrpcService>();
@@ -78,6 +85,16 @@ public static class RouterHost
             RouterLog.Listening(app.Logger, http.ToString(), grpcUrl.ToString(), string.Join(",", options.Workers.Keys));
         });
         return app;
+    }
+
+    /// <summary>The issuer's signing keys (disposed with the host; its HttpClient fetches discovery and JWKS).</summary>
+    private static JwksKeys CreateJwtKeys(JwtOptions jwt, IServiceProvider services)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
+        {
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+        return new JwksKeys(jwt, http, services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILoggerFactory>().CreateLogger("Proxima.QueryRouter.Auth"));
     }
 
     /// <summary>The REST and gRPC addresses of a started router.</summary>

@@ -45,6 +45,9 @@ public sealed record RouterOptions
     /// <summary>Bearer tokens accepted, with their names and groups; null = no authentication (trusted networks only).</summary>
     public IReadOnlyList<Security.TokenGrant>? Tokens { get; init; }
 
+    /// <summary>OIDC/JWT bearer-token validation, alongside <see cref="Tokens"/>; null = static tokens only.</summary>
+    public Security.JwtOptions? Jwt { get; init; }
+
     /// <summary>PEM certificate the router presents to workers (mTLS, with <see cref="ClientKeyPath"/>); null = plain h2c.</summary>
     public string? ClientCertificatePath { get; init; }
 
@@ -89,6 +92,8 @@ public sealed record RouterOptions
         {
             throw new ArgumentException($"RouterOptions.MaxAttempts: {MaxAttempts} is not in 1..10", nameof(MaxAttempts));
         }
+
+        Jwt?.Validate();
 
         foreach (var (region, endpoints) in Workers)
         {

@@ -18,6 +18,12 @@ public sealed record WorkerOptions
     /// <summary>gRPC port (0 = any free port).</summary>
     public int Port { get; init; }
 
+    /// <summary>
+    /// The catalog sync's NetCDF collection metadata caches (<c>SyncOptions.MetadataCacheDirectory</c>): with
+    /// it, an unchanged collection opens without opening its files. Null (default): every file is opened.
+    /// </summary>
+    public string? MetadataCacheDirectory { get; init; }
+
     /// <summary>Work units executed at once; further units queue.</summary>
     public int MaxConcurrentUnits { get; init; } = Math.Max(1, Environment.ProcessorCount);
 

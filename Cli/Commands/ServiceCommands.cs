@@ -26,10 +26,11 @@ internal static class ServiceCommands
         var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM)" };
         var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM) the router's client certificate must chain to" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
+        var metadataCache = new Option<string?>("--metadata-cache") { Description = "The sync's NetCDF collection metadata caches (outside the data root)" };
         var supervised = Supervised();
         var command = new Command("worker", "Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.")
         {
-            region, dataRoot, port, host, name, metricsPort, tlsCert, tlsKey, clientCa, supervised,
+            region, dataRoot, port, host, name, metricsPort, metadataCache, tlsCert, tlsKey, clientCa, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -41,6 +42,7 @@ internal static class ServiceCommands
                 Host = parse.GetValue(host)!,
                 Name = parse.GetValue(name) ?? $"worker-{parse.GetValue(region)}-{Environment.ProcessId}",
                 MetricsPort = parse.GetValue(metricsPort),
+                MetadataCacheDirectory = parse.GetValue(metadataCache) is { } cacheDir ? Path.GetFullPath(cacheDir) : null,
                 TlsCertificatePath = parse.GetValue(tlsCert),
                 TlsKeyPath = parse.GetValue(tlsKey),
                 ClientCaPath = parse.GetValue(clientCa),
@@ -70,11 +72,13 @@ internal static class ServiceCommands
         var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM) worker certificates must chain to" };
         var noHedging = new Option<bool>("--no-hedging") { Description = "Do not hedge straggling work units (benchmark comparisons)" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
+        var oidc = new OidcOptions();
         var supervised = Supervised();
         var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
         {
             port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, supervised,
         };
+        oidc.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(StringComparer.Ordinal);
@@ -94,6 +98,7 @@ internal static class ServiceCommands
             var stateDir = new StateDirectory(parse.GetValue(state)!);
             stateDir.Create();
             List<TokenGrant>? grants = null;
+            JwtOptions? jwt = null;
             if (!parse.GetValue(noAuth))
             {
                 grants = [];
@@ -113,16 +118,27 @@ internal static class ServiceCommands
                     grants.Add(new TokenGrant(token, "deployment", ["*"]));
                 }
 
-                if (grants.Count == 0)
+                try
                 {
-                    await Console.Error.WriteLineAsync("error: the router needs --token-file, --tokens-file or PROXIMA_TOKENS (or --no-auth on a trusted network)");
+                    jwt = oidc.Read(parse);
+                }
+                catch (FormatException ex)
+                {
+                    await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                    return 2;
+                }
+
+                if (grants.Count == 0 && jwt is null)
+                {
+                    await Console.Error.WriteLineAsync("error: the router needs --token-file, --tokens-file, PROXIMA_TOKENS or --oidc-issuer (or --no-auth on a trusted network)");
                     return 2;
                 }
             }
 
             var options = new RouterOptions
             {
-                Tokens = grants,
+                Tokens = grants is { Count: > 0 } || jwt is null ? grants : null,
+                Jwt = jwt,
                 Hedging = !parse.GetValue(noHedging),
                 ClientCertificatePath = parse.GetValue(workerCert),
                 ClientKeyPath = parse.GetValue(workerKey),
@@ -141,6 +157,68 @@ internal static class ServiceCommands
             }, parse.GetValue(supervised), cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// <c>--oidc-*</c>: JWT validation against an OIDC issuer. Each option falls back to its environment
+    /// variable (the AWS task definition sets <c>PROXIMA_OIDC_ISSUER</c>, <c>PROXIMA_OIDC_AUDIENCE</c>, …).
+    /// </summary>
+    private sealed class OidcOptions
+    {
+        private readonly Option<string?> _issuer = new("--oidc-issuer") { Description = "Accept JWTs of this OIDC issuer (iss); keys from ISSUER/.well-known/openid-configuration → jwks_uri [PROXIMA_OIDC_ISSUER]" };
+        private readonly Option<string?> _audience = new("--oidc-audience") { Description = "The aud (or Cognito client_id) JWTs must carry [PROXIMA_OIDC_AUDIENCE]" };
+        private readonly Option<string?> _jwks = new("--oidc-jwks-file") { Description = "Read signing keys from this JWKS file instead of discovery [PROXIMA_OIDC_JWKS_FILE]" };
+        private readonly Option<string?> _groups = new("--oidc-groups-claim") { Description = "Claim with the caller's ACL groups, e.g. groups or cognito:groups (default groups) [PROXIMA_OIDC_GROUPS_CLAIM]" };
+        private readonly Option<string?> _name = new("--oidc-name-claim") { Description = "Claim naming the caller (default sub) [PROXIMA_OIDC_NAME_CLAIM]" };
+        private readonly Option<string?> _skew = new("--oidc-clock-skew") { Description = "Seconds of clock skew allowed on exp/nbf (default 60) [PROXIMA_OIDC_CLOCK_SKEW]" };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_issuer);
+            command.Options.Add(_audience);
+            command.Options.Add(_jwks);
+            command.Options.Add(_groups);
+            command.Options.Add(_name);
+            command.Options.Add(_skew);
+        }
+
+        /// <summary>The JWT options, or null when no issuer is configured.</summary>
+        public JwtOptions? Read(ParseResult parse)
+        {
+            var issuer = Get(parse, _issuer, "PROXIMA_OIDC_ISSUER");
+            if (issuer is null)
+            {
+                return null;
+            }
+
+            var audience = Get(parse, _audience, "PROXIMA_OIDC_AUDIENCE")
+                ?? throw new FormatException("--oidc-issuer needs --oidc-audience (or PROXIMA_OIDC_AUDIENCE)");
+            var jwt = new JwtOptions { Issuer = issuer, Audience = audience, JwksPath = Get(parse, _jwks, "PROXIMA_OIDC_JWKS_FILE") };
+            if (Get(parse, _groups, "PROXIMA_OIDC_GROUPS_CLAIM") is { } groups)
+            {
+                jwt = jwt with { GroupsClaim = groups };
+            }
+
+            if (Get(parse, _name, "PROXIMA_OIDC_NAME_CLAIM") is { } name)
+            {
+                jwt = jwt with { NameClaim = name };
+            }
+
+            if (Get(parse, _skew, "PROXIMA_OIDC_CLOCK_SKEW") is { } skew)
+            {
+                jwt = jwt with
+                {
+                    ClockSkew = double.TryParse(skew, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                        ? TimeSpan.FromSeconds(seconds)
+                        : throw new FormatException($"--oidc-clock-skew / PROXIMA_OIDC_CLOCK_SKEW: '{skew}' is not a number of seconds"),
+                };
+            }
+
+            return jwt;
+        }
+
+        private static string? Get(ParseResult parse, Option<string?> option, string variable) =>
+            parse.GetValue(option) ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : null);
     }
 
     /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>

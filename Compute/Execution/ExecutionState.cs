@@ -77,6 +77,15 @@ internal sealed class ExecutionState
                 }
             }
 
+            if (plan.ChunkCount == 0)
+            {
+                // An empty selection (xarray: a size-0 dim): the answer is the whole output box, reduced over
+                // nothing (count 0, sum 0, NaN otherwise) or of size 0 along the empty dim.
+                BoxStart[j] = 0;
+                BoxExtent[j] = dims[j].OutCoord.Length;
+                continue;
+            }
+
             BoxStart[j] = hi[j] < 0 ? 0 : lo[j];
             BoxExtent[j] = hi[j] < 0 ? 0 : hi[j] - lo[j] + 1;
         }
