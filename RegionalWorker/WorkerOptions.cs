@@ -43,14 +43,14 @@ public sealed record WorkerOptions
     /// <summary>
     /// Fault injection for tests and benchmarks: this fraction of work units waits <see cref="FaultDelay"/>
     /// (cancellably) before running. Off by default; <c>proxima worker</c> reads
-    /// <c>PROXIMA_FAULT_DELAY_MS</c>, <c>PROXIMA_FAULT_FRACTION</c> and <c>PROXIMA_FAULT_WORKER</c> (worker name).
+    /// <c>PROXIMA_FAULT_DELAY_MS</c>, <c>PROXIMA_FAULT_FRACTION</c> and <c>PROXIMA_FAULT_WORKER</c> (worker names, comma-separated).
     /// </summary>
     public TimeSpan FaultDelay { get; init; }
 
     public double FaultFraction { get; init; }
 
-    /// <summary>Only units of this dataset id are delayed (null = all); <c>PROXIMA_FAULT_DATASET</c>.</summary>
-    public string? FaultDataset { get; init; }
+    /// <summary>Only units of these dataset ids are delayed (null = all); <c>PROXIMA_FAULT_DATASET</c> (comma-separated).</summary>
+    public IReadOnlyList<string>? FaultDatasets { get; init; }
 
     /// <summary>Checks the options and names the bad field.</summary>
     public void Validate()

@@ -225,8 +225,8 @@ internal static class ServiceCommands
     private static WorkerOptions WithFaultsFromEnvironment(WorkerOptions options)
     {
         var delay = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DELAY_MS");
-        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER");
-        if (delay is null || (only is not null && only != options.Name))
+        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER")?.Split(',', StringSplitOptions.TrimEntries);
+        if (delay is null || (only is not null && !only.Contains(options.Name)))
         {
             return options;
         }
@@ -236,7 +236,7 @@ internal static class ServiceCommands
         {
             FaultDelay = TimeSpan.FromMilliseconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)),
             FaultFraction = fraction is null ? 1.0 : double.Parse(fraction, System.Globalization.CultureInfo.InvariantCulture),
-            FaultDataset = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET"),
+            FaultDatasets = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET")?.Split(',', StringSplitOptions.TrimEntries),
         };
     }
 
