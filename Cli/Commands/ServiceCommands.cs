@@ -28,7 +28,14 @@ internal static class ServiceCommands
         var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
         var metadataCache = new Option<string?>("--metadata-cache") { Description = "The sync's NetCDF collection metadata caches (outside the data root)" };
         var supervised = Supervised();
-        var command = new Command("worker", "Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.")
+        var command = new Command("worker", """
+            Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.
+            'proxima up' starts these; run one yourself to serve a region from another machine.
+
+            Examples:
+              proxima worker --region us-east-1 --data-root /fsx/era5-pds --port 7443
+              proxima worker --region us-east-1 --data-root ./data/us-east-1 --port 0 --tls-cert w.pem --tls-key w.key --client-ca ca.pem
+            """)
         {
             region, dataRoot, port, host, name, metricsPort, metadataCache, tlsCert, tlsKey, clientCa, supervised,
         };
@@ -74,7 +81,14 @@ internal static class ServiceCommands
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var oidc = new OidcOptions();
         var supervised = Supervised();
-        var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
+        var command = new Command("router", """
+            Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).
+            'proxima up' starts it; run it yourself in front of workers started elsewhere.
+
+            Examples:
+              proxima router --port 8080 --worker us-east-1=https://10.1.0.10:7443 --worker us-west-2=https://10.2.0.10:7443 --token-file token
+              proxima router --port 0 --grpc-port 0 --worker us-east-1=http://127.0.0.1:7443 --no-auth
+            """)
         {
             port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, supervised,
         };
