@@ -28,8 +28,9 @@ public sealed record WorkerOptions
     public int MaxConcurrentUnits { get; init; } = Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>
-    /// Mutual TLS: the worker's certificate and key (PEM) and the CA (PEM) client certificates must chain
-    /// to. All three set = TLS with a required client certificate; none = h2c (trusted networks only).
+    /// Mutual TLS: the worker's certificate and key and the CA client certificates must chain to, each a
+    /// PEM file path or the PEM contents (AWS: PROXIMA_TLS_CERT/KEY/CA from Secrets Manager). All three
+    /// set = TLS with a required client certificate; none = h2c (trusted networks only).
     /// </summary>
     public string? TlsCertificatePath { get; init; }
 
