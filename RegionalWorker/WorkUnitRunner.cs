@@ -20,7 +20,7 @@ internal sealed class WorkUnitRunner
 
     public WorkUnitRunner(WorkerOptions options)
     {
-        _datasets = new DatasetCache(new PosixStorage(options.DataRoot));
+        _datasets = new DatasetCache(new PosixStorage(options.DataRoot), new GridDatasetOptions { NetCdfMetadataCacheDirectory = options.MetadataCacheDirectory });
         _execution = new ExecutionOptions { MaxChunksInFlight = Math.Max(2, Environment.ProcessorCount) };
     }
 

@@ -94,7 +94,7 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
                 p.Region = region;
                 return new WorkerEvent { Progress = p };
             }, context.CancellationToken);
-            if (options.FaultFraction > 0 && (options.FaultDataset is null || options.FaultDataset == unit.Dataset) && Random.Shared.NextDouble() < options.FaultFraction)
+            if (options.FaultFraction > 0 && (options.FaultDatasets is null || options.FaultDatasets.Contains(unit.Dataset)) && Random.Shared.NextDouble() < options.FaultFraction)
             {
                 await Task.Delay(options.FaultDelay, context.CancellationToken);
             }

@@ -27,10 +27,18 @@ internal static class ServiceCommands
         var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM path or contents) [PROXIMA_TLS_KEY]" };
         var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM path or contents) the router's client certificate must chain to [PROXIMA_TLS_CA]" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
+        var metadataCache = new Option<string?>("--metadata-cache") { Description = "The sync's NetCDF collection metadata caches (outside the data root)" };
         var supervised = Supervised();
-        var command = new Command("worker", "Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.")
+        var command = new Command("worker", """
+            Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.
+            'proxima up' starts these; run one yourself to serve a region from another machine.
+
+            Examples:
+              proxima worker --region us-east-1 --data-root /fsx/era5-pds --port 7443
+              proxima worker --region us-east-1 --data-root ./data/us-east-1 --port 0 --tls-cert w.pem --tls-key w.key --client-ca ca.pem
+            """)
         {
-            region, dataRoot, port, host, name, metricsPort, tlsCert, tlsKey, clientCa, supervised,
+            region, dataRoot, port, host, name, metricsPort, metadataCache, tlsCert, tlsKey, clientCa, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,6 +55,7 @@ internal static class ServiceCommands
                 Host = parse.GetValue(host)!,
                 Name = parse.GetValue(name) ?? $"worker-{parse.GetValue(region)}-{Environment.ProcessId}",
                 MetricsPort = parse.GetValue(metricsPort),
+                MetadataCacheDirectory = parse.GetValue(metadataCache) is { } cacheDir ? Path.GetFullPath(cacheDir) : null,
                 TlsCertificatePath = tls.Certificate,
                 TlsKeyPath = tls.Key,
                 ClientCaPath = tls.Ca,
@@ -80,7 +89,14 @@ internal static class ServiceCommands
         var oidc = new OidcOptions();
         var discovery = new DiscoveryOptions();
         var supervised = Supervised();
-        var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
+        var command = new Command("router", """
+            Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).
+            'proxima up' starts it; run it yourself in front of workers started elsewhere.
+
+            Examples:
+              proxima router --port 8080 --worker us-east-1=https://10.1.0.10:7443 --worker us-west-2=https://10.2.0.10:7443 --token-file token
+              proxima router --port 0 --grpc-port 0 --worker us-east-1=http://127.0.0.1:7443 --no-auth
+            """)
         {
             port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, maxCells, supervised,
         };
@@ -364,8 +380,8 @@ internal static class ServiceCommands
     private static WorkerOptions WithFaultsFromEnvironment(WorkerOptions options)
     {
         var delay = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DELAY_MS");
-        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER");
-        if (delay is null || (only is not null && only != options.Name))
+        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER")?.Split(',', StringSplitOptions.TrimEntries);
+        if (delay is null || (only is not null && !only.Contains(options.Name)))
         {
             return options;
         }
@@ -375,7 +391,7 @@ internal static class ServiceCommands
         {
             FaultDelay = TimeSpan.FromMilliseconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)),
             FaultFraction = fraction is null ? 1.0 : double.Parse(fraction, System.Globalization.CultureInfo.InvariantCulture),
-            FaultDataset = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET"),
+            FaultDatasets = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET")?.Split(',', StringSplitOptions.TrimEntries),
         };
     }
 
