@@ -8,7 +8,7 @@ namespace Proxima.Compute.Execution;
 /// <summary>Options for <c>QueryExecutor.ExecuteAsync</c>.</summary>
 public sealed record ExecutionOptions
 {
-    /// <summary>Chunks read and reduced concurrently; memory ≈ this × (chunk size × ~2 + chunk output).</summary>
+    /// <summary>Chunks read and reduced concurrently; memory ≈ this × (chunk + gathered box) + output (see <c>BufferSet</c>).</summary>
     public int MaxChunksInFlight { get; init; } = Math.Max(2, Environment.ProcessorCount);
 
     /// <summary>Largest answer (output cells of the whole query) accepted; beyond it the query is a 400 <c>limit_exceeded</c>.</summary>
