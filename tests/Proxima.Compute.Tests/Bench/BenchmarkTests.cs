@@ -128,7 +128,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
 
         var rawLoad = Load();
 
-        async Task<(double Seconds, PartialResult Result, ExecutionTimings Timings)> Ours(string json)
+        async Task<(double Seconds, PartialResult Result, ExecutionTimings Timings)> Ours(string json, int inFlight = InFlight)
         {
             var spec = QuerySpecParser.Parse(json);
             var best = double.MaxValue;
@@ -138,7 +138,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
             {
                 var timings = new ExecutionTimings();
                 var sw = Stopwatch.StartNew();
-                r = await QueryExecutor.ExecuteAsync(ds, "era5_bench", spec, options: new ExecutionOptions { MaxChunksInFlight = InFlight, Timings = timings });
+                r = await QueryExecutor.ExecuteAsync(ds, "era5_bench", spec, options: new ExecutionOptions { MaxChunksInFlight = inFlight, Timings = timings });
                 var s = sw.Elapsed.TotalSeconds;
                 if (s < best)
                 {
@@ -168,6 +168,10 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         Report($"    read+decompress+decode {perChunk(t.Read):F2}  = storage read ~{storageMs:F2} (serial pass) + libblosc decompress ~{bloscMs:F2} ({InFlight} at once, {rawSerial1 * 1000 / chunks.Length:F2} alone) + rest {perChunk(t.Read) - storageMs - bloscMs:F2}");
         Report($"    gather {perChunk(t.Gather):F2}   kernel (fused with the merge into the output on the column path) {perChunk(t.Kernel):F2}   separate merge {perChunk(t.Merge):F2}");
         Report($"    busy {perChunk(busy):F2} of {ours * 1000 * InFlight / n:F2} thread-ms available per chunk -> scheduling/idle {(ours * 1000 * InFlight / n) - perChunk(busy):F2}");
+
+        // The same on one thread: are the phases cheaper when one 25 MB chunk at a time has the L3 cache to itself?
+        var (one, _, t1) = await Ours(MeanStd, 1);
+        Report($"  1 chunk in flight: {one:F3} s; per chunk read+decompress+decode {perChunk(t1.Read):F2} ms, kernel {perChunk(t1.Kernel):F2} ms  ({Load()})");
 
         var blosc = await Python("run", dir, "blosc");
         Report($"  numcodecs Blosc (python, 1 chunk at a time x 2 blosc threads) {Seconds(blosc)}");
