@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Diagnostics;
 using Proxima.Compute.Kernels;
 using Proxima.Compute.Planning;
 using Proxima.Compute.Query;
@@ -13,6 +13,9 @@ public sealed record ExecutionOptions
 
     /// <summary>Largest answer (output cells of the whole query) accepted; beyond it the query is a 400 <c>limit_exceeded</c>.</summary>
     public long MaxOutputCells { get; init; } = 50_000_000;
+
+    /// <summary>When set, per-phase times are added to it (benchmarks).</summary>
+    internal ExecutionTimings? Timings { get; init; }
 }
 
 /// <summary>
@@ -51,7 +54,7 @@ public static partial class QueryExecutor
             throw new QueryValidationException("limit_exceeded", $"The answer would have {cells} cells (limit {options.MaxOutputCells}); narrow 'select' or add 'reduce'.", "select");
         }
 
-        var state = new ExecutionState(plan, r);
+        var state = new ExecutionState(plan, r) { Timings = options.Timings };
         var done = 0;
         long bytes = 0;
         await Parallel.ForEachAsync(
@@ -88,10 +91,12 @@ public static partial class QueryExecutor
         plan.GroupsOf(ordinal, gi);
         var chunkIndex = plan.ChunkIndexOf(gi);
         var chunkLen = state.ChunkLength;
-        var chunk = ArrayPool<T>.Shared.Rent(chunkLen);
+        var chunk = state.Buffers.Rent<T>(chunkLen);
         T[]? dense = null;
+        var timings = state.Timings;
         try
         {
+            var t0 = Stopwatch.GetTimestamp();
             var elements = SparseElements(state, gi);
             long read;
             if (typeof(T) == typeof(float))
@@ -103,6 +108,8 @@ public static partial class QueryExecutor
                 read = await ReadAsync(plan.Source, chunkIndex, elements, ((double[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
             }
 
+            var t1 = Stopwatch.GetTimestamp();
+            timings?.AddRead(t1 - t0);
             var groups = new ChunkGroup[nl];
             var boxLen = 1;
             var whole = true;
@@ -120,9 +127,10 @@ public static partial class QueryExecutor
             }
             else
             {
-                dense = ArrayPool<T>.Shared.Rent(boxLen);
+                dense = state.Buffers.Rent<T>(boxLen);
                 Gather<T>(chunk, groups, dense.AsSpan(0, boxLen));
                 box = dense.AsSpan(0, boxLen);
+                timings?.AddGather(Stopwatch.GetTimestamp() - t1);
             }
 
             if (plan.IsReduce)
@@ -138,10 +146,10 @@ public static partial class QueryExecutor
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(chunk);
+            state.Buffers.Return(chunk);
             if (dense is not null)
             {
-                ArrayPool<T>.Shared.Return(dense);
+                state.Buffers.Return(dense);
             }
         }
     }
