@@ -13,7 +13,7 @@ namespace Proxima.Compute.Tests.Bench;
 /// Query-shape timings next to xarray: groupby/resample on the ~1 GB ERA5-like store of <see cref="BenchmarkTests"/>
 /// vs xarray+Dask, and 4-city point series vs <c>.sel(method="nearest").load()</c> (opt-in: <c>PROXIMA_BENCH=1</c>;
 /// <c>PROXIMA_BENCH_DIR</c> keeps the stores, default /tmp/proxima-bench; <c>PROXIMA_BENCH_CLUSTER=0</c> skips the
-/// 2-process LocalCluster run; <c>PROXIMA_BENCH_GROUPS</c> picks groupings). Not a pass/fail test of speed: each
+/// 2-process LocalCluster run; <c>PROXIMA_BENCH_GROUPS</c> picks groupings, <c>PROXIMA_BENCH_POINTS</c> point stores). Not a pass/fail test of speed: each
 /// checks our answer equals the peer's and prints both figures and the ratio with the load average.
 /// </summary>
 public sealed class QueryBenchmarks(ITestOutputHelper output)
@@ -144,7 +144,7 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
             return;
         }
 
-        foreach (var name in (string[])["points_era5_chunks", "points_time_chunks"])
+        foreach (var name in (Environment.GetEnvironmentVariable("PROXIMA_BENCH_POINTS") ?? "points_era5_chunks,points_time_chunks").Split(','))
         {
             using var ds = await Store(name);
             var (ours, result) = await Ours(ds, $$$"""{"datasets":["b"],"variable":"t2m","points":{{{Cities}}}}""", rounds: 5);
