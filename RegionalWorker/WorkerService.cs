@@ -19,9 +19,9 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
         var spec = Parse(unit, context);
         try
         {
-            var chunks = await runner.PlanAsync(unit, spec, context.CancellationToken);
+            var (chunks, cells) = await runner.PlanAsync(unit, spec, context.CancellationToken);
             metrics.Plans.Add();
-            return new UnitPlan { UnitId = unit.UnitId, ChunkCount = chunks, Worker = options.Name };
+            return new UnitPlan { UnitId = unit.UnitId, ChunkCount = chunks, OutputCells = cells, Worker = options.Name };
         }
         catch (WorkUnitException ex)
         {

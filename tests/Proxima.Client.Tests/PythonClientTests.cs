@@ -14,7 +14,7 @@ public sealed class PythonClientTests(FederationFixture federation)
         var outcome = await Run.ProcessAsync(Python.Interpreter, [script, federation.State, federation.Era5Store, federation.Cmip6Store], federation.Work,
             new Dictionary<string, string> { ["PYTHONPATH"] = Path.Combine(RepoPaths.Root, "Client", "python") });
         Assert.True(outcome.ExitCode == 0, outcome.Describe());
-        foreach (var check in new[] { "era5 mean/std", "era5 subset", "points", "cmip6 360_day", "cmip6 groupby month", "two datasets", "search", "errors" })
+        foreach (var check in new[] { "era5 mean/std", "era5 subset", "points", "cmip6 360_day", "cmip6 groupby month", "two datasets", "search", "errors", "size-0 dims" })
         {
             Assert.Contains("ok " + check, outcome.Stdout);
         }

@@ -53,18 +53,20 @@ class Client:
     ...              reduce={"dims": ["time"], "ops": ["mean"]})
     """
 
-    def __init__(self, url, token=None, timeout=600, prefer_netcdf=False):
+    def __init__(self, url, token=None, timeout=600, output="netcdf"):
         if not url:
             raise ValueError("url: give the router's HTTP address, e.g. http://127.0.0.1:8080")
+        if output not in ("netcdf", "json"):
+            raise ValueError(f"output: expected 'netcdf' (the default) or 'json', got {output!r}")
         self.url = url if url.endswith("/") else url + "/"
         self.token = token
         self.timeout = timeout
-        # The JSON answer is what the client's xarray comparisons cover; the router's NetCDF output names
-        # variables {var}_{op}, which is renamed to the JSON path's names when prefer_netcdf is set.
-        self._netcdf = None if prefer_netcdf else False
+        # Queries are answered as the router's NetCDF file, opened by xarray (python3-netcdf4); the JSON
+        # answer is the fallback where netCDF4 is not installed, or when asked for with output="json".
+        self.output = output if output == "json" or _has("netCDF4") else "json"
 
     @classmethod
-    def from_state(cls, state=None, token=None, timeout=600):
+    def from_state(cls, state=None, token=None, timeout=600, output="netcdf"):
         """The federation a local ``proxima up --state DIR`` runs: router URL from ``DIR/federation.json``,
         token from ``DIR/token`` when present. ``state`` defaults to ``$PROXIMA_STATE`` or ``.proxima``."""
         state = state or os.environ.get("PROXIMA_STATE") or ".proxima"
@@ -75,7 +77,8 @@ class Client:
         except FileNotFoundError:
             raise ProximaError(f"no running federation in {os.path.abspath(state)} ({path} is missing): "
                                f"start one with 'proxima up --state {state}'") from None
-        return cls(run["routerUrl"], token=token if token is not None else read_token(state), timeout=timeout)
+        return cls(run["routerUrl"], token=token if token is not None else read_token(state), timeout=timeout,
+                   output=output)
 
     # ------------------------------------------------------------------ queries
 
@@ -109,26 +112,14 @@ class Client:
     def query_datasets(self, spec):
         """Runs ``spec`` and returns ``{dataset id: xarray.Dataset}`` in query order.
 
-        Uses the router's NetCDF output when it has one (``output.format: netcdf``), else builds the
-        Datasets from the JSON answer (times decoded per calendar, cftime for non-standard ones)."""
-        spec = dict(spec)
-        if self._netcdf is not False and len(spec.get("datasets", [])) == 1:
-            try:
-                body = self.post({**spec, "output": {"format": "netcdf"}})
-                self._netcdf = True
-                ds = xr.open_dataset(io.BytesIO(body), engine="h5netcdf" if _has("h5netcdf") else None).load()
-                prefix = spec.get("variable", "") + "_"
-                ops = {"mean", "std", "var", "min", "max", "sum", "count"}
-                ds = ds.rename({v: v[len(prefix):] for v in ds.data_vars if v.startswith(prefix) and v[len(prefix):] in ops})
-                return {spec["datasets"][0]: ds}
-            except QueryError as e:
-                if e.code != "unsupported_format" and e.field != "output.format":
-                    raise
-                self._netcdf = False
-            except (ValueError, OSError, TypeError):
-                self._netcdf = False
-        spec["output"] = {"format": "json"}
-        answer = json.loads(self.post(spec))
+        The Datasets are the router's NetCDF answer (``output.format: netcdf``) as ``xarray.open_dataset``
+        decodes it: variables ``{variable}_{op}`` (``{variable}`` without ``reduce``), CF attrs, times in
+        the dataset's calendar (cftime objects for non-standard ones), point lat/lon as coordinates, the
+        query in ``attrs["proxima_query"]``. With ``output="json"`` they are built from the JSON answer
+        with the same names."""
+        if self.output == "netcdf":
+            return netcdf_to_datasets(self.post({**spec, "output": {"format": "netcdf"}}))
+        answer = json.loads(self.post({**spec, "output": {"format": "json"}}))
         return {r["dataset"]: result_to_dataset(r, answer.get("stats")) for r in answer["results"]}
 
     def query_json(self, spec):
@@ -284,6 +275,34 @@ def _looks_like_time(values):
     return len(v) >= 10 and v[4] == "-" and v[7] == "-" and v[:4].lstrip("-").isdigit()
 
 
+def netcdf_to_datasets(body):
+    """The router's NetCDF answer (bytes) -> ``{dataset id: xarray.Dataset}``, loaded into memory.
+
+    One result is the root group; several are one group each (named after the dataset, its id in the
+    group's ``dataset`` attribute). The root's global attributes (``proxima_query``, ``Conventions``) are
+    copied to every Dataset. Point latitude/longitude (variables along ``point`` in degrees) become
+    coordinates, as they are in the JSON answer."""
+    import netCDF4
+
+    try:
+        nc = netCDF4.Dataset("proxima-answer.nc", mode="r", memory=bytes(body))
+    except OSError as e:
+        raise ProximaError(f"the router's answer is not a readable NetCDF file ({len(body)} bytes): {e}") from None
+    try:
+        root = {k: nc.getncattr(k) for k in nc.ncattrs()}
+        groups = list(nc.groups) or [None]
+        out = {}
+        for group in groups:
+            ds = xr.open_dataset(xr.backends.NetCDF4DataStore(nc, group=group)).load()
+            ds.attrs = {**{k: v for k, v in root.items() if k != "dataset"}, **ds.attrs}
+            point_coords = [v for v in ds.data_vars if ds[v].dims == ("point",)
+                            and ds[v].attrs.get("units") in ("degrees_north", "degrees_east")]
+            out[ds.attrs.get("dataset", group)] = ds.set_coords(point_coords)
+        return out
+    finally:
+        nc.close()
+
+
 def result_to_dataset(result, stats=None):
     """One entry of the JSON answer's ``results`` -> ``xarray.Dataset``."""
     dims = list(result["dims"])
@@ -309,7 +328,7 @@ def result_to_dataset(result, stats=None):
     var_attrs = {k: v for k, v in attrs.items() if k != "calendar"}
     for op, values in result["data"].items():
         arr = np.array([math.nan if v is None else v for v in values], dtype="float64").reshape(shape)
-        name = result["variable"] if op == "values" else op
+        name = result["variable"] if op == "values" else result["variable"] + "_" + op
         a = dict(var_attrs)
         if op != "values":
             a["proxima_op"] = op

@@ -7,6 +7,7 @@ import pandas as pd
 import xarray as xr
 
 from proxima_client import Client, QueryError
+from proxima_client.client import netcdf_to_datasets, result_to_dataset
 
 state, era5_path, cmip6_path = sys.argv[1:4]
 c = Client.from_state(state)
@@ -25,9 +26,20 @@ ds = c.query(ERA5, "t2m", bbox=(110, -50, 180, 0), to_celsius=True, reduce={"dim
 ref = era5.t2m.sel(latitude=slice(0, -50), longitude=slice(110, 180)).astype("float64") - 273.15
 np.testing.assert_array_equal(ds.latitude.values, ref.latitude.values)
 np.testing.assert_array_equal(ds.longitude.values, ref.longitude.values)
-close(ds["mean"], ref.mean("time"), name="mean")
-close(ds["std"], ref.std("time"), name="std")
-assert ds["mean"].attrs["units"] == "degC", ds["mean"].attrs
+close(ds["t2m_mean"], ref.mean("time"), name="mean")
+close(ds["t2m_std"], ref.std("time"), name="std")
+# The Dataset is the router's NetCDF answer as xarray opens it: {variable}_{op}, CF attrs, the query.
+assert sorted(ds.data_vars) == ["t2m_mean", "t2m_std"], list(ds.data_vars)
+assert ds["t2m_mean"].attrs["units"] == "degC", ds["t2m_mean"].attrs
+assert ds["t2m_mean"].attrs["long_name"] == era5.t2m.attrs["long_name"], ds["t2m_mean"].attrs
+assert ds["t2m_std"].attrs["cell_methods"].endswith("standard_deviation"), ds["t2m_std"].attrs
+assert ds.latitude.attrs["units"] == "degrees_north" and ds.longitude.attrs["units"] == "degrees_east"
+assert ds.attrs["dataset"] == ERA5 and '"ops":["mean","std"]' in ds.attrs["proxima_query"], ds.attrs
+assert c.output == "netcdf"
+# The JSON fallback gives the same Dataset (names, coords, values).
+js = Client.from_state(state, output="json").query(ERA5, "t2m", bbox=(110, -50, 180, 0), to_celsius=True, reduce={"dims": ["time"], "ops": ["mean", "std"]})
+assert sorted(js.data_vars) == sorted(ds.data_vars), list(js.data_vars)
+xr.testing.assert_allclose(js, ds, rtol=1e-12)
 print("ok era5 mean/std")
 
 # 2. Subset without reduce: values and decoded times equal xarray exactly.
@@ -48,13 +60,17 @@ for name, (lat, lon) in cities.items():
     np.testing.assert_array_equal(rows.time.values, ref.time.values)
     np.testing.assert_array_equal(rows.t2m.values, ref.values.astype("float64"))
     assert rows.latitude.iloc[0] == float(ref.latitude), (name, rows.latitude.iloc[0], float(ref.latitude))
+    assert rows.longitude.iloc[0] == float(ref.longitude), (name, rows.longitude.iloc[0], float(ref.longitude))
+pts = c.query(ERA5, "t2m", points=cities, as_frame=False)
+assert set(pts.coords) == {"point", "time", "latitude", "longitude"} and list(pts.data_vars) == ["t2m"], pts
 print("ok points")
 
 # 4. CMIP6 (int16 packed, 360_day): time labels decode to cftime 360_day dates equal to xarray's.
 ds = c.query(CMIP6, "tas", time=("2090-01-01", "2090-12-30"), select={"lat": [-40, -30], "lon": [140, 150]})
 ref = cmip6.tas.sel(time=slice("2090-01-01", "2090-12-30"), lat=slice(-40, -30), lon=slice(140, 150))
 assert [t.isoformat() for t in ds.time.values] == [t.isoformat() for t in ref.time.values]
-assert ds.time.values[0].calendar == "360_day"
+assert ds.time.values[0].calendar == "360_day" and type(ds.time.values[0]) is type(ref.time.values[0])
+np.testing.assert_array_equal(ds.time.values, ref.time.values)
 close(ds["tas"], ref, rtol=1e-6, name="tas")
 print("ok cmip6 360_day")
 
@@ -62,13 +78,15 @@ print("ok cmip6 360_day")
 ds = c.query(CMIP6, "tas", time=("2090-01-01", "2100-12-30"), reduce={"dims": ["time"], "ops": ["mean"], "groupby": "time.month"})
 ref = cmip6.tas.sel(time=slice("2090-01-01", "2100-12-30")).astype("float64").groupby("time.month").mean("time")
 np.testing.assert_array_equal(ds.month.values, ref.month.values)
-close(ds["mean"], ref, rtol=1e-6, name="monthly mean")
+close(ds["tas_mean"], ref, rtol=1e-6, name="monthly mean")
 print("ok cmip6 groupby month")
 
 # 6. Two datasets in one query: a dict of Datasets.
 both = c.query([ERA5, CMIP6], "air_temperature", bbox=(110, -45, 155, -10), reduce={"dims": ["time"], "ops": ["mean"]})
-assert set(both) == {ERA5, CMIP6}, both.keys()
-close(both[CMIP6]["mean"], cmip6.tas.sel(lat=slice(-45, -10), lon=slice(110, 155)).astype("float64").mean("time"), rtol=1e-6, name="both cmip6")
+assert list(both) == [ERA5, CMIP6], both.keys()
+close(both[ERA5]["t2m_mean"], era5.t2m.sel(latitude=slice(-10, -45), longitude=slice(110, 155)).astype("float64").mean("time"), name="both era5")
+close(both[CMIP6]["tas_mean"], cmip6.tas.sel(lat=slice(-45, -10), lon=slice(110, 155)).astype("float64").mean("time"), rtol=1e-6, name="both cmip6")
+assert both[CMIP6].attrs["dataset"] == CMIP6 and "proxima_query" in both[CMIP6].attrs
 print("ok two datasets")
 
 # 7. Search by bbox and time.
@@ -85,3 +103,22 @@ try:
 except QueryError as e:
     assert e.code == "unknown_dataset" and e.field == "datasets[0]" and e.status == 400, (e.code, e.field, e.status)
 print("ok errors")
+
+# 9. Size-0 dims (an empty selection answered with an empty result) open as empty Datasets/DataFrames.
+import netCDF4, os, tempfile
+path = os.path.join(tempfile.mkdtemp(), "empty.nc")
+with netCDF4.Dataset(path, "w") as nc:
+    nc.dataset = ERA5
+    nc.createDimension("time", 0)
+    nc.createDimension("latitude", 2)
+    t = nc.createVariable("time", "f8", ("time",)); t.units = "hours since 2000-01-01 00:00:00"; t.calendar = "standard"
+    nc.createVariable("latitude", "f8", ("latitude",))[:] = [10.0, 5.0]
+    v = nc.createVariable("t2m", "f8", ("time", "latitude"), fill_value=np.nan); v.units = "K"
+empty = netcdf_to_datasets(open(path, "rb").read())[ERA5]
+assert empty.sizes["time"] == 0 and empty["t2m"].shape == (0, 2) and empty.time.dtype.kind == "M", empty
+from proxima_client.client import to_frame
+assert len(to_frame(empty)) == 0
+empty = result_to_dataset({"dataset": ERA5, "variable": "t2m", "dims": ["time", "latitude"], "shape": [0, 2],
+                           "coords": {"time": [], "latitude": [10.0, 5.0]}, "data": {"mean": []}, "attrs": {"units": "K"}})
+assert empty["t2m_mean"].shape == (0, 2), empty
+print("ok size-0 dims")
