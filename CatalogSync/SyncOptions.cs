@@ -33,6 +33,13 @@ public sealed record SyncOptions
     /// <summary>Walk each changed store to sum its bytes (off for huge stores on slow file systems).</summary>
     public bool ComputeBytes { get; init; } = true;
 
+    /// <summary>
+    /// Where NetCDF collection metadata caches go (one JSON file per collection, see Arrays/README.md): the
+    /// sync writes them so that workers given the same directory open a collection without opening its files.
+    /// Never inside the data root. Null (default): no cache.
+    /// </summary>
+    public string? MetadataCacheDirectory { get; init; }
+
     /// <summary>Allow a run that finds nothing to empty a region that had datasets (off: such a run aborts, protecting against an unmounted file system).</summary>
     public bool AllowEmpty { get; init; }
 

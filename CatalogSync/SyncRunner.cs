@@ -104,6 +104,7 @@ public static class SyncRunner
                 var channel = Channel.CreateBounded<DatasetDocument>(new BoundedChannelOptions(options.BatchSize * 2) { SingleReader = true });
                 var writer = WriteBatchesAsync(channel, generation, options.BatchSize, cancellationToken);
                 var storage = new PosixStorage(root);
+                var openOptions = new Proxima.Arrays.GridDatasetOptions { NetCdfMetadataCacheDirectory = options.MetadataCacheDirectory };
                 try
                 {
                     void OnUnreadable(string dir, string message)
@@ -134,7 +135,7 @@ public static class SyncRunner
                             DatasetDocument doc;
                             try
                             {
-                                doc = await DocumentBuilder.BuildAsync(storage, root, store, region, options.Pool, options.ComputeBytes, ct).ConfigureAwait(false);
+                                doc = await DocumentBuilder.BuildAsync(storage, root, store, region, options.Pool, options.ComputeBytes, openOptions, ct).ConfigureAwait(false);
                             }
                             catch (Exception e) when (e is not OperationCanceledException)
                             {

@@ -10,14 +10,16 @@ namespace Proxima.QueryRouter;
 /// <summary>The router's gRPC API (proxima.v1.QueryRouter) for SDK clients.</summary>
 internal sealed class RouterGrpcService(WorkerPools pools, QueryService queries, Security.RouterAuth auth)
 {
-    private Security.ClientIdentity Authenticate(GrpcServerCallContext context) =>
-        auth.Authenticate(context.RequestHeaders.GetValue("authorization"))
-        ?? throw new RpcException(StatusCode.Unauthenticated, "missing or invalid 'authorization: Bearer <token>' metadata");
+    private async Task<Security.ClientIdentity> AuthenticateAsync(GrpcServerCallContext context)
+    {
+        var result = await auth.AuthenticateAsync(context.RequestHeaders.GetValue("authorization"), context.CancellationToken);
+        return result.Identity ?? throw new RpcException(StatusCode.Unauthenticated, result.Reason!);
+    }
 
     /// <summary>A no-data round trip through a worker: client → router → worker → router → client.</summary>
     public async Task<PingResponse> PingAsync(PingRequest request, GrpcServerCallContext context)
     {
-        Authenticate(context);
+        await AuthenticateAsync(context);
         var region = context.RequestHeaders.GetValue("proxima-region");
         string? target = region;
         if (target is null)
@@ -40,7 +42,7 @@ internal sealed class RouterGrpcService(WorkerPools pools, QueryService queries,
     /// <summary>Runs a query; streams progress as chunks finish, then the typed result.</summary>
     public async Task QueryAsync(QueryRequest request, IServerStreamWriter<QueryEvent> responses, GrpcServerCallContext context)
     {
-        var client = Authenticate(context);
+        var client = await AuthenticateAsync(context);
         if (request.Spec is null)
         {
             throw new RpcException(StatusCode.InvalidArgument, "QueryRequest.spec is required");

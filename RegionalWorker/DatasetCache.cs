@@ -7,7 +7,7 @@ namespace Proxima.RegionalWorker;
 /// Opened datasets (metadata, consolidated headers) per (path, catalog fingerprint), so repeated
 /// queries on a dataset skip re-reading its metadata; a new sync fingerprint opens it afresh.
 /// </summary>
-internal sealed class DatasetCache(IStorage storage, int capacity = 64)
+internal sealed class DatasetCache(IStorage storage, GridDatasetOptions options, int capacity = 64)
 {
     private readonly Dictionary<(string Path, string Fingerprint), Task<GridDataset>> _entries = [];
     private readonly LinkedList<(string Path, string Fingerprint)> _order = new();
@@ -16,7 +16,7 @@ internal sealed class DatasetCache(IStorage storage, int capacity = 64)
     {
         if (fingerprint.Length == 0)
         {
-            return GridDataset.OpenAsync(storage, path, cancellationToken: cancellationToken);
+            return GridDataset.OpenAsync(storage, path, options, cancellationToken);
         }
 
         var key = (path, fingerprint);
@@ -30,7 +30,7 @@ internal sealed class DatasetCache(IStorage storage, int capacity = 64)
             }
 
             // Opening is not tied to one caller's cancellation: other units may wait on the same task.
-            var opening = GridDataset.OpenAsync(storage, path, cancellationToken: CancellationToken.None);
+            var opening = GridDataset.OpenAsync(storage, path, options, CancellationToken.None);
             _entries[key] = opening;
             _order.Remove(key);
             _order.AddFirst(key);

@@ -28,6 +28,14 @@ public sealed record GridDatasetOptions
     /// <summary>Chunks read concurrently by one region read. Default 8.</summary>
     public int MaxConcurrency { get; init; } = 8;
 
+    /// <summary>
+    /// Directory for NetCDF collection metadata caches (one JSON file per collection; never inside the data
+    /// root). When set, a collection whose files still have the cached sizes and modification times opens
+    /// without opening any file, and one that changed is opened file by file and its cache rewritten.
+    /// Null (default): no cache.
+    /// </summary>
+    public string? NetCdfMetadataCacheDirectory { get; init; }
+
     /// <summary>Shared default options.</summary>
     public static GridDatasetOptions Default { get; } = new();
 }

@@ -8,10 +8,10 @@ namespace Proxima.Arrays.NetCdf;
 internal sealed class NetCdfArray : ChunkSource
 {
     private const long TargetChunkBytes = 8L * 1024 * 1024;
-    private readonly NetCdfFile _file;
+    private readonly NetCdfFileSlot _file;
     private readonly NcVariableInfo _info;
 
-    public NetCdfArray(NetCdfFile file, NcVariableInfo info, int[] chunks)
+    public NetCdfArray(NetCdfFileSlot file, NcVariableInfo info, int[] chunks)
         : base(info.Shape, chunks, info.Type, file.Location + ":" + info.Name)
     {
         _file = file;
@@ -48,6 +48,25 @@ internal sealed class NetCdfArray : ChunkSource
     public override ValueTask<bool> ReadChunkAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (_file.TryGet(out NetCdfFile? file))
+        {
+            ReadChunk(file, chunkIndex, destination.Span);
+            return ValueTask.FromResult(true);
+        }
+
+        return ReadAfterOpenAsync(chunkIndex, destination, cancellationToken);
+    }
+
+    /// <summary>First read of a file opened lazily (a collection opened from its metadata cache).</summary>
+    private async ValueTask<bool> ReadAfterOpenAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        NetCdfFile file = await _file.GetAsync(cancellationToken).ConfigureAwait(false);
+        ReadChunk(file, chunkIndex, destination.Span);
+        return true;
+    }
+
+    private void ReadChunk(NetCdfFile file, long[] chunkIndex, Span<byte> dst)
+    {
         int rank = Shape.Length;
         int itemSize = StoredType.Size();
         Span<long> start = stackalloc long[rank];
@@ -64,14 +83,14 @@ internal sealed class NetCdfArray : ChunkSource
 
         if (full)
         {
-            _file.ReadRaw(_info.GroupId, _info.VarId, start, count, destination.Span[..(int)(n * itemSize)]);
-            return ValueTask.FromResult(true);
+            file.ReadRaw(_info.GroupPath, _info.VarId, start, count, dst[..(int)(n * itemSize)]);
+            return;
         }
 
         byte[] temp = ArrayPool<byte>.Shared.Rent((int)Math.Max(1, n * itemSize));
         try
         {
-            _file.ReadRaw(_info.GroupId, _info.VarId, start, count, temp.AsSpan(0, (int)(n * itemSize)));
+            file.ReadRaw(_info.GroupPath, _info.VarId, start, count, temp.AsSpan(0, (int)(n * itemSize)));
             Span<long> zero = stackalloc long[rank];
             zero.Clear();
             Span<long> chunkShape = stackalloc long[rank];
@@ -80,7 +99,6 @@ internal sealed class NetCdfArray : ChunkSource
                 chunkShape[d] = ChunkShape[d];
             }
 
-            Span<byte> dst = destination.Span;
             ReadOnlySpan<byte> src = temp.AsSpan(0, (int)(n * itemSize));
             switch (itemSize)
             {
@@ -102,8 +120,6 @@ internal sealed class NetCdfArray : ChunkSource
         {
             ArrayPool<byte>.Shared.Return(temp);
         }
-
-        return ValueTask.FromResult(true);
     }
 }
 

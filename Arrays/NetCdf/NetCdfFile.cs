@@ -3,12 +3,13 @@ using System.Text.Json;
 
 namespace Proxima.Arrays.NetCdf;
 
-/// <summary>Metadata of one NetCDF variable as read from the file.</summary>
-internal sealed record NcVariableInfo(int GroupId, int VarId, string Name, DataType Type, string[] Dims, long[] Shape, int[]? Chunks, Dictionary<string, AttributeValue> Attributes, string? UnlimitedDim);
+/// <summary>Metadata of one NetCDF variable as read from the file (<paramref name="GroupPath"/> "/" or "/g1/g2": handle-independent).</summary>
+internal sealed record NcVariableInfo(string GroupPath, int VarId, string Name, DataType Type, string[] Dims, long[] Shape, int[]? Chunks, Dictionary<string, AttributeValue> Attributes, string? UnlimitedDim);
 
 /// <summary>An open NetCDF-3/4 file (netcdf-c handle), closed on dispose. All calls hold <see cref="NetCdfNative.Gate"/>.</summary>
 internal sealed unsafe class NetCdfFile : IDisposable
 {
+    private readonly Dictionary<string, int> _groups = new(StringComparer.Ordinal);
     private int _ncid;
     private bool _open;
 
@@ -76,7 +77,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
                 }
             }
 
-            ReadGroup(_ncid, "", vars, unlimited, 0);
+            ReadGroup(_ncid, "", "/", vars, unlimited, 0);
             CheckClassicSize(vars);
             return (ReadAttributes(_ncid, -1), vars);
         }
@@ -113,7 +114,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
         }
     }
 
-    private void ReadGroup(int gid, string prefix, List<NcVariableInfo> vars, HashSet<int> unlimited, int depth)
+    private void ReadGroup(int gid, string prefix, string groupPath, List<NcVariableInfo> vars, HashSet<int> unlimited, int depth)
     {
         if (depth > 16)
         {
@@ -171,7 +172,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
                 }
             }
 
-            vars.Add(new NcVariableInfo(gid, varid, prefix + varName, NetCdfNative.ToDataType(xtype), dims, shape, chunks, ReadAttributes(gid, varid), unlim));
+            vars.Add(new NcVariableInfo(groupPath, varid, prefix + varName, NetCdfNative.ToDataType(xtype), dims, shape, chunks, ReadAttributes(gid, varid), unlim));
         }
 
         Check(NetCdfNative.InqGrps(gid, out int ngrps, null), "nc_inq_grps");
@@ -186,7 +187,8 @@ internal sealed unsafe class NetCdfFile : IDisposable
             foreach (int child in groups)
             {
                 Check(NetCdfNative.InqGrpname(child, name), "nc_inq_grpname");
-                ReadGroup(child, prefix + NetCdfNative.ReadName(name) + "/", vars, unlimited, depth + 1);
+                string childName = NetCdfNative.ReadName(name);
+                ReadGroup(child, prefix + childName + "/", groupPath == "/" ? "/" + childName : groupPath + "/" + childName, vars, unlimited, depth + 1);
             }
         }
     }
@@ -344,7 +346,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
     }
 
     /// <summary>Reads a box of raw native-endian values (the variable's own type) into <paramref name="destination"/>.</summary>
-    public void ReadRaw(int groupId, int varId, ReadOnlySpan<long> start, ReadOnlySpan<long> count, Span<byte> destination)
+    public void ReadRaw(string groupPath, int varId, ReadOnlySpan<long> start, ReadOnlySpan<long> count, Span<byte> destination)
     {
         int rank = start.Length;
         nuint* s = stackalloc nuint[Math.Max(1, rank)];
@@ -358,6 +360,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
         lock (NetCdfNative.Gate)
         {
             EnsureOpen();
+            int groupId = GroupId(groupPath);
             fixed (byte* p = destination)
             {
                 int status = NetCdfNative.GetVara(groupId, varId, s, c, p);
@@ -367,6 +370,23 @@ internal sealed unsafe class NetCdfFile : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>The handle of a group by full path (caller holds the gate); group ids differ between opens of one file.</summary>
+    private int GroupId(string groupPath)
+    {
+        if (groupPath == "/")
+        {
+            return _ncid;
+        }
+
+        if (!_groups.TryGetValue(groupPath, out int gid))
+        {
+            Check(NetCdfNative.InqGrpFullNcid(_ncid, groupPath, out gid), "nc_inq_grp_full_ncid " + groupPath);
+            _groups[groupPath] = gid;
+        }
+
+        return gid;
     }
 
     private void EnsureOpen()

@@ -35,6 +35,9 @@ internal static unsafe partial class NetCdfNative
     [LibraryImport(Lib, EntryPoint = "nc_inq_grps")]
     public static partial int InqGrps(int ncid, out int ngrps, int* ncids);
 
+    [LibraryImport(Lib, EntryPoint = "nc_inq_grp_full_ncid", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int InqGrpFullNcid(int ncid, string fullName, out int groupNcid);
+
     [LibraryImport(Lib, EntryPoint = "nc_inq_grpname")]
     public static partial int InqGrpname(int ncid, byte* name);
 

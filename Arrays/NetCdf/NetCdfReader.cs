@@ -34,7 +34,8 @@ internal static class NetCdfReader
         return (temp, true);
     }
 
-    private static async Task<NetCdfFile> OpenFileAsync(IStorage storage, string key, List<IDisposable> owned, CancellationToken cancellationToken)
+    /// <summary>Opens one file through libnetcdf (a temp copy when the storage is not POSIX; the caller deletes it).</summary>
+    internal static async Task<(NetCdfFile File, string? TempPath)> OpenLocalAsync(IStorage storage, string key, CancellationToken cancellationToken)
     {
         byte[]? head = await storage.ReadRangeAsync(key, 0, 8, cancellationToken).ConfigureAwait(false);
         if (head is null)
@@ -48,153 +49,254 @@ internal static class NetCdfReader
         }
 
         (string path, bool temporary) = await LocalPathAsync(storage, key, cancellationToken).ConfigureAwait(false);
-        if (temporary)
+        try
         {
-            owned.Add(new TempFile(path));
+            return (NetCdfFile.Open(path, storage.Describe(key)), temporary ? path : null);
         }
+        catch when (temporary)
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
 
-        NetCdfFile file = NetCdfFile.Open(path, storage.Describe(key));
-        owned.Add(file);
-        return file;
+    private static async Task<NetCdfFileSlot> OpenSlotAsync(IStorage storage, string key, CancellationToken cancellationToken)
+    {
+        (NetCdfFile file, string? temp) = await OpenLocalAsync(storage, key, cancellationToken).ConfigureAwait(false);
+        return NetCdfFileSlot.ForOpenFile(file, temp);
     }
 
     public static async Task<GridDataset> OpenFileAsync(IStorage storage, string key, GridDatasetOptions options, CancellationToken cancellationToken)
     {
-        var owned = new List<IDisposable>();
+        NetCdfFileSlot slot = await OpenSlotAsync(storage, key, cancellationToken).ConfigureAwait(false);
         try
         {
-            NetCdfFile file = await OpenFileAsync(storage, key, owned, cancellationToken).ConfigureAwait(false);
-            (Dictionary<string, AttributeValue> attrs, List<NcVariableInfo> vars) = file.ReadMetadata();
+            slot.TryGet(out NetCdfFile? file);
+            (Dictionary<string, AttributeValue> attrs, List<NcVariableInfo> vars) = file!.ReadMetadata();
             var variables = new List<GridVariable>(vars.Count);
             foreach (NcVariableInfo v in vars)
             {
-                var array = new NetCdfArray(file, v, NetCdfArray.DefaultChunks(v));
+                var array = new NetCdfArray(slot, v, NetCdfArray.DefaultChunks(v));
                 variables.Add(new GridVariable(v.Name, [.. v.Dims], array, v.Attributes, options));
             }
 
-            return new GridDataset(storage.Describe(key), DatasetFormat.NetCdf, attrs, variables) { Owned = owned };
+            return new GridDataset(storage.Describe(key), DatasetFormat.NetCdf, attrs, variables) { Owned = [slot] };
         }
         catch
         {
-            foreach (IDisposable d in owned)
+            slot.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Files of a folder aggregated along the record (unlimited or time) dimension, in name order. With
+    /// <see cref="GridDatasetOptions.NetCdfMetadataCacheDirectory"/> set, a cache whose file fingerprints
+    /// match the listing opens the collection without opening any file (each opens on its first read);
+    /// otherwise every file is opened and the cache rewritten.
+    /// </summary>
+    public static async Task<GridDataset?> TryOpenCollectionAsync(IStorage storage, string prefix, GridDatasetOptions options, CancellationToken cancellationToken)
+    {
+        var entries = new List<StorageEntry>();
+        await foreach (StorageEntry e in storage.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            if (!e.IsPrefix && HasNetCdfExtension(e.Name))
             {
-                d.Dispose();
+                entries.Add(e);
+            }
+        }
+
+        if (entries.Count == 0)
+        {
+            return null;
+        }
+
+        entries.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        string location = storage.Describe(prefix);
+        string? cacheDirectory = options.NetCdfMetadataCacheDirectory;
+        var slots = new NetCdfFileSlot[entries.Count];
+        try
+        {
+            CollectionMetadata? metadata = cacheDirectory is null ? null : CollectionMetadataCache.TryLoad(cacheDirectory, location);
+            if (metadata is not null && metadata.Matches(entries))
+            {
+                for (int i = 0; i < slots.Length; i++)
+                {
+                    slots[i] = NetCdfFileSlot.ForLazyFile(storage, entries[i].Key, metadata.Files[i].Size, metadata.Files[i].ModifiedTicks);
+                }
+            }
+            else
+            {
+                for (int i = 0; i < slots.Length; i++)
+                {
+                    slots[i] = await OpenSlotAsync(storage, entries[i].Key, cancellationToken).ConfigureAwait(false);
+                }
+
+                metadata = Scan(entries, slots, location, options);
+                if (cacheDirectory is not null && AllFingerprinted(entries))
+                {
+                    CollectionMetadataCache.TrySave(cacheDirectory, metadata);
+                }
+            }
+
+            return Build(metadata, slots, location, options);
+        }
+        catch
+        {
+            foreach (NetCdfFileSlot? slot in slots)
+            {
+                slot?.Dispose();
             }
 
             throw;
         }
     }
 
-    /// <summary>Files of a folder aggregated along the record (unlimited or time) dimension, in name order.</summary>
-    public static async Task<GridDataset?> TryOpenCollectionAsync(IStorage storage, string prefix, GridDatasetOptions options, CancellationToken cancellationToken)
+    private static bool AllFingerprinted(List<StorageEntry> entries)
     {
-        var keys = new List<string>();
-        await foreach (StorageEntry e in storage.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+        foreach (StorageEntry e in entries)
         {
-            if (!e.IsPrefix && HasNetCdfExtension(e.Name))
+            if (e.LastModified is null)
             {
-                keys.Add(e.Key);
+                return false;
             }
         }
 
-        if (keys.Count == 0)
-        {
-            return null;
-        }
+        return true;
+    }
 
-        keys.Sort(StringComparer.Ordinal);
-        var owned = new List<IDisposable>();
-        try
+    /// <summary>Reads every (open) file's metadata, checks the files agree, and aggregates the time coordinates.</summary>
+    private static CollectionMetadata Scan(List<StorageEntry> entries, NetCdfFileSlot[] slots, string location, GridDatasetOptions options)
+    {
+        var files = new List<(NetCdfFile File, Dictionary<string, AttributeValue> Attrs, Dictionary<string, NcVariableInfo> Vars, List<NcVariableInfo> Order)>(slots.Length);
+        foreach (NetCdfFileSlot slot in slots)
         {
-            var files = new List<(NetCdfFile File, Dictionary<string, AttributeValue> Attrs, Dictionary<string, NcVariableInfo> Vars, List<NcVariableInfo> Order)>();
-            foreach (string key in keys)
+            slot.TryGet(out NetCdfFile? f);
+            (Dictionary<string, AttributeValue> attrs, List<NcVariableInfo> vars) = f!.ReadMetadata();
+            var byName = new Dictionary<string, NcVariableInfo>(StringComparer.Ordinal);
+            foreach (NcVariableInfo v in vars)
             {
-                NetCdfFile f = await OpenFileAsync(storage, key, owned, cancellationToken).ConfigureAwait(false);
-                (Dictionary<string, AttributeValue> attrs, List<NcVariableInfo> vars) = f.ReadMetadata();
-                var byName = new Dictionary<string, NcVariableInfo>(StringComparer.Ordinal);
-                foreach (NcVariableInfo v in vars)
-                {
-                    byName[v.Name] = v;
-                }
-
-                files.Add((f, attrs, byName, vars));
+                byName[v.Name] = v;
             }
 
-            string location = storage.Describe(prefix);
-            string concatDim = FindConcatDim(files[0].Order)
-                ?? throw new ArrayFormatException(location, "cannot aggregate: no unlimited or time dimension in " + files[0].File.Location);
+            files.Add((f, attrs, byName, vars));
+        }
 
-            var variables = new List<GridVariable>();
-            foreach (NcVariableInfo first in files[0].Order)
+        string concatDim = FindConcatDim(files[0].Order)
+            ?? throw new ArrayFormatException(location, "cannot aggregate: no unlimited or time dimension in " + files[0].File.Location);
+
+        var cachedFiles = new List<CachedFile>(files.Count);
+        for (int i = 0; i < files.Count; i++)
+        {
+            cachedFiles.Add(new CachedFile(entries[i].Key, entries[i].Size, entries[i].LastModified?.UtcTicks ?? 0, new Dictionary<string, CachedPart>(StringComparer.Ordinal)));
+        }
+
+        var variables = new List<CachedVariable>(files[0].Order.Count);
+        var times = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (NcVariableInfo first in files[0].Order)
+        {
+            variables.Add(CachedVariable.From(first));
+            int axis = Array.IndexOf(first.Dims, concatDim);
+            if (axis < 0)
             {
-                int axis = Array.IndexOf(first.Dims, concatDim);
-                if (axis < 0)
+                continue;
+            }
+
+            var infos = new NcVariableInfo[files.Count];
+            for (int i = 0; i < files.Count; i++)
+            {
+                if (!files[i].Vars.TryGetValue(first.Name, out NcVariableInfo? vi) || vi.Dims.Length != first.Dims.Length)
                 {
-                    var array = new NetCdfArray(files[0].File, first, NetCdfArray.DefaultChunks(first));
-                    variables.Add(new GridVariable(first.Name, [.. first.Dims], array, first.Attributes, options));
-                    continue;
+                    throw new ArrayFormatException(files[i].File.Location, $"variable '{first.Name}' is missing or has different dimensions than in {files[0].File.Location}");
                 }
 
-                var infos = new NcVariableInfo[files.Count];
-                for (int i = 0; i < files.Count; i++)
+                for (int d = 0; d < first.Dims.Length; d++)
                 {
-                    if (!files[i].Vars.TryGetValue(first.Name, out NcVariableInfo? vi) || vi.Dims.Length != first.Dims.Length)
+                    if (d != axis && (vi.Dims[d] != first.Dims[d] || vi.Shape[d] != first.Shape[d]))
                     {
-                        throw new ArrayFormatException(files[i].File.Location, $"variable '{first.Name}' is missing or has different dimensions than in {files[0].File.Location}");
+                        throw new ArrayFormatException(files[i].File.Location, $"variable '{first.Name}' dimension '{vi.Dims[d]}' ({vi.Shape[d]}) differs from {files[0].File.Location}");
                     }
-
-                    for (int d = 0; d < first.Dims.Length; d++)
-                    {
-                        if (d != axis && (vi.Dims[d] != first.Dims[d] || vi.Shape[d] != first.Shape[d]))
-                        {
-                            throw new ArrayFormatException(files[i].File.Location, $"variable '{first.Name}' dimension '{vi.Dims[d]}' ({vi.Shape[d]}) differs from {files[0].File.Location}");
-                        }
-                    }
-
-                    infos[i] = vi;
                 }
 
-                if (first.Dims.Length == 1 && CfTimeUnits.IsTimeUnits(Units(first)))
+                if (vi.Type != first.Type && !(first.Dims.Length == 1 && CfTimeUnits.IsTimeUnits(Units(first))))
                 {
-                    variables.Add(BuildTime(first, infos, files.ConvertAll(f => f.File), location, options));
-                    continue;
+                    throw new ArrayFormatException(files[i].File.Location, $"variable '{first.Name}' is {vi.Type.NumpyName()} here but {first.Type.NumpyName()} in {files[0].File.Location}");
                 }
 
-                int[] chunks = NetCdfArray.DefaultChunks(first);
-                long g = chunks[axis];
-                long total = 0;
-                var offsets = new long[files.Count];
-                for (int i = 0; i < files.Count; i++)
-                {
-                    offsets[i] = total;
-                    total += infos[i].Shape[axis];
-                    g = Gcd(g, infos[i].Shape[axis]);
-                }
-
-                chunks[axis] = (int)Math.Max(1, g);
-                var parts = new ChunkSource[files.Count];
-                for (int i = 0; i < files.Count; i++)
-                {
-                    parts[i] = new NetCdfArray(files[i].File, infos[i], chunks);
-                }
-
-                long[] shape = [.. first.Shape];
-                shape[axis] = total;
-                var concat = new ConcatArray(parts, offsets, axis, shape, chunks, first.Type, location + ":" + first.Name);
-                variables.Add(new GridVariable(first.Name, [.. first.Dims], concat, first.Attributes, options));
+                infos[i] = vi;
+                cachedFiles[i].Parts[first.Name] = new CachedPart(vi.VarId, vi.Shape[axis]);
             }
 
-            return new GridDataset(location, DatasetFormat.NetCdfCollection, files[0].Attrs, variables) { Owned = owned };
-        }
-        catch
-        {
-            foreach (IDisposable d in owned)
+            if (first.Dims.Length == 1 && CfTimeUnits.IsTimeUnits(Units(first)))
             {
-                d.Dispose();
+                times[first.Name] = ReadTimes(first, infos, files.ConvertAll(f => f.File), options);
+            }
+        }
+
+        var attributes = new Dictionary<string, System.Text.Json.JsonElement>(StringComparer.Ordinal);
+        foreach ((string name, AttributeValue value) in files[0].Attrs)
+        {
+            attributes[name] = value.Json;
+        }
+
+        return new CollectionMetadata { Location = location, ConcatDim = concatDim, Attributes = attributes, Variables = variables, Files = cachedFiles, Times = times };
+    }
+
+    /// <summary>The dataset over the files (open or lazy) as the metadata describes it; chunks never straddle files.</summary>
+    private static GridDataset Build(CollectionMetadata metadata, NetCdfFileSlot[] slots, string location, GridDatasetOptions options)
+    {
+        var variables = new List<GridVariable>(metadata.Variables.Count);
+        foreach (CachedVariable cached in metadata.Variables)
+        {
+            NcVariableInfo first = cached.ToInfo();
+            int axis = Array.IndexOf(first.Dims, metadata.ConcatDim);
+            if (axis < 0)
+            {
+                var array = new NetCdfArray(slots[0], first, NetCdfArray.DefaultChunks(first));
+                variables.Add(new GridVariable(first.Name, [.. first.Dims], array, first.Attributes, options));
+                continue;
             }
 
-            throw;
+            if (metadata.Times.TryGetValue(first.Name, out double[]? timeValues))
+            {
+                var attrs = new Dictionary<string, AttributeValue>(first.Attributes, StringComparer.Ordinal);
+                attrs.Remove("_FillValue");
+                attrs.Remove("missing_value");
+                attrs.Remove("scale_factor");
+                attrs.Remove("add_offset");
+                variables.Add(new GridVariable(first.Name, [.. first.Dims], new MemoryArray(timeValues, location + ":" + first.Name), attrs, options));
+                continue;
+            }
+
+            int[] chunks = NetCdfArray.DefaultChunks(first);
+            long g = chunks[axis];
+            long total = 0;
+            var offsets = new long[slots.Length];
+            for (int i = 0; i < slots.Length; i++)
+            {
+                offsets[i] = total;
+                long length = metadata.Files[i].Parts[first.Name].Length;
+                total += length;
+                g = Gcd(g, length);
+            }
+
+            chunks[axis] = (int)Math.Max(1, g);
+            var parts = new ChunkSource[slots.Length];
+            for (int i = 0; i < slots.Length; i++)
+            {
+                CachedPart part = metadata.Files[i].Parts[first.Name];
+                long[] partShape = [.. first.Shape];
+                partShape[axis] = part.Length;
+                parts[i] = new NetCdfArray(slots[i], first with { VarId = part.VarId, Shape = partShape }, chunks);
+            }
+
+            long[] shape = [.. first.Shape];
+            shape[axis] = total;
+            var concat = new ConcatArray(parts, offsets, axis, shape, chunks, first.Type, location + ":" + first.Name);
+            variables.Add(new GridVariable(first.Name, [.. first.Dims], concat, first.Attributes, options));
         }
+
+        return new GridDataset(location, DatasetFormat.NetCdfCollection, CollectionMetadataCache.ToAttributes(metadata.Attributes), variables) { Owned = slots };
     }
 
     private static string? Units(NcVariableInfo v) => v.Attributes.TryGetValue("units", out AttributeValue u) ? u.AsString() : null;
@@ -221,7 +323,7 @@ internal static class NetCdfReader
     }
 
     /// <summary>Time values from every file, decoded with each file's units and re-encoded in the first file's.</summary>
-    private static GridVariable BuildTime(NcVariableInfo first, NcVariableInfo[] infos, List<NetCdfFile> files, string location, GridDatasetOptions options)
+    private static double[] ReadTimes(NcVariableInfo first, NcVariableInfo[] infos, List<NetCdfFile> files, GridDatasetOptions options)
     {
         string? calendar = first.Attributes.TryGetValue("calendar", out AttributeValue c) ? c.AsString() : null;
         CfTimeUnits target = CfTimeUnits.Parse(Units(first)!, calendar);
@@ -237,12 +339,7 @@ internal static class NetCdfReader
             }
         }
 
-        var attrs = new Dictionary<string, AttributeValue>(first.Attributes, StringComparer.Ordinal);
-        attrs.Remove("_FillValue");
-        attrs.Remove("missing_value");
-        attrs.Remove("scale_factor");
-        attrs.Remove("add_offset");
-        return new GridVariable(first.Name, [.. first.Dims], new MemoryArray([.. values], location + ":" + first.Name), attrs, options);
+        return [.. values];
     }
 
     /// <summary>Reads a small 1-D variable decoded to double without the region machinery (one nc_get_vara).</summary>
@@ -250,7 +347,7 @@ internal static class NetCdfReader
     {
         int n = (int)vi.Shape[0];
         byte[] raw = new byte[n * vi.Type.Size()];
-        file.ReadRaw(vi.GroupId, vi.VarId, [0], [n], raw);
+        file.ReadRaw(vi.GroupPath, vi.VarId, [0], [n], raw);
         var values = new double[n];
         CfDecoding.Create(vi.Type, vi.Attributes, null, options.MaskAndScale).Decode<double>(raw, values);
         return values;
@@ -264,19 +361,5 @@ internal static class NetCdfReader
         }
 
         return a;
-    }
-
-    private sealed class TempFile(string path) : IDisposable
-    {
-        public void Dispose()
-        {
-            try
-            {
-                File.Delete(path);
-            }
-            catch (IOException)
-            {
-            }
-        }
     }
 }

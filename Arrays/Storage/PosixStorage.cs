@@ -216,6 +216,7 @@ public sealed class PosixStorage : IWritableStorage
             string key = StorageExtensions.Join(norm, e.Name);
             bool isDir = e is DirectoryInfo;
             long size = 0;
+            DateTime modified = e.LastWriteTimeUtc;
             if (e.LinkTarget is not null)
             {
                 // Symlinks are listed only when they stay inside the root.
@@ -228,7 +229,10 @@ public sealed class PosixStorage : IWritableStorage
                 isDir = Directory.Exists(real);
                 if (!isDir)
                 {
-                    size = new FileInfo(real).Length;
+                    // The target's size and time: they fingerprint the data (NetCDF metadata cache).
+                    var target = new FileInfo(real);
+                    size = target.Length;
+                    modified = target.LastWriteTimeUtc;
                 }
             }
             else if (e is FileInfo fi)
@@ -236,7 +240,7 @@ public sealed class PosixStorage : IWritableStorage
                 size = fi.Length;
             }
 
-            yield return new StorageEntry(key, e.Name, isDir, size, e.LastWriteTimeUtc);
+            yield return new StorageEntry(key, e.Name, isDir, size, modified);
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

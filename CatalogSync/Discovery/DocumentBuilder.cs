@@ -16,12 +16,12 @@ internal static class DocumentBuilder
 {
     private static readonly string[] KeptAttributes = ["title", "summary", "description", "institution", "source", "institution_id", "source_id", "experiment_id", "product"];
 
-    public static async Task<DatasetDocument> BuildAsync(IStorage storage, string regionRoot, DiscoveredStore store, string region, string? pool, bool computeBytes, CancellationToken ct)
+    public static async Task<DatasetDocument> BuildAsync(IStorage storage, string regionRoot, DiscoveredStore store, string region, string? pool, bool computeBytes, GridDatasetOptions openOptions, CancellationToken ct)
     {
         GridDataset ds;
         try
         {
-            ds = await GridDataset.OpenAsync(storage, store.RelativePath, GridDatasetOptions.Default, ct).ConfigureAwait(false);
+            ds = await GridDataset.OpenAsync(storage, store.RelativePath, openOptions, ct).ConfigureAwait(false);
         }
         catch (ArrayFormatException ex) when (store.Format is not CatalogFormat.ZarrV2)
         {

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Proxima.Cli.Local;
 using Proxima.QueryRouter;
+using Proxima.QueryRouter.Dispatch;
 using Proxima.QueryRouter.Security;
 using Proxima.RegionalWorker;
 
@@ -22,10 +23,11 @@ internal static class ServiceCommands
         var port = new Option<int>("--port") { Description = "gRPC port (0 = any free port)", DefaultValueFactory = _ => 7443 };
         var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
         var name = new Option<string?>("--name") { Description = "Worker name in logs and stats" };
-        var tlsCert = new Option<string?>("--tls-cert") { Description = "Worker certificate (PEM); with --tls-key and --client-ca: mutual TLS" };
-        var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM)" };
-        var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM) the router's client certificate must chain to" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "Worker certificate (PEM path or contents); with --tls-key and --client-ca: mutual TLS [PROXIMA_TLS_CERT]" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM path or contents) [PROXIMA_TLS_KEY]" };
+        var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM path or contents) the router's client certificate must chain to [PROXIMA_TLS_CA]" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
+        var metadataCache = new Option<string?>("--metadata-cache") { Description = "The sync's NetCDF collection metadata caches (outside the data root)" };
         var supervised = Supervised();
         var command = new Command("worker", """
             Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.
@@ -36,10 +38,15 @@ internal static class ServiceCommands
               proxima worker --region us-east-1 --data-root ./data/us-east-1 --port 0 --tls-cert w.pem --tls-key w.key --client-ca ca.pem
             """)
         {
-            region, dataRoot, port, host, name, metricsPort, tlsCert, tlsKey, clientCa, supervised,
+            region, dataRoot, port, host, name, metricsPort, metadataCache, tlsCert, tlsKey, clientCa, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (await ReadTlsAsync(parse, tlsCert, tlsKey, clientCa) is not { } tls)
+            {
+                return 2;
+            }
+
             var options = new WorkerOptions
             {
                 Region = parse.GetValue(region)!,
@@ -48,9 +55,10 @@ internal static class ServiceCommands
                 Host = parse.GetValue(host)!,
                 Name = parse.GetValue(name) ?? $"worker-{parse.GetValue(region)}-{Environment.ProcessId}",
                 MetricsPort = parse.GetValue(metricsPort),
-                TlsCertificatePath = parse.GetValue(tlsCert),
-                TlsKeyPath = parse.GetValue(tlsKey),
-                ClientCaPath = parse.GetValue(clientCa),
+                MetadataCacheDirectory = parse.GetValue(metadataCache) is { } cacheDir ? Path.GetFullPath(cacheDir) : null,
+                TlsCertificatePath = tls.Certificate,
+                TlsKeyPath = tls.Key,
+                ClientCaPath = tls.Ca,
             };
             options = WithFaultsFromEnvironment(options);
             var app = WorkerHost.Build(options, b => ConsoleLogging.Configure(b));
@@ -72,11 +80,14 @@ internal static class ServiceCommands
         };
         var tokenFile = new Option<string?>("--token-file") { Description = "A one-line file with an admin bearer token (sees every dataset)" };
         var tokensFile = new Option<string?>("--tokens-file") { Description = "JSON {\"tokens\":[{\"token\",\"name\",\"groups\"}]}: bearer tokens and their ACL groups" };
-        var workerCert = new Option<string?>("--worker-client-cert") { Description = "Client certificate (PEM) presented to workers (mutual TLS)" };
-        var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM)" };
-        var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM) worker certificates must chain to" };
+        var workerCert = new Option<string?>("--worker-client-cert") { Description = "Client certificate (PEM path or contents) presented to workers (mutual TLS) [PROXIMA_TLS_CERT]" };
+        var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM path or contents) [PROXIMA_TLS_KEY]" };
+        var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM path or contents) worker certificates must chain to [PROXIMA_TLS_CA]" };
         var noHedging = new Option<bool>("--no-hedging") { Description = "Do not hedge straggling work units (benchmark comparisons)" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
+        var maxCells = new Option<long?>("--max-output-cells") { Description = "Most cells (all ops, all datasets) one answer may have; refused with 400 at planning [PROXIMA_MAX_OUTPUT_CELLS; default 50,000,000]" };
+        var oidc = new OidcOptions();
+        var discovery = new DiscoveryOptions();
         var supervised = Supervised();
         var command = new Command("router", """
             Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).
@@ -87,10 +98,17 @@ internal static class ServiceCommands
               proxima router --port 0 --grpc-port 0 --worker us-east-1=http://127.0.0.1:7443 --no-auth
             """)
         {
-            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, supervised,
+            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, maxCells, supervised,
         };
+        oidc.AddTo(command);
+        discovery.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (await ReadTlsAsync(parse, workerCert, workerKey, workerCa) is not { } tls)
+            {
+                return 2;
+            }
+
             var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(StringComparer.Ordinal);
             foreach (var spec in parse.GetValue(workers) ?? [])
             {
@@ -108,6 +126,7 @@ internal static class ServiceCommands
             var stateDir = new StateDirectory(parse.GetValue(state)!);
             stateDir.Create();
             List<TokenGrant>? grants = null;
+            JwtOptions? jwt = null;
             if (!parse.GetValue(noAuth))
             {
                 grants = [];
@@ -127,26 +146,56 @@ internal static class ServiceCommands
                     grants.Add(new TokenGrant(token, "deployment", ["*"]));
                 }
 
-                if (grants.Count == 0)
+                try
                 {
-                    await Console.Error.WriteLineAsync("error: the router needs --token-file, --tokens-file or PROXIMA_TOKENS (or --no-auth on a trusted network)");
+                    jwt = oidc.Read(parse);
+                }
+                catch (FormatException ex)
+                {
+                    await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                    return 2;
+                }
+
+                if (grants.Count == 0 && jwt is null)
+                {
+                    await Console.Error.WriteLineAsync("error: the router needs --token-file, --tokens-file, PROXIMA_TOKENS or --oidc-issuer (or --no-auth on a trusted network)");
                     return 2;
                 }
             }
 
+            WorkerDiscoveryOptions? dns;
+            try
+            {
+                dns = discovery.Read(parse);
+            }
+            catch (FormatException ex)
+            {
+                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                return 2;
+            }
+
+            var cellLimit = parse.GetValue(maxCells)
+                ?? (long.TryParse(Environment.GetEnvironmentVariable("PROXIMA_MAX_OUTPUT_CELLS"), System.Globalization.CultureInfo.InvariantCulture, out var envCells) ? envCells : null);
             var options = new RouterOptions
             {
-                Tokens = grants,
+                Tokens = grants is { Count: > 0 } || jwt is null ? grants : null,
+                Jwt = jwt,
                 Hedging = !parse.GetValue(noHedging),
-                ClientCertificatePath = parse.GetValue(workerCert),
-                ClientKeyPath = parse.GetValue(workerKey),
-                CaCertificatePath = parse.GetValue(workerCa),
+                ClientCertificatePath = tls.Certificate,
+                ClientKeyPath = tls.Key,
+                CaCertificatePath = tls.Ca,
                 Port = parse.GetValue(port),
                 GrpcPort = parse.GetValue(grpcPort),
                 Host = parse.GetValue(host)!,
                 CatalogPath = stateDir.CatalogPath,
                 Workers = endpoints,
+                Discovery = dns,
             };
+            if (cellLimit is { } limit)
+            {
+                options = options with { MaxOutputCells = limit };
+            }
+
             var app = await RouterHost.BuildAsync(options, b => ConsoleLogging.Configure(b), cancellationToken);
             return await RunServiceAsync(app, () =>
             {
@@ -157,12 +206,175 @@ internal static class ServiceCommands
         return command;
     }
 
+    /// <summary>
+    /// <c>--oidc-*</c>: JWT validation against an OIDC issuer. Each option falls back to its environment
+    /// variable (the AWS task definition sets <c>PROXIMA_OIDC_ISSUER</c>, <c>PROXIMA_OIDC_AUDIENCE</c>, …).
+    /// </summary>
+    private sealed class OidcOptions
+    {
+        private readonly Option<string?> _issuer = new("--oidc-issuer") { Description = "Accept JWTs of this OIDC issuer (iss); keys from ISSUER/.well-known/openid-configuration → jwks_uri [PROXIMA_OIDC_ISSUER]" };
+        private readonly Option<string?> _audience = new("--oidc-audience") { Description = "The aud (or Cognito client_id) JWTs must carry [PROXIMA_OIDC_AUDIENCE]" };
+        private readonly Option<string?> _jwks = new("--oidc-jwks-file") { Description = "Read signing keys from this JWKS file instead of discovery [PROXIMA_OIDC_JWKS_FILE]" };
+        private readonly Option<string?> _groups = new("--oidc-groups-claim") { Description = "Claim with the caller's ACL groups, e.g. groups or cognito:groups (default groups) [PROXIMA_OIDC_GROUPS_CLAIM]" };
+        private readonly Option<string?> _name = new("--oidc-name-claim") { Description = "Claim naming the caller (default sub) [PROXIMA_OIDC_NAME_CLAIM]" };
+        private readonly Option<string?> _skew = new("--oidc-clock-skew") { Description = "Seconds of clock skew allowed on exp/nbf (default 60) [PROXIMA_OIDC_CLOCK_SKEW]" };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_issuer);
+            command.Options.Add(_audience);
+            command.Options.Add(_jwks);
+            command.Options.Add(_groups);
+            command.Options.Add(_name);
+            command.Options.Add(_skew);
+        }
+
+        /// <summary>The JWT options, or null when no issuer is configured.</summary>
+        public JwtOptions? Read(ParseResult parse)
+        {
+            var issuer = Get(parse, _issuer, "PROXIMA_OIDC_ISSUER");
+            if (issuer is null)
+            {
+                return null;
+            }
+
+            var audience = Get(parse, _audience, "PROXIMA_OIDC_AUDIENCE")
+                ?? throw new FormatException("--oidc-issuer needs --oidc-audience (or PROXIMA_OIDC_AUDIENCE)");
+            var jwt = new JwtOptions { Issuer = issuer, Audience = audience, JwksPath = Get(parse, _jwks, "PROXIMA_OIDC_JWKS_FILE") };
+            if (Get(parse, _groups, "PROXIMA_OIDC_GROUPS_CLAIM") is { } groups)
+            {
+                jwt = jwt with { GroupsClaim = groups };
+            }
+
+            if (Get(parse, _name, "PROXIMA_OIDC_NAME_CLAIM") is { } name)
+            {
+                jwt = jwt with { NameClaim = name };
+            }
+
+            if (Get(parse, _skew, "PROXIMA_OIDC_CLOCK_SKEW") is { } skew)
+            {
+                jwt = jwt with
+                {
+                    ClockSkew = double.TryParse(skew, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+                        ? TimeSpan.FromSeconds(seconds)
+                        : throw new FormatException($"--oidc-clock-skew / PROXIMA_OIDC_CLOCK_SKEW: '{skew}' is not a number of seconds"),
+                };
+            }
+
+            return jwt;
+        }
+
+        private static string? Get(ParseResult parse, Option<string?> option, string variable) =>
+            parse.GetValue(option) ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : null);
+    }
+
+    /// <summary>
+    /// <c>--workers-namespace</c> …: worker discovery by DNS (AWS: the CDK sets PROXIMA_WORKERS_NAMESPACE and
+    /// PROXIMA_WORKER_REGIONS). Regions named by <c>--worker</c> keep their static endpoints.
+    /// </summary>
+    private sealed class DiscoveryOptions
+    {
+        private readonly Option<string?> _namespace = new("--workers-namespace") { Description = "Discover workers by DNS: SRV (or A + --workers-port) of worker-REGION.NAMESPACE [PROXIMA_WORKERS_NAMESPACE]" };
+        private readonly Option<string[]> _regions = new("--discover-region") { Description = "A worker region to discover (repeat) [PROXIMA_WORKER_REGIONS, comma-separated]" };
+        private readonly Option<string?> _server = new("--workers-dns-server") { Description = "DNS server IP:PORT to ask (default: /etc/resolv.conf) [PROXIMA_WORKERS_DNS_SERVER]" };
+        private readonly Option<int?> _port = new("--workers-port") { Description = "Worker port for names with A records only (default 7443) [PROXIMA_WORKERS_PORT]" };
+        private readonly Option<double?> _refresh = new("--discovery-refresh") { Description = "Seconds between DNS re-resolutions (default 15)" };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_namespace);
+            command.Options.Add(_regions);
+            command.Options.Add(_server);
+            command.Options.Add(_port);
+            command.Options.Add(_refresh);
+        }
+
+        /// <summary>The discovery options, or null without a namespace.</summary>
+        public WorkerDiscoveryOptions? Read(ParseResult parse)
+        {
+            var ns = parse.GetValue(_namespace) ?? Env("PROXIMA_WORKERS_NAMESPACE");
+            if (ns is null)
+            {
+                return null;
+            }
+
+            var regions = parse.GetValue(_regions) is { Length: > 0 } r ? r
+                : (Env("PROXIMA_WORKER_REGIONS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (regions.Length == 0)
+            {
+                throw new FormatException("--workers-namespace needs the regions to discover: --discover-region R (repeat) or PROXIMA_WORKER_REGIONS=a,b");
+            }
+
+            var options = new WorkerDiscoveryOptions { Namespace = ns, Regions = regions };
+            if ((parse.GetValue(_server) ?? Env("PROXIMA_WORKERS_DNS_SERVER")) is { } server)
+            {
+                options = options with
+                {
+                    Servers = [System.Net.IPEndPoint.TryParse(server, out var ep) ? (ep.Port == 0 ? new System.Net.IPEndPoint(ep.Address, 53) : ep)
+                        : throw new FormatException($"--workers-dns-server / PROXIMA_WORKERS_DNS_SERVER: '{server}' is not IP:PORT")],
+                };
+            }
+
+            if (parse.GetValue(_port) ?? (int.TryParse(Env("PROXIMA_WORKERS_PORT"), System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : null) is { } port)
+            {
+                options = options with { DefaultPort = port };
+            }
+
+            if (parse.GetValue(_refresh) is { } seconds)
+            {
+                options = options with { Refresh = TimeSpan.FromSeconds(seconds) };
+            }
+
+            return options;
+        }
+
+        private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+    }
+
+    /// <summary>
+    /// The mutual-TLS material of a service: each option, else its environment variable (the AWS task
+    /// definitions inject PEM contents from Secrets Manager as PROXIMA_TLS_CERT/KEY/CA). All three or none;
+    /// loaded once here so a bad PEM stops the start with a message naming the option or variable.
+    /// Null (after printing the error) when the material is incomplete or unreadable.
+    /// </summary>
+    private static async Task<(string? Certificate, string? Key, string? Ca)?> ReadTlsAsync(ParseResult parse, Option<string?> certificate, Option<string?> key, Option<string?> ca)
+    {
+        (string? Value, string Name) Read(Option<string?> option, string variable) =>
+            parse.GetValue(option) is { } v ? (v, option.Name)
+            : Environment.GetEnvironmentVariable(variable) is { Length: > 0 } e ? (e, variable)
+            : (null, option.Name);
+
+        var (c, k, a) = (Read(certificate, "PROXIMA_TLS_CERT"), Read(key, "PROXIMA_TLS_KEY"), Read(ca, "PROXIMA_TLS_CA"));
+        if (c.Value is null && k.Value is null && a.Value is null)
+        {
+            return (null, null, null);
+        }
+
+        if (c.Value is null || k.Value is null || a.Value is null)
+        {
+            await Console.Error.WriteLineAsync($"error: mutual TLS needs all of {c.Name}, {k.Name} and {a.Name} (or PROXIMA_TLS_CERT/KEY/CA)");
+            return null;
+        }
+
+        try
+        {
+            WorkerCertificates.Check(c.Value, k.Value, a.Value, c.Name, k.Name, a.Name);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return null;
+        }
+
+        return (c.Value, k.Value, a.Value);
+    }
+
     /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>
     private static WorkerOptions WithFaultsFromEnvironment(WorkerOptions options)
     {
         var delay = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DELAY_MS");
-        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER");
-        if (delay is null || (only is not null && only != options.Name))
+        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER")?.Split(',', StringSplitOptions.TrimEntries);
+        if (delay is null || (only is not null && !only.Contains(options.Name)))
         {
             return options;
         }
@@ -172,7 +384,7 @@ internal static class ServiceCommands
         {
             FaultDelay = TimeSpan.FromMilliseconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)),
             FaultFraction = fraction is null ? 1.0 : double.Parse(fraction, System.Globalization.CultureInfo.InvariantCulture),
-            FaultDataset = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET"),
+            FaultDatasets = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET")?.Split(',', StringSplitOptions.TrimEntries),
         };
     }
 

@@ -14,7 +14,7 @@ internal static class CatalogSyncRunner
         Directory.CreateDirectory(regionRoot);
         // The state folder's SQLite catalog, or OpenSearch when PROXIMA_OPENSEARCH_URL names one (the AWS sync task).
         await using var catalog = await CatalogFactory.OpenAsync(CatalogFactory.FromEnvironment(state.Root), loggers, cancellationToken);
-        var options = new SyncOptions { Region = region, RegionRoot = regionRoot, Catalog = catalog };
+        var options = new SyncOptions { Region = region, RegionRoot = regionRoot, Catalog = catalog, MetadataCacheDirectory = state.MetadataCacheFor(region) };
         return await SyncRunner.RunAsync(options, progress, loggers.CreateLogger("Proxima.CatalogSync"), cancellationToken);
     }
 

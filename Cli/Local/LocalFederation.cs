@@ -124,6 +124,7 @@ internal sealed class LocalFederation : IAsyncDisposable
                 var name = $"worker-{region.Region}-{i}";
                 var child = ChildProcess.Start(name,
                     ["worker", "--region", region.Region, "--data-root", regionRoot, "--port", "0", "--metrics-port", "0", "--name", name, "--supervised",
+                     "--metadata-cache", state.MetadataCacheFor(region.Region),
                      "--tls-cert", Path.Combine(certs, "worker.crt"), "--tls-key", Path.Combine(certs, "worker.key"), "--client-ca", Path.Combine(certs, "ca.crt")],
                     Path.Combine(state.LogsDirectory, name + ".log"), _logger);
                 _workers.Add(child);

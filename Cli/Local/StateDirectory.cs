@@ -24,6 +24,9 @@ internal sealed class StateDirectory
 
     public string RunFilePath => Path.Combine(Root, "federation.json");
 
+    /// <summary>NetCDF collection metadata caches of one region: written by its sync, read by its workers.</summary>
+    public string MetadataCacheFor(string region) => Path.Combine(Root, "metadata-cache", region);
+
     public void Create()
     {
         Directory.CreateDirectory(Root);

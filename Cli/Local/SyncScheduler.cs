@@ -31,7 +31,7 @@ internal sealed class SyncScheduler : IAsyncDisposable
         {
             var regionRoot = Path.Combine(Path.GetFullPath(options.DataRoot), worker.Region);
             Directory.CreateDirectory(regionRoot);
-            regions.Add(new SyncOptions { Region = worker.Region, RegionRoot = regionRoot, Catalog = catalog });
+            regions.Add(new SyncOptions { Region = worker.Region, RegionRoot = regionRoot, Catalog = catalog, MetadataCacheDirectory = options.State.MetadataCacheFor(worker.Region) });
         }
 
         var nightly = new NightlySync(new SyncScheduleOptions { Regions = regions, RunAtStart = true }, progress: null, loggers.CreateLogger("Proxima.CatalogSync"));

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using Proxima.Compute.Kernels;
 using Proxima.Compute.Planning;
 
@@ -23,6 +24,7 @@ internal static class ChunkReducer
         var dims = state.Plan.LogicalDims;
         var nl = groups.Length;
         var path = SimdPaths.Best;
+        var t0 = Stopwatch.GetTimestamp();
 
         // Chunk-local output box.
         var outPos = new int[nl][];
@@ -46,6 +48,21 @@ internal static class ChunkReducer
 
             lmin[j] = a;
             lext[j] = b - a + 1;
+        }
+
+        var inner = nl - 1;
+        var innerOut = outPos[inner];
+        if (dims[inner].Role == DimRole.Kept && QueryExecutor.IsConsecutive(innerOut))
+        {
+            // Rows map onto runs of consecutive output cells: the column kernel merges straight into the output.
+            ReduceKeptInner<T, TL>(state, groups, dims, box, outPos, path);
+            if (state.Timings is { } kt)
+            {
+                kt.AddKernel(Stopwatch.GetTimestamp() - t0);
+                kt.AddMerge(0);
+            }
+
+            return;
         }
 
         var lstride = new int[nl];
@@ -75,56 +92,52 @@ internal static class ChunkReducer
             mn.AsSpan(0, cells).Fill(double.PositiveInfinity);
             mx.AsSpan(0, cells).Fill(double.NegativeInfinity);
 
-            var inner = nl - 1;
             var innerLen = groups[inner].Positions.Length;
-            var innerOut = outPos[inner];
-            var innerKeptContiguous = dims[inner].Role == DimRole.Kept && QueryExecutor.IsConsecutive(innerOut);
             var idx = new int[nl];
             var pos = 0;
-            if (innerKeptContiguous)
+            var reducedInner = dims[inner].Role == DimRole.Reduced;
+            do
             {
-                ReduceKeptInner<T, TL>(groups, dims, box, outPos, lmin, lstride, innerOut[0] - lmin[inner], cnt, sum, m2, mn, mx, path);
-            }
-            else
-            {
-                var reducedInner = dims[inner].Role == DimRole.Reduced;
-                do
+                var rowBase = RowBase(idx, outPos, lmin, lstride, dims, inner);
+                var row = box.Slice(pos, innerLen);
+                var l = 0;
+                while (l < innerLen)
                 {
-                    var rowBase = RowBase(idx, outPos, lmin, lstride, dims, inner);
-                    var row = box.Slice(pos, innerLen);
-                    var l = 0;
-                    while (l < innerLen)
+                    var end = innerLen;
+                    var cell = rowBase;
+                    if (!reducedInner)
                     {
-                        var end = innerLen;
-                        var cell = rowBase;
-                        if (!reducedInner)
+                        end = l + 1;
+                        while (end < innerLen && innerOut[end] == innerOut[l])
                         {
-                            end = l + 1;
-                            while (end < innerLen && innerOut[end] == innerOut[l])
-                            {
-                                end++;
-                            }
-
-                            cell += innerOut[l] - lmin[inner];
+                            end++;
                         }
 
-                        var run = row[l..end];
-                        MomentKernels.SpanMoments<TL, T>(run, out var c, out var s, out var lo, out var hi, path);
-                        if (c > 0)
-                        {
-                            var q = MomentKernels.SpanDeviations<TL, T>(run, s / c, path);
-                            ChanMerge.Into(ref cnt[cell], ref sum[cell], ref m2[cell], ref mn[cell], ref mx[cell], c, s, q, lo, hi);
-                        }
-
-                        l = end;
+                        cell += innerOut[l] - lmin[inner];
                     }
 
-                    pos += innerLen;
-                }
-                while (QueryExecutor.Advance(idx, groups, inner));
-            }
+                    var run = row[l..end];
+                    MomentKernels.SpanMoments<TL, T>(run, out var c, out var s, out var lo, out var hi, path);
+                    if (c > 0)
+                    {
+                        var q = MomentKernels.SpanDeviations<TL, T>(run, s / c, path);
+                        ChanMerge.Into(ref cnt[cell], ref sum[cell], ref m2[cell], ref mn[cell], ref mx[cell], c, s, q, lo, hi);
+                    }
 
+                    l = end;
+                }
+
+                pos += innerLen;
+            }
+            while (QueryExecutor.Advance(idx, groups, inner));
+
+            var t1 = Stopwatch.GetTimestamp();
             MergeIntoOutput(state, dims, lmin, lext, cells, cnt, sum, m2, mn, mx);
+            if (state.Timings is { } timings)
+            {
+                timings.AddKernel(t1 - t0);
+                timings.AddMerge(Stopwatch.GetTimestamp() - t1);
+            }
         }
         finally
         {
@@ -138,17 +151,18 @@ internal static class ChunkReducer
 
     /// <summary>
     /// Innermost dim kept and contiguous. For each kept outer index and each bucket of rows sharing cells (all
-    /// reduced rows, or the rows of one group), the column kernel reduces every cell over the bucket's rows in
-    /// registers (moments, then M2 about the cell mean while the rows are in L1) and stores the cell once.
+    /// reduced rows, or the rows of one group), the fused column kernel reduces every cell over the bucket's rows in
+    /// registers (moments, then M2 about the cell mean while the rows are in L1) and merges it into the output cell
+    /// with Chan's formula, holding the stripe locks of those cells: no chunk-local accumulators, no second pass.
     /// </summary>
-    private static void ReduceKeptInner<T, TL>(ChunkGroup[] groups, LogicalDim[] dims, ReadOnlySpan<T> box, int[][] outPos, int[] lmin, int[] lstride, int first,
-        double[] cnt, double[] sum, double[] m2, double[] mn, double[] mx, SimdPath path)
+    private static void ReduceKeptInner<T, TL>(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, ReadOnlySpan<T> box, int[][] outPos, SimdPath path)
         where T : unmanaged
         where TL : IWideningLoader<T>
     {
         var nl = groups.Length;
         var inner = nl - 1;
         var innerLen = groups[inner].Positions.Length;
+        var strides = state.GlobalStrides;
         var denseStride = new int[nl];
         var st = 1;
         for (var j = nl - 1; j >= 0; j--)
@@ -200,7 +214,7 @@ internal static class ChunkReducer
             }
         }
 
-        var buckets = new List<(int CellOffset, int[] RowOffsets)>();
+        var buckets = new List<(long CellOffset, int[] RowOffsets)>();
         if (grouped < 0)
         {
             buckets.Add((0, redOffsets));
@@ -224,27 +238,41 @@ internal static class ChunkReducer
 
             foreach (var kv in byGroup)
             {
-                buckets.Add(((kv.Key - lmin[grouped]) * lstride[grouped], [.. kv.Value]));
+                buckets.Add((kv.Key * strides[grouped], [.. kv.Value]));
             }
         }
 
+        var count = state.Count!;
+        var sum = state.Sum!;
+        var m2 = state.M2!;
+        var min = state.Min!;
+        var max = state.Max!;
         var ki = new int[keptDims.Count];
         while (true)
         {
             var rowOff = 0;
-            var cellBase = first;
+            long cellBase = outPos[inner][0];
             for (var k = 0; k < keptDims.Count; k++)
             {
                 var j = keptDims[k];
                 rowOff += ki[k] * denseStride[j];
-                cellBase += (outPos[j][ki[k]] - lmin[j]) * lstride[j];
+                cellBase += outPos[j][ki[k]] * strides[j];
             }
 
-            // Each (kept index, bucket) owns its cells in this chunk: the column kernel stores them directly.
+            // Each (kept index, bucket) covers its own cells of this chunk; other chunks may cover them too, hence the locks.
             foreach (var (cellOffset, rowOffsets) in buckets)
             {
                 var c0 = cellBase + cellOffset;
-                MomentKernels.ColumnMoments<TL, T>(box[rowOff..], rowOffsets, innerLen, cnt.AsSpan(c0, innerLen), sum.AsSpan(c0, innerLen), m2.AsSpan(c0, innerLen), mn.AsSpan(c0, innerLen), mx.AsSpan(c0, innerLen), path);
+                var g = (int)c0;
+                state.EnterCells(c0, innerLen);
+                try
+                {
+                    ColumnKernels.MomentsInto<TL, T>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
+                }
+                finally
+                {
+                    state.ExitCells(c0, innerLen);
+                }
             }
 
             var more = false;
@@ -289,7 +317,8 @@ internal static class ChunkReducer
         var gMin = state.Min!;
         var gMax = state.Max!;
         var li = new int[nl];
-        lock (state.MergeLock)
+        state.EnterAll();
+        try
         {
             for (var c = 0; c < cells; c++)
             {
@@ -314,6 +343,10 @@ internal static class ChunkReducer
                     li[j] = 0;
                 }
             }
+        }
+        finally
+        {
+            state.ExitAll();
         }
     }
 }

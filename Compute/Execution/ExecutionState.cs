@@ -77,6 +77,15 @@ internal sealed class ExecutionState
                 }
             }
 
+            if (plan.ChunkCount == 0)
+            {
+                // An empty selection (xarray: a size-0 dim): the answer is the whole output box, reduced over
+                // nothing (count 0, sum 0, NaN otherwise) or of size 0 along the empty dim.
+                BoxStart[j] = 0;
+                BoxExtent[j] = dims[j].OutCoord.Length;
+                continue;
+            }
+
             BoxStart[j] = hi[j] < 0 ? 0 : lo[j];
             BoxExtent[j] = hi[j] < 0 ? 0 : hi[j] - lo[j] + 1;
         }
@@ -100,9 +109,22 @@ internal sealed class ExecutionState
         }
 
         CellCount = (int)stride;
+
+        // At least 1024 cells a block, at most 4096 blocks.
+        StripeShift = 10;
+        while ((CellCount >> StripeShift) >= 4096)
+        {
+            StripeShift++;
+        }
+
+        Stripes = new Lock[(CellCount >> StripeShift) + 1];
+        for (var b = 0; b < Stripes.Length; b++)
+        {
+            Stripes[b] = new Lock();
+        }
         if (plan.IsReduce)
         {
-            Count = new long[CellCount];
+            Count = new double[CellCount];
             Sum = new double[CellCount];
             M2 = new double[CellCount];
             Min = new double[CellCount];
@@ -130,7 +152,8 @@ internal sealed class ExecutionState
 
     public int CellCount { get; }
 
-    public long[]? Count { get; }
+    /// <summary>Counts in float64 (exact below 2^53) so the kernels merge them in vector lanes; long on the wire.</summary>
+    public double[]? Count { get; }
 
     public double[]? Sum { get; }
 
@@ -142,7 +165,54 @@ internal sealed class ExecutionState
 
     public double[]? Values { get; }
 
-    public Lock MergeLock { get; } = new();
+    /// <summary>
+    /// Locks over blocks of <c>1 &lt;&lt; StripeShift</c> consecutive output cells: a chunk merges into a cell range
+    /// holding the locks of the blocks it covers, so chunks that touch different cells merge in parallel.
+    /// </summary>
+    public Lock[] Stripes { get; }
+
+    public int StripeShift { get; }
+
+    /// <summary>Takes the locks of the blocks covering cells [start, start + length), in block order.</summary>
+    public void EnterCells(long start, int length)
+    {
+        for (var b = start >> StripeShift; b <= (start + length - 1) >> StripeShift; b++)
+        {
+            Stripes[b].Enter();
+        }
+    }
+
+    /// <summary>Releases what <see cref="EnterCells"/> took.</summary>
+    public void ExitCells(long start, int length)
+    {
+        for (var b = (start + length - 1) >> StripeShift; b >= start >> StripeShift; b--)
+        {
+            Stripes[b].Exit();
+        }
+    }
+
+    /// <summary>Takes every stripe (a merge that walks the whole box).</summary>
+    public void EnterAll()
+    {
+        foreach (var l in Stripes)
+        {
+            l.Enter();
+        }
+    }
+
+    public void ExitAll()
+    {
+        for (var b = Stripes.Length - 1; b >= 0; b--)
+        {
+            Stripes[b].Exit();
+        }
+    }
+
+    /// <summary>Chunk and box buffers, at most one of each per chunk in flight.</summary>
+    public BufferSet Buffers { get; } = new();
+
+    /// <summary>Per-phase times, when a benchmark asked for them.</summary>
+    public ExecutionTimings? Timings { get; init; }
 
     /// <summary>True when a group covers its whole chunk along the dim in storage order (no gather needed).</summary>
     public bool IsWholeChunk(int j, ChunkGroup g)
@@ -233,7 +303,7 @@ internal sealed class ExecutionState
             PointCoords = pointCoords,
             Attrs = attrs,
             Grouping = plan.Grouping,
-            Count = Count,
+            Count = Count is null ? null : ToLong(Count),
             Sum = Sum,
             M2 = M2,
             Min = Min,
@@ -243,6 +313,17 @@ internal sealed class ExecutionState
             ChunksTotal = plan.ChunkCount,
             BytesRead = bytesRead,
         };
+    }
+
+    private static long[] ToLong(double[] a)
+    {
+        var r = new long[a.Length];
+        for (var i = 0; i < a.Length; i++)
+        {
+            r[i] = (long)a[i];
+        }
+
+        return r;
     }
 
     private static ResultCoordinate Slice(ResultCoordinate c, int start, int len) => new()

@@ -11,7 +11,7 @@ public static partial class QueryExecutor
     /// dims, selects coordinates (reads coordinate variables and times), maps groups and lists the chunks touched.
     /// </summary>
     /// <param name="datasetId">The catalog id, carried into the result.</param>
-    /// <exception cref="QueryValidationException">Unknown variable/dimension, a value not on the grid, an empty selection.</exception>
+    /// <exception cref="QueryValidationException">Unknown variable/dimension, an exact value not on the grid (a range matching nothing is a size-0 dim, no error).</exception>
     public static async Task<QueryPlan> PlanAsync(GridDataset dataset, string datasetId, QuerySpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataset);

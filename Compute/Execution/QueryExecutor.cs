@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Diagnostics;
 using Proxima.Compute.Kernels;
 using Proxima.Compute.Planning;
 using Proxima.Compute.Query;
@@ -13,6 +13,9 @@ public sealed record ExecutionOptions
 
     /// <summary>Largest answer (output cells of the whole query) accepted; beyond it the query is a 400 <c>limit_exceeded</c>.</summary>
     public long MaxOutputCells { get; init; } = 50_000_000;
+
+    /// <summary>When set, per-phase times are added to it (benchmarks).</summary>
+    internal ExecutionTimings? Timings { get; init; }
 }
 
 /// <summary>
@@ -51,7 +54,7 @@ public static partial class QueryExecutor
             throw new QueryValidationException("limit_exceeded", $"The answer would have {cells} cells (limit {options.MaxOutputCells}); narrow 'select' or add 'reduce'.", "select");
         }
 
-        var state = new ExecutionState(plan, r);
+        var state = new ExecutionState(plan, r) { Timings = options.Timings };
         var done = 0;
         long bytes = 0;
         await Parallel.ForEachAsync(
@@ -88,20 +91,25 @@ public static partial class QueryExecutor
         plan.GroupsOf(ordinal, gi);
         var chunkIndex = plan.ChunkIndexOf(gi);
         var chunkLen = state.ChunkLength;
-        var chunk = ArrayPool<T>.Shared.Rent(chunkLen);
+        var chunk = state.Buffers.Rent<T>(chunkLen);
         T[]? dense = null;
+        var timings = state.Timings;
         try
         {
+            var t0 = Stopwatch.GetTimestamp();
+            var elements = SparseElements(state, gi);
             long read;
             if (typeof(T) == typeof(float))
             {
-                read = await plan.Source.ReadChunkAsync(chunkIndex, ((float[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
+                read = await ReadAsync(plan.Source, chunkIndex, elements, ((float[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
             }
             else
             {
-                read = await plan.Source.ReadChunkAsync(chunkIndex, ((double[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
+                read = await ReadAsync(plan.Source, chunkIndex, elements, ((double[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
             }
 
+            var t1 = Stopwatch.GetTimestamp();
+            timings?.AddRead(t1 - t0);
             var groups = new ChunkGroup[nl];
             var boxLen = 1;
             var whole = true;
@@ -119,9 +127,10 @@ public static partial class QueryExecutor
             }
             else
             {
-                dense = ArrayPool<T>.Shared.Rent(boxLen);
+                dense = state.Buffers.Rent<T>(boxLen);
                 Gather<T>(chunk, groups, dense.AsSpan(0, boxLen));
                 box = dense.AsSpan(0, boxLen);
+                timings?.AddGather(Stopwatch.GetTimestamp() - t1);
             }
 
             if (plan.IsReduce)
@@ -137,12 +146,71 @@ public static partial class QueryExecutor
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(chunk);
+            state.Buffers.Return(chunk);
             if (dense is not null)
             {
-                ArrayPool<T>.Shared.Return(dense);
+                state.Buffers.Return(dense);
             }
         }
+    }
+
+    /// <summary>Element reads are used when the selected box is at most 1/this of the chunk.</summary>
+    internal const int SparseReadFraction = 8;
+
+    private static ValueTask<long> ReadAsync(IGridSource source, int[] chunkIndex, int[]? elements, Memory<float> chunk, CancellationToken ct) =>
+        elements is null ? source.ReadChunkAsync(chunkIndex, chunk, ct) : source.ReadChunkElementsAsync(chunkIndex, elements, chunk, ct);
+
+    private static ValueTask<long> ReadAsync(IGridSource source, int[] chunkIndex, int[]? elements, Memory<double> chunk, CancellationToken ct) =>
+        elements is null ? source.ReadChunkAsync(chunkIndex, chunk, ct) : source.ReadChunkElementsAsync(chunkIndex, elements, chunk, ct);
+
+    /// <summary>
+    /// For a selection touching a small part of its chunk (a point series), the chunk offsets to read, ascending and
+    /// distinct (points may share a cell), so the source reads only those where the format allows (byte ranges, blosc
+    /// blocks); null to read the whole chunk.
+    /// </summary>
+    private static int[]? SparseElements(ExecutionState state, int[] gi)
+    {
+        var dims = state.Plan.LogicalDims;
+        var nl = dims.Length;
+        var groups = new ChunkGroup[nl];
+        long boxLen = 1;
+        for (var j = 0; j < nl; j++)
+        {
+            groups[j] = dims[j].Groups[gi[j]];
+            boxLen *= groups[j].Positions.Length;
+        }
+
+        if (boxLen * SparseReadFraction > state.ChunkLength)
+        {
+            return null;
+        }
+
+        var all = new int[boxLen];
+        var idx = new int[nl];
+        var n = 0;
+        do
+        {
+            var off = 0;
+            for (var j = 0; j < nl; j++)
+            {
+                off += groups[j].SrcOffsets[idx[j]];
+            }
+
+            all[n++] = off;
+        }
+        while (Advance(idx, groups, nl));
+
+        Array.Sort(all);
+        var m = 0;
+        for (var i = 0; i < all.Length; i++)
+        {
+            if (m == 0 || all[i] != all[m - 1])
+            {
+                all[m++] = all[i];
+            }
+        }
+
+        return m == all.Length ? all : all.AsSpan(0, m).ToArray();
     }
 
     /// <summary>Copies the selected elements of a chunk into a dense box in logical dim order.</summary>

@@ -328,8 +328,8 @@ internal static class MomentKernels
 
     /// <summary>
     /// Exact moments of <paramref name="n"/> columns over a set of rows: element (r, i) is
-    /// <c>x[rowOffsets[r] + i]</c>. Each column's count/sum/min/max and then M2 about its own mean are accumulated in
-    /// registers over all rows and stored once (the destinations are overwritten, not accumulated).
+    /// <c>x[rowOffsets[r] + i]</c>. The destinations are overwritten (not accumulated); see
+    /// <see cref="ColumnKernels.MomentsInto"/> for the form that merges into accumulators.
     /// </summary>
     public static void ColumnMoments<TL, T>(ReadOnlySpan<T> x, ReadOnlySpan<int> rowOffsets, int n, Span<double> count, Span<double> sum, Span<double> m2, Span<double> min, Span<double> max, SimdPath path = SimdPath.Vector512)
         where TL : IWideningLoader<T>
@@ -340,157 +340,12 @@ internal static class MomentKernels
             ThrowHelper.AccumulatorTooShort();
         }
 
-        for (var r = 0; r < rowOffsets.Length; r++)
-        {
-            if ((uint)rowOffsets[r] > (uint)x.Length || x.Length - rowOffsets[r] < n)
-            {
-                ThrowHelper.AccumulatorTooShort();
-            }
-        }
-
-        ref var xs = ref MemoryMarshal.GetReference(x);
-        var rows = rowOffsets.Length;
-        var i = 0;
-        if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated)
-        {
-            var one = Vector512<double>.One;
-            for (; i + 8 <= n; i += 8)
-            {
-                var vc = Vector512<double>.Zero;
-                var vs = Vector512<double>.Zero;
-                var vl = Vector512.Create(double.PositiveInfinity);
-                var vh = Vector512.Create(double.NegativeInfinity);
-                for (var r = 0; r < rows; r++)
-                {
-                    var v = TL.Load512(ref xs, (nuint)(rowOffsets[r] + i));
-                    var m = Vector512.Equals(v, v);
-                    vc += Vector512.BitwiseAnd(m, one);
-                    vs += Vector512.BitwiseAnd(m, v);
-                    vl = Vector512.ConditionalSelect(m, Vector512.MinNative(vl, v), vl);
-                    vh = Vector512.ConditionalSelect(m, Vector512.MaxNative(vh, v), vh);
-                }
-
-                var mu = vs / vc;
-                var vq = Vector512<double>.Zero;
-                for (var r = 0; r < rows; r++)
-                {
-                    var v = TL.Load512(ref xs, (nuint)(rowOffsets[r] + i));
-                    var d = v - mu;
-                    vq += Vector512.BitwiseAnd(Vector512.Equals(v, v), d * d);
-                }
-
-                vc.StoreUnsafe(ref MemoryMarshal.GetReference(count), (nuint)i);
-                vs.StoreUnsafe(ref MemoryMarshal.GetReference(sum), (nuint)i);
-                vq.StoreUnsafe(ref MemoryMarshal.GetReference(m2), (nuint)i);
-                vl.StoreUnsafe(ref MemoryMarshal.GetReference(min), (nuint)i);
-                vh.StoreUnsafe(ref MemoryMarshal.GetReference(max), (nuint)i);
-            }
-        }
-
-        if (path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated)
-        {
-            var one = Vector256<double>.One;
-            for (; i + 4 <= n; i += 4)
-            {
-                var vc = Vector256<double>.Zero;
-                var vs = Vector256<double>.Zero;
-                var vl = Vector256.Create(double.PositiveInfinity);
-                var vh = Vector256.Create(double.NegativeInfinity);
-                for (var r = 0; r < rows; r++)
-                {
-                    var v = TL.Load256(ref xs, (nuint)(rowOffsets[r] + i));
-                    var m = Vector256.Equals(v, v);
-                    vc += Vector256.BitwiseAnd(m, one);
-                    vs += Vector256.BitwiseAnd(m, v);
-                    vl = Vector256.ConditionalSelect(m, Vector256.MinNative(vl, v), vl);
-                    vh = Vector256.ConditionalSelect(m, Vector256.MaxNative(vh, v), vh);
-                }
-
-                var mu = vs / vc;
-                var vq = Vector256<double>.Zero;
-                for (var r = 0; r < rows; r++)
-                {
-                    var v = TL.Load256(ref xs, (nuint)(rowOffsets[r] + i));
-                    var d = v - mu;
-                    vq += Vector256.BitwiseAnd(Vector256.Equals(v, v), d * d);
-                }
-
-                vc.StoreUnsafe(ref MemoryMarshal.GetReference(count), (nuint)i);
-                vs.StoreUnsafe(ref MemoryMarshal.GetReference(sum), (nuint)i);
-                vq.StoreUnsafe(ref MemoryMarshal.GetReference(m2), (nuint)i);
-                vl.StoreUnsafe(ref MemoryMarshal.GetReference(min), (nuint)i);
-                vh.StoreUnsafe(ref MemoryMarshal.GetReference(max), (nuint)i);
-            }
-        }
-
-        if (path >= SimdPath.Vector128 && Vector128.IsHardwareAccelerated)
-        {
-            var one = Vector128<double>.One;
-            for (; i + 2 <= n; i += 2)
-            {
-                var vc = Vector128<double>.Zero;
-                var vs = Vector128<double>.Zero;
-                var vl = Vector128.Create(double.PositiveInfinity);
-                var vh = Vector128.Create(double.NegativeInfinity);
-                for (var r = 0; r < rows; r++)
-                {
-                    var v = TL.Load128(ref xs, (nuint)(rowOffsets[r] + i));
-                    var m = Vector128.Equals(v, v);
-                    vc += Vector128.BitwiseAnd(m, one);
-                    vs += Vector128.BitwiseAnd(m, v);
-                    vl = Vector128.ConditionalSelect(m, Vector128.MinNative(vl, v), vl);
-                    vh = Vector128.ConditionalSelect(m, Vector128.MaxNative(vh, v), vh);
-                }
-
-                var mu = vs / vc;
-                var vq = Vector128<double>.Zero;
-                for (var r = 0; r < rows; r++)
-                {
-                    var v = TL.Load128(ref xs, (nuint)(rowOffsets[r] + i));
-                    var d = v - mu;
-                    vq += Vector128.BitwiseAnd(Vector128.Equals(v, v), d * d);
-                }
-
-                vc.StoreUnsafe(ref MemoryMarshal.GetReference(count), (nuint)i);
-                vs.StoreUnsafe(ref MemoryMarshal.GetReference(sum), (nuint)i);
-                vq.StoreUnsafe(ref MemoryMarshal.GetReference(m2), (nuint)i);
-                vl.StoreUnsafe(ref MemoryMarshal.GetReference(min), (nuint)i);
-                vh.StoreUnsafe(ref MemoryMarshal.GetReference(max), (nuint)i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            double c = 0, s = 0, lo = double.PositiveInfinity, hi = double.NegativeInfinity;
-            for (var r = 0; r < rows; r++)
-            {
-                var v = TL.Load(ref xs, (nuint)(rowOffsets[r] + i));
-                if (!double.IsNaN(v))
-                {
-                    c++;
-                    s += v;
-                    lo = Math.Min(lo, v);
-                    hi = Math.Max(hi, v);
-                }
-            }
-
-            var mu = s / c;
-            double q = 0;
-            for (var r = 0; r < rows; r++)
-            {
-                var v = TL.Load(ref xs, (nuint)(rowOffsets[r] + i));
-                if (!double.IsNaN(v))
-                {
-                    q += (v - mu) * (v - mu);
-                }
-            }
-
-            count[i] = c;
-            sum[i] = s;
-            m2[i] = q;
-            min[i] = lo;
-            max[i] = hi;
-        }
+        count[..n].Clear();
+        sum[..n].Clear();
+        m2[..n].Clear();
+        min[..n].Fill(double.PositiveInfinity);
+        max[..n].Fill(double.NegativeInfinity);
+        ColumnKernels.MomentsInto<TL, T>(x, rowOffsets, n, count, sum, m2, min, max, path);
     }
 
     private static double HMin(Vector256<double> a, Vector256<double> b)

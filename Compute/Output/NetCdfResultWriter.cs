@@ -139,7 +139,7 @@ public static class NetCdfResultWriter
             }
 
             var data = kv.Value;
-            writes.Add(() =>
+            AddWrite(writes, data.Length, () =>
             {
                 fixed (double* p = data)
                 {
@@ -154,7 +154,8 @@ public static class NetCdfResultWriter
     private static unsafe void DefineCoordinate(int gid, ResultCoordinate c, int[] dims, string? calendar, List<Action> writes)
     {
         int varId;
-        var isTime = c.Labels is not null && calendar is not null && c.Labels.Length > 0 && CalendarDate.TryParseIso(c.Labels[0], out _, out _);
+        // The time dim's labels are ISO times (none for an empty selection, which still is a time axis).
+        var isTime = c.Labels is not null && calendar is not null && (c.Labels.Length == 0 || CalendarDate.TryParseIso(c.Labels[0], out _, out _));
         var type = c.Labels is not null && !isTime ? NetCdfNative.NcString : NetCdfNative.NcDouble;
         fixed (int* d = dims)
         {
@@ -172,7 +173,7 @@ public static class NetCdfResultWriter
                 wholeHours &= dates[i].Minute == 0 && dates[i].Second == 0 && dates[i].Microsecond == 0;
             }
 
-            var reference = dates[0];
+            var reference = dates.Length > 0 ? dates[0] : new CalendarDate(1970, 1, 1, 0, 0, 0, 0);
             var values = new double[dates.Length];
             var perUnit = wholeHours ? 3600.0 : 1.0;
             for (var i = 0; i < dates.Length; i++)
@@ -184,7 +185,7 @@ public static class NetCdfResultWriter
             Text(gid, varId, "calendar", CfCalendars.Name(cal));
             Text(gid, varId, "standard_name", "time");
             Text(gid, varId, "axis", "T");
-            writes.Add(() =>
+            AddWrite(writes, values.Length, () =>
             {
                 fixed (double* p = values)
                 {
@@ -197,7 +198,7 @@ public static class NetCdfResultWriter
         if (type == NetCdfNative.NcString)
         {
             var labels = c.Labels!;
-            writes.Add(() =>
+            AddWrite(writes, labels.Length, () =>
             {
                 var handles = new System.Runtime.InteropServices.GCHandle[labels.Length];
                 var ptrs = new byte*[labels.Length];
@@ -239,13 +240,22 @@ public static class NetCdfResultWriter
             Text(gid, varId, "units", "degrees_east");
         }
 
-        writes.Add(() =>
+        AddWrite(writes, v.Length, () =>
         {
             fixed (double* p = v)
             {
                 NetCdfNative.Check(NetCdfNative.PutVarDouble(gid, varId, p), "nc_put_var_double " + c.Name);
             }
         });
+    }
+
+    /// <summary>Queues a data write; a variable along a size-0 dim (an empty selection) has nothing to write.</summary>
+    private static void AddWrite(List<Action> writes, int length, Action write)
+    {
+        if (length > 0)
+        {
+            writes.Add(write);
+        }
     }
 
     /// <summary>Seconds from <paramref name="a"/> to <paramref name="b"/> in a CF calendar.</summary>

@@ -187,11 +187,8 @@ internal static class QueryPlanner
             }
 
             explicitSel[d] = true;
+            // A range matching nothing is a size-0 dim, as xarray's .sel(slice) gives (the plan then has no chunks).
             (indices[d], coords[d]) = SelectDim(src, d, sel, d == lonDim, times[d], field);
-            if (indices[d].Length == 0)
-            {
-                throw new QueryValidationException("empty_selection", $"'{field}' selects nothing on '{src.Dims[d]}' of dataset '{dataset}'.", field);
-            }
         }
 
         for (var d = 0; d < nd; d++)

@@ -4,7 +4,7 @@ namespace Proxima.Compute.Query;
 /// A query that cannot be answered as written (HTTP 400). <see cref="Code"/> is stable
 /// (<c>bad_request</c>, <c>unknown_field</c>, <c>missing_field</c>, <c>invalid_type</c>, <c>invalid_range</c>,
 /// <c>invalid_value</c>, <c>unknown_op</c>, <c>unknown_groupby</c>, <c>unknown_resample</c>, <c>unknown_format</c>,
-/// <c>unknown_dimension</c>, <c>empty_selection</c>, <c>limit_exceeded</c>); <see cref="Field"/> is the JSON path,
+/// <c>unknown_dimension</c>, <c>limit_exceeded</c>; a selection matching nothing is not an error but a size-0 dim); <see cref="Field"/> is the JSON path,
 /// e.g. <c>select.lat</c>, or null.
 /// </summary>
 public sealed class QueryValidationException : Exception

@@ -147,6 +147,60 @@ public sealed class MomentKernelTests
 
     [Theory]
     [MemberData(nameof(PathsAndLengths))]
+    public void Fused_column_kernel_merges_into_accumulators_like_ChanMerge(int pathId, int n)
+    {
+        var path = (SimdPath)pathId;
+        const int rows = 6;
+        var stride = n + 5;
+        int[] offsets = [3 * stride, 0, 5 * stride, stride, 4 * stride, 2 * stride];
+
+        // No NaN (the unmasked pass), some NaN (masked redo), all NaN (nothing to merge).
+        foreach (var nanRate in new[] { 0.0, 0.2, 1.0 })
+        {
+            var x = Data(rows * stride, n + 11, nanRate);
+            var f = x.Select(v => (float)v).ToArray();
+
+            // Accumulators already holding partials, every third cell empty.
+            var rng = new Random(n);
+            var acc = new double[5][];
+            for (var k = 0; k < 5; k++)
+            {
+                acc[k] = new double[n];
+            }
+
+            for (var i = 0; i < n; i++)
+            {
+                var empty = i % 3 == 0;
+                acc[0][i] = empty ? 0 : rng.Next(1, 50);
+                acc[1][i] = empty ? 0 : acc[0][i] * (240 + (rng.NextDouble() * 30));
+                acc[2][i] = empty ? 0 : rng.NextDouble() * 100;
+                acc[3][i] = empty ? double.PositiveInfinity : 200 + (rng.NextDouble() * 40);
+                acc[4][i] = empty ? double.NegativeInfinity : 280 + (rng.NextDouble() * 40);
+            }
+
+            var outs = acc.Select(a => (double[])a.Clone()).ToArray();
+            var outsF = acc.Select(a => (double[])a.Clone()).ToArray();
+            ColumnKernels.MomentsInto<DoubleLoader, double>(x, offsets, n, outs[0], outs[1], outs[2], outs[3], outs[4], path);
+            ColumnKernels.MomentsInto<FloatLoader, float>(f, offsets, n, outsF[0], outsF[1], outsF[2], outsF[3], outsF[4], path);
+            for (var i = 0; i < n; i++)
+            {
+                var r = Reference(offsets.Select(o => x[o + i]).ToArray());
+                double c = acc[0][i], s = acc[1][i], q = acc[2][i], lo = acc[3][i], hi = acc[4][i];
+                Proxima.Compute.Execution.ChanMerge.Into(ref c, ref s, ref q, ref lo, ref hi, r.C, r.S, r.C > 0 ? r.Q : 0, r.Lo, r.Hi);
+                foreach (var o in new[] { outs, outsF })
+                {
+                    Assert.Equal(c, o[0][i]);
+                    Close(s, o[1][i], "sum");
+                    Close(q, o[2][i], "m2");
+                    Assert.Equal(lo, o[3][i]);
+                    Assert.Equal(hi, o[4][i]);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndLengths))]
     public void Column_kernel_matches_the_scalar_formula_per_cell(int pathId, int n)
     {
         var path = (SimdPath)pathId;

@@ -7,7 +7,7 @@ import netCDF4
 import numpy as np
 import xarray as xr
 
-from refcommon import Manifest
+from refcommon import Manifest, add_netcdf_case
 
 out = sys.argv[1]
 root = os.path.join(out, "nc")
@@ -17,26 +17,7 @@ rng = np.random.default_rng(11)
 
 
 def add_case(case, path, multi=None):
-    m.set_case(case, path=os.path.relpath(path, out), kind="netcdf")
-    if multi is not None:
-        raw = xr.open_mfdataset(multi, combine="nested", concat_dim="time", decode_times=False, data_vars="minimal", coords="minimal", compat="override")
-        dec = xr.open_mfdataset(multi, combine="nested", concat_dim="time", use_cftime=True, data_vars="minimal", coords="minimal", compat="override")
-    else:
-        raw = xr.open_dataset(path, decode_times=False)
-        dec = xr.open_dataset(path, use_cftime=True)
-    for name, v in raw.variables.items():
-        extra = {"dims": list(v.dims), "dtype": str(v.dtype)}
-        dv = dec.variables[name]
-        if dv.dtype == object and len(dv.dims) == 1:
-            extra["times"] = [t.isoformat() for t in dv.values]
-            extra.pop("dtype")
-        if v.dtype.kind in "fiub":
-            vals = np.asarray(v.values).astype("f8")
-            if multi is not None and "times" in extra:
-                # Raw values of a collection's time are re-based to the first file's units.
-                first = xr.open_dataset(multi[0], decode_times=False)[name].attrs
-                vals = np.asarray(cftime.date2num(list(dv.values), first["units"], calendar=first.get("calendar", "standard")), dtype="f8")
-            m.add_values(case, name, vals, **extra)
+    add_netcdf_case(m, case, path, multi)
 
 
 times = np.arange("2001-01-01T00", "2001-01-03T00", dtype="datetime64[h]")

@@ -41,3 +41,30 @@ def add_xarray_case(m, case, path, consolidated=True, **open_kw):
             extra["times"] = [t.isoformat() if t is not None else "NaT" for t in dv.values]
         if v.dtype.kind in "fiub":
             m.add_values(case, name, v.values.astype("f8"), **extra)
+
+
+def add_netcdf_case(m, case, path, multi=None):
+    """Expected values of a NetCDF file, or of files aggregated like open_mfdataset (time re-based to the first file's units)."""
+    import cftime
+    import xarray as xr
+
+    m.set_case(case, path=os.path.relpath(path, m.out), kind="netcdf")
+    if multi is not None:
+        raw = xr.open_mfdataset(multi, combine="nested", concat_dim="time", decode_times=False, data_vars="minimal", coords="minimal", compat="override")
+        dec = xr.open_mfdataset(multi, combine="nested", concat_dim="time", use_cftime=True, data_vars="minimal", coords="minimal", compat="override")
+    else:
+        raw = xr.open_dataset(path, decode_times=False)
+        dec = xr.open_dataset(path, use_cftime=True)
+    for name, v in raw.variables.items():
+        extra = {"dims": list(v.dims), "dtype": str(v.dtype)}
+        dv = dec.variables[name]
+        if dv.dtype == object and len(dv.dims) == 1:
+            extra["times"] = [t.isoformat() for t in dv.values]
+            extra.pop("dtype")
+        if v.dtype.kind in "fiub":
+            vals = np.asarray(v.values).astype("f8")
+            if multi is not None and "times" in extra:
+                # Raw values of a collection's time are re-based to the first file's units.
+                first = xr.open_dataset(multi[0], decode_times=False)[name].attrs
+                vals = np.asarray(cftime.date2num(list(dv.values), first["units"], calendar=first.get("calendar", "standard")), dtype="f8")
+            m.add_values(case, name, vals, **extra)

@@ -32,7 +32,8 @@ public sealed class DuelTests(DuelFixture fixture) : IClassFixture<DuelFixture>
         var parts = new List<PartialResult>();
         foreach (var r in new[] { new ChunkRange(b, n - b), new ChunkRange(0, a), new ChunkRange(a, b - a) })
         {
-            if (r.Count > 0)
+            // An empty selection has no chunks: its one (empty) range still answers the whole shape.
+            if (r.Count > 0 || (n == 0 && parts.Count == 0))
             {
                 parts.Add(await QueryExecutor.ExecuteAsync(plan, r));
             }

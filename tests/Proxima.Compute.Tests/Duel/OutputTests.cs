@@ -70,11 +70,77 @@ public sealed class OutputTests(DuelFixture fixture) : IClassFixture<DuelFixture
         var e2 = await Assert.ThrowsAsync<QueryValidationException>(() => QueryExecutor.PlanAsync(ds, "era5", QuerySpecParser.Parse("""{"datasets":["era5"],"variable":"t2m","select":{"depth":[1,2]}}""")));
         Assert.Equal("unknown_dimension", e2.Code);
         Assert.Equal("select.depth", e2.Field);
-        var e3 = await Assert.ThrowsAsync<QueryValidationException>(() => QueryExecutor.PlanAsync(ds, "era5", QuerySpecParser.Parse("""{"datasets":["era5"],"variable":"t2m","select":{"lat":[12,13]}}""")));
-        Assert.Equal("empty_selection", e3.Code);
         var e4 = await Assert.ThrowsAsync<QueryValidationException>(() => QueryExecutor.PlanAsync(ds, "era5", QuerySpecParser.Parse("""{"datasets":["era5"],"variable":"t2m","select":{"lat":[12]}}""")));
         Assert.Equal("invalid_value", e4.Code);
         Assert.Equal("select.lat[0]", e4.Field);
+    }
+
+    [Fact]
+    public async Task Empty_selection_reduces_to_nan_min_max_and_size_0_groups_instead_of_an_error()
+    {
+        // xarray raises for min/max over a size-0 dim and for groupby/resample of an empty array; Proxima answers
+        // as for an all-NaN slice: NaN min/max, and a size-0 group dim.
+        var ds = fixture.Dataset("era5");
+        var spec = QuerySpecParser.Parse("""{"datasets":["era5"],"variable":"t2m","select":{"time":["2001-01-01","2001-02-01"]},"reduce":{"dims":["time"],"ops":["min","max","count"]}}""");
+        var plan = await QueryExecutor.PlanAsync(ds, "era5", spec);
+        Assert.Equal(0, plan.ChunkCount);
+        var r = QueryFinalizer.Finalize(await QueryExecutor.ExecuteAsync(plan), spec);
+        Assert.Equal([19, 36], r.Shape);
+        Assert.All(r.Data[0].Value, v => Assert.True(double.IsNaN(v)));
+        Assert.All(r.Data[1].Value, v => Assert.True(double.IsNaN(v)));
+        Assert.All(r.Data[2].Value, v => Assert.Equal(0, v));
+        foreach (var grouping in (string[])["\"groupby\":\"time.month\"", "\"resample\":\"1D\""])
+        {
+            var g = QuerySpecParser.Parse("{\"datasets\":[\"era5\"],\"variable\":\"t2m\",\"select\":{\"time\":[\"2001-01-01\",\"2001-02-01\"]},\"reduce\":{\"dims\":[\"time\"],\"ops\":[\"mean\"]," + grouping + "}}");
+            var gr = QueryFinalizer.Finalize(await QueryExecutor.ExecuteAsync(ds, "era5", g), g);
+            Assert.Equal([0, 19, 36], gr.Shape);
+            Assert.Empty(gr.Data[0].Value);
+        }
+    }
+
+    [Fact]
+    public async Task Empty_selection_writes_json_csv_and_netcdf_that_pandas_and_xarray_read_as_size_0()
+    {
+        var values = await Run("era5_empty_time_subset");
+        var reduced = await Run("era5_empty_time_reduce_over_time");
+        Assert.Equal([0, 4, 36], values.Shape);
+        using (var doc = JsonDocument.Parse(ResultWriters.ToJson([values])))
+        {
+            var r = doc.RootElement.GetProperty("results")[0];
+            Assert.Equal([0, 4, 36], r.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(0, r.GetProperty("coords").GetProperty("time").GetArrayLength());
+            Assert.Equal(0, r.GetProperty("data").GetProperty("values").GetArrayLength());
+        }
+
+        var dir = Path.Combine(fixture.Root, "empty-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        await File.WriteAllTextAsync(Path.Combine(dir, "values.csv"), ResultWriters.ToCsv([values]));
+        NetCdfResultWriter.Write(Path.Combine(dir, "values.nc"), [values]);
+        NetCdfResultWriter.Write(Path.Combine(dir, "both.nc"), [values, reduced with { Dataset = "era5_reduced" }]);
+        var script = """
+            import sys, numpy as np, pandas as pd, xarray as xr
+            root, d = sys.argv[1], sys.argv[2]
+            want = xr.open_zarr(root + "/era5.zarr").t2m.sel(time=slice("2001-01-01", "2001-02-01"), latitude=slice(40, 10))
+            got = pd.read_csv(d + "/values.csv")
+            assert list(got.columns) == ["dataset", "variable", "time", "latitude", "longitude", "values"] and len(got) == 0, got
+            nc = xr.open_dataset(d + "/values.nc")
+            assert nc.t2m.dims == ("time", "latitude", "longitude") and nc.t2m.shape == want.shape, (nc.t2m.dims, nc.t2m.shape, want.shape)
+            assert nc.time.dtype.kind == "M", nc.time.dtype
+            np.testing.assert_array_equal(nc.latitude.values, want.latitude.values)
+            red = xr.open_dataset(d + "/both.nc", group="era5_reduced")
+            full = xr.open_zarr(root + "/era5.zarr").t2m.sel(time=slice("2001-01-01", "2001-02-01")).astype("float64")
+            np.testing.assert_array_equal(red.t2m_count.values, full.count("time").values)
+            np.testing.assert_array_equal(red.t2m_sum.values, full.sum("time").values)
+            assert np.isnan(red.t2m_mean.values).all() and red.t2m_mean.shape == (19, 36)
+            print("ok")
+            """;
+        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", script, fixture.Root, dir]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, await err);
+        Assert.Contains("ok", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -222,6 +222,23 @@ q("era5_month_partial_string", "era5", {"select": {"time": ["2000-02", "2000-02"
 q("era5_season_groupby", "era5", {"reduce": {"dims": ["time"], "ops": ["mean", "count"], "groupby": "time.season"}},
   lambda da, la, lo: reduce(da, ["time"], ["mean", "count"], groupby="time.season"))
 
+# Empty selections: xarray's .sel(slice) gives a size-0 dim; reductions over it give NaN (mean/std/var), 0 (sum,
+# count). xarray raises for min/max over a size-0 dim (numpy fmin has no identity): Proxima answers NaN, as for an
+# all-NaN slice (EmptySelectionTests).
+EMPTY_OPS = ["mean", "std", "var", "sum", "count"]
+q("era5_empty_time_reduce_over_time", "era5", {"select": {"time": ["2001-01-01", "2001-02-01"]}, "reduce": {"dims": ["time"], "ops": EMPTY_OPS}},
+  lambda da, la, lo: reduce(da.sel(time=slice("2001-01-01", "2001-02-01")), ["time"], EMPTY_OPS))
+q("era5_empty_time_reduce_all_dims", "era5", {"select": {"time": ["1999-01-01", "1999-12-31"]}, "reduce": {"dims": ["time", "lat", "lon"], "ops": EMPTY_OPS}},
+  lambda da, la, lo: reduce(da.sel(time=slice("1999-01-01", "1999-12-31")), ["time", la, lo], EMPTY_OPS))
+q("era5_empty_time_subset", "era5", {"select": {"time": ["2001-01-01", "2001-02-01"], "lat": [10, 40]}},
+  lambda da, la, lo: sel_range(da.sel(time=slice("2001-01-01", "2001-02-01")), la, 10, 40), values=True)
+q("era5_empty_lat_reduce_over_time", "era5", {"select": {"lat": [12, 13]}, "reduce": {"dims": ["time"], "ops": ["mean", "count"]}},
+  lambda da, la, lo: reduce(sel_range(da, la, 12, 13), ["time"], ["mean", "count"]))
+q("era5_empty_time_points", "era5", {"points": [{"name": "a", "lat": 12, "lon": 200}, {"name": "b", "lat": -61, "lon": 12}], "select": {"time": ["2001-01-01", "2001-01-02"]}},
+  lambda da, la, lo: points(da.sel(time=slice("2001-01-01", "2001-01-02")), la, lo, [{"name": "a", "lat": 12, "lon": 200}, {"name": "b", "lat": -61, "lon": 12}], True), values=True)
+q("cmip6_empty_time_reduce_over_lat_lon", "cmip6", {"select": {"time": ["2020-01-01", "2020-12-30"]}, "reduce": {"dims": ["lat", "lon"], "ops": ["mean", "sum"]}},
+  lambda da, la, lo: reduce(da.sel(time=slice("2020-01-01", "2020-12-30")), [la, lo], ["mean", "sum"]))
+
 # CMIP6-like: int16 packed with scale/offset/_FillValue, 360_day calendar.
 q("cmip6_mean_over_time", "cmip6", {"reduce": {"dims": ["time"], "ops": OPS}}, lambda da, la, lo: reduce(da, ["time"], OPS))
 q("cmip6_groupby_month", "cmip6", {"reduce": {"dims": ["time"], "ops": ["mean", "std", "count"], "groupby": "time.month"}},

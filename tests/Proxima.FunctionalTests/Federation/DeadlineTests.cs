@@ -47,7 +47,7 @@ public sealed class DeadlineTests(FederationFixture federation)
             """, Encoding.UTF8, "application/json"), cancel.Token);
 
         // The units are running once the workers say so (their metrics), then the client leaves.
-        await WaitForAsync(async () => await RunningAsync() >= 2, "units running on us-east-1's workers");
+        await Poll.UntilAsync(async () => await RunningAsync() >= 2, "units running on us-east-1's workers");
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => query);
         await AssertWorkersStoppedPromptlyAsync(before, expectUnits: true);
@@ -56,7 +56,7 @@ public sealed class DeadlineTests(FederationFixture federation)
     private async Task AssertWorkersStoppedPromptlyAsync((long Count, long Within100Ms) before, bool expectUnits = false)
     {
         (long Count, long Within100Ms) now = default;
-        await WaitForAsync(async () => await RunningAsync() == 0 && (!expectUnits || (now = await CancelledAsync()).Count > before.Count), "no unit left running on us-east-1");
+        await Poll.UntilAsync(async () => await RunningAsync() == 0 && (!expectUnits || (now = await CancelledAsync()).Count > before.Count), "no unit left running on us-east-1");
         now = await CancelledAsync();
         Assert.True(now.Within100Ms - before.Within100Ms == now.Count - before.Count,
             $"every cancelled unit stopped within 100 ms of its cancellation ({now.Within100Ms - before.Within100Ms} of {now.Count - before.Count})");
@@ -67,8 +67,8 @@ public sealed class DeadlineTests(FederationFixture federation)
         long count = 0, fast = 0;
         foreach (var text in await WorkerMetricsAsync())
         {
-            count += Value(text, "proxima_worker_cancel_to_stop_seconds_count");
-            fast += Value(text, "proxima_worker_cancel_to_stop_seconds_bucket{le=\"0.1\"}");
+            count += PrometheusText.Value(text, "proxima_worker_cancel_to_stop_seconds_count");
+            fast += PrometheusText.Value(text, "proxima_worker_cancel_to_stop_seconds_bucket{le=\"0.1\"}");
         }
 
         return (count, fast);
@@ -79,7 +79,7 @@ public sealed class DeadlineTests(FederationFixture federation)
         long running = 0;
         foreach (var text in await WorkerMetricsAsync())
         {
-            running += Value(text, "proxima_worker_units_running");
+            running += PrometheusText.Value(text, "proxima_worker_units_running");
         }
 
         return running;
@@ -95,29 +95,5 @@ public sealed class DeadlineTests(FederationFixture federation)
         }
 
         return texts;
-    }
-
-    private static long Value(string metrics, string series)
-    {
-        foreach (var line in metrics.Split('\n'))
-        {
-            if (line.StartsWith(series + " ", StringComparison.Ordinal))
-            {
-                return long.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
-    }
-
-    /// <summary>Polls a condition the processes expose only through their metrics (bounded: 10 s).</summary>
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"timed out waiting for {what}");
-            await Task.Delay(10);
-        }
     }
 }

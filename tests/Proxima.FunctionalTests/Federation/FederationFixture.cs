@@ -20,9 +20,15 @@ public abstract class FederationFixtureBase : IAsyncLifetime
 
     public static readonly (string Region, int Workers)[] Regions = [("us-east-1", 2), ("us-west-2", 3), ("ap-southeast-2", 1)];
 
+    /// <summary>Clients of the load test: each has its own token (the per-client concurrency limit is per token).</summary>
+    public const int LoadClients = 32;
+
     public static readonly (string Region, int Start, int End)[] Parts = [("us-east-1", 0, 30), ("us-west-2", 30, 54), ("ap-southeast-2", 54, 72)];
 
     protected abstract double LatencyMs { get; }
+
+    /// <summary>The process topology: regions and their pool sizes.</summary>
+    protected virtual IReadOnlyList<(string Region, int Workers)> Topology => Regions;
 
     /// <summary>Environment of <c>proxima up</c> (fault injection for its workers).</summary>
     protected virtual IReadOnlyDictionary<string, string>? Environment => null;
@@ -32,6 +38,9 @@ public abstract class FederationFixtureBase : IAsyncLifetime
     public string State => _temp.Combine("state");
 
     public string WholeStore => _temp.Combine("whole.zarr");
+
+    /// <summary>A path in the fixture's temporary directory (deleted with it).</summary>
+    protected string TempPath(string name) => _temp.Combine(name);
 
     public Uri RouterUrl { get; private set; } = null!;
 
@@ -43,18 +52,27 @@ public abstract class FederationFixtureBase : IAsyncLifetime
 
     internal ProximaProcess Up => _up!;
 
+    /// <summary>The load test's token of client <paramref name="i"/> (in STATE/tokens.json, groups <c>*</c>).</summary>
+    public static string LoadToken(int i) => $"load-client-{i:00}-0123456789abcdef";
+
+    /// <summary>Writes the datasets under <see cref="DataRoot"/> (region R's in DataRoot/R) before the federation starts.</summary>
+    protected virtual Task WriteDataAsync() =>
+        Python.RunAsync(Script("make_split_data.py"), [DataRoot, WholeStore, .. Parts.Select(p => $"{p.Region}:{p.Start}:{p.End}")]);
+
+    protected static string Script(string name) => Path.Combine(RepoPaths.Root, "tests", "Proxima.FunctionalTests", "Federation", name);
+
     public async Task InitializeAsync()
     {
-        await Python.RunAsync(Path.Combine(RepoPaths.Root, "tests", "Proxima.FunctionalTests", "Federation", "make_split_data.py"),
-            [DataRoot, WholeStore, .. Parts.Select(p => $"{p.Region}:{p.Start}:{p.End}")]);
+        await WriteDataAsync();
         var config = _temp.Combine("variables.json");
-        var workers = string.Join(",\n", Regions.Select((r, i) =>
+        var workers = string.Join(",\n", Topology.Select((r, i) =>
             $$"""{ "region": "{{r.Region}}", "cidr": "10.{{i + 1}}.0.0/16", "dataset": "s3://dataset-{{i}}", "lustreFileSystemPath": "d{{i}}", "workers": {{r.Workers}} }"""));
         await File.WriteAllTextAsync(config, $$"""{ "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" }, "workers": [ {{workers}} ] }""");
         Directory.CreateDirectory(State);
+        var loadTokens = string.Concat(Enumerable.Range(0, LoadClients).Select(i => $$""", { "token": "{{LoadToken(i)}}", "name": "load-{{i}}", "groups": ["*"] }"""));
         await File.WriteAllTextAsync(Path.Combine(State, "tokens.json"), $$"""
             { "tokens": [ { "token": "{{TeamToken}}", "name": "team", "groups": ["era5-team"] },
-                          { "token": "{{OtherToken}}", "name": "other", "groups": ["other"] } ] }
+                          { "token": "{{OtherToken}}", "name": "other", "groups": ["other"] }{{loadTokens}} ] }
             """);
         _up = ProximaProcess.Start(Environment, "up", "--config", config, "--data-root", DataRoot, "--state", State, "--port", "0",
             "--latency-ms", LatencyMs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bandwidth-mbit", "0");
@@ -65,6 +83,8 @@ public abstract class FederationFixtureBase : IAsyncLifetime
         using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(State, "federation.json")));
         RunFile = doc.RootElement.Clone();
     }
+
+    public int RouterPid => RunFile.GetProperty("routerPid").GetInt32();
 
     /// <summary>Worker pids of a region, from the run file.</summary>
     public List<int> WorkerPids(string region) =>
@@ -79,6 +99,14 @@ public abstract class FederationFixtureBase : IAsyncLifetime
         return doc.RootElement.EnumerateObject()
             .Where(p => p.Name.StartsWith($"worker-{region}-", StringComparison.Ordinal))
             .Select(p => new Uri(p.Value.GetString()!)).ToList();
+    }
+
+    /// <summary>A value of one of a worker's metrics (worker name: <c>worker-REGION-INDEX</c>).</summary>
+    public async Task<long> WorkerMetricAsync(string worker, string series)
+    {
+        using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(State, "metrics.json")));
+        using var http = new HttpClient();
+        return PrometheusText.Value(await http.GetStringAsync(doc.RootElement.GetProperty(worker).GetString()), series);
     }
 
     /// <summary>Worker URLs (direct, not through the link) of a region.</summary>
@@ -156,10 +184,67 @@ public sealed class FederationFixture : FederationFixtureBase
     };
 }
 
-/// <summary>A separate federation whose workers the tests kill.</summary>
+/// <summary>
+/// A separate federation whose workers the tests kill. Two workers hold their units of <c>big/t</c> and
+/// <c>edge/t</c> (60 s, cancellably) so a kill lands while a unit is in flight: worker-us-west-2-0 holds
+/// <c>big/t</c> (us-east-1 + us-west-2) and worker-ap-southeast-2-0 holds <c>edge/t</c> (us-east-1 +
+/// ap-southeast-2); neither holds the other's dataset because it has no part of it.
+/// </summary>
 public sealed class FailureFederationFixture : FederationFixtureBase
 {
     protected override double LatencyMs => 2;
+
+    protected override IReadOnlyDictionary<string, string>? Environment { get; } = new Dictionary<string, string>
+    {
+        ["PROXIMA_FAULT_DELAY_MS"] = "60000",
+        ["PROXIMA_FAULT_WORKER"] = "worker-us-west-2-0,worker-ap-southeast-2-0",
+        ["PROXIMA_FAULT_DATASET"] = "big/t,edge/t",
+    };
+
+    /// <summary>xarray's answers (per op, over time) for <c>big/t</c>, <c>edge/t</c>, and <c>"edge/t us-east-1"</c> (its us-east-1 part alone).</summary>
+    public JsonElement Answers { get; private set; }
+
+    protected override async Task WriteDataAsync()
+    {
+        await base.WriteDataAsync();
+        var answers = TempPath("failure-answers.json");
+        await Python.RunAsync(Script("make_failure_data.py"), [DataRoot, answers]);
+        using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(answers));
+        Answers = doc.RootElement.Clone();
+    }
+}
+
+/// <summary>Reads Prometheus text exposition (what <c>/metrics</c> of the router and workers answer).</summary>
+internal static class PrometheusText
+{
+    /// <summary>The value of one series (name with labels, e.g. <c>x_total{region="a"}</c>); 0 when absent.</summary>
+    public static long Value(string metrics, string series)
+    {
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(series + " ", StringComparison.Ordinal))
+            {
+                return long.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+}
+
+/// <summary>Waits on a condition the processes expose (metrics, /proc), polling, with a bound; never a bare sleep.</summary>
+internal static class Poll
+{
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? bound = null)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var limit = bound ?? TimeSpan.FromSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(sw.Elapsed < limit, $"timed out after {limit.TotalSeconds:0} s waiting for {what}");
+            await Task.Delay(10);
+        }
+    }
 }
 
 /// <summary>One three-region federation shared by the correctness, security and metrics tests (startup is the cost).</summary>

@@ -1,0 +1,409 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Proxima.Compute.Execution;
+
+namespace Proxima.Compute.Kernels;
+
+/// <summary>
+/// The column kernel fused with the merge: for each of <c>n</c> columns over a set of rows (element (r, i) is
+/// <c>x[rowOffsets[r] + i]</c>) it computes count/sum/min/max and then M2 about the column's own mean in registers,
+/// and merges that partial into the accumulators with Chan's formula — the operations of
+/// <see cref="ChanMerge.Into(ref double, ref double, ref double, ref double, ref double, double, double, double, double, double)"/>
+/// in the same order, so the vector paths equal the scalar one. Each accumulator cell is read and written once per call.
+/// </summary>
+/// <remarks>
+/// Two column vectors go through the row loop together (two independent dependency chains per accumulator, so the
+/// adds are throughput- rather than latency-bound). The first pass runs without NaN masks; if a column's sum comes
+/// out NaN (a NaN, or +inf and -inf, among its rows) the pair is redone with masks. Without NaN the masked and
+/// unmasked passes perform the same additions, so the answer does not depend on which one ran.
+/// An empty accumulator cell is (0, 0, 0, +inf, −inf).
+/// </remarks>
+internal static unsafe class ColumnKernels
+{
+    /// <summary>Elements ahead of the current column that the row loop asks the cache for (see <see cref="Prefetch"/>).</summary>
+    private const int PrefetchAhead = 1024;
+
+    public static void MomentsInto<TL, T>(ReadOnlySpan<T> x, ReadOnlySpan<int> rowOffsets, int n, Span<double> count, Span<double> sum, Span<double> m2, Span<double> min, Span<double> max, SimdPath path = SimdPath.Vector512)
+        where TL : IWideningLoader<T>
+        where T : unmanaged
+    {
+        if (count.Length < n || sum.Length < n || m2.Length < n || min.Length < n || max.Length < n)
+        {
+            ThrowHelper.AccumulatorTooShort();
+        }
+
+        for (var r = 0; r < rowOffsets.Length; r++)
+        {
+            if ((uint)rowOffsets[r] > (uint)x.Length || x.Length - rowOffsets[r] < n)
+            {
+                ThrowHelper.AccumulatorTooShort();
+            }
+        }
+
+        var a = new Acc(ref MemoryMarshal.GetReference(count), ref MemoryMarshal.GetReference(sum), ref MemoryMarshal.GetReference(m2), ref MemoryMarshal.GetReference(min), ref MemoryMarshal.GetReference(max));
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        var i = 0;
+        if (path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= n; i += 16)
+            {
+                if (!Pair512<TL, T>(ref xs, rowOffsets, i, a))
+                {
+                    Masked512<TL, T>(ref xs, rowOffsets, i, a);
+                    Masked512<TL, T>(ref xs, rowOffsets, i + 8, a);
+                }
+            }
+
+            for (; i + 8 <= n; i += 8)
+            {
+                Masked512<TL, T>(ref xs, rowOffsets, i, a);
+            }
+        }
+
+        if (path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= n; i += 8)
+            {
+                if (!Pair256<TL, T>(ref xs, rowOffsets, i, a))
+                {
+                    Masked256<TL, T>(ref xs, rowOffsets, i, a);
+                    Masked256<TL, T>(ref xs, rowOffsets, i + 4, a);
+                }
+            }
+
+            for (; i + 4 <= n; i += 4)
+            {
+                Masked256<TL, T>(ref xs, rowOffsets, i, a);
+            }
+        }
+
+        if (path >= SimdPath.Vector128 && Vector128.IsHardwareAccelerated)
+        {
+            for (; i + 2 <= n; i += 2)
+            {
+                Masked128<TL, T>(ref xs, rowOffsets, i, a);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            double c = 0, s = 0, lo = double.PositiveInfinity, hi = double.NegativeInfinity;
+            foreach (var off in rowOffsets)
+            {
+                var v = TL.Load(ref xs, (nuint)(off + i));
+                if (!double.IsNaN(v))
+                {
+                    c++;
+                    s += v;
+                    lo = Math.Min(lo, v);
+                    hi = Math.Max(hi, v);
+                }
+            }
+
+            var mu = s / c;
+            double q = 0;
+            foreach (var off in rowOffsets)
+            {
+                var v = TL.Load(ref xs, (nuint)(off + i));
+                if (!double.IsNaN(v))
+                {
+                    q += (v - mu) * (v - mu);
+                }
+            }
+
+            ChanMerge.Into(ref a.Count(i), ref a.Sum(i), ref a.M2(i), ref a.Min(i), ref a.Max(i), c, s, q, lo, hi);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Pair512<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+        where TL : IWideningLoader<T>
+        where T : unmanaged
+    {
+        var s0 = Vector512<double>.Zero;
+        var s1 = s0;
+        var l0 = Vector512.Create(double.PositiveInfinity);
+        var l1 = l0;
+        var h0 = Vector512.Create(double.NegativeInfinity);
+        var h1 = h0;
+        foreach (var off in rowOffsets)
+        {
+            var o = (nuint)(off + i);
+            Prefetch(ref xs, o + PrefetchAhead);
+            var v0 = TL.Load512(ref xs, o);
+            var v1 = TL.Load512(ref xs, o + 8);
+            s0 += v0;
+            s1 += v1;
+            l0 = Vector512.MinNative(l0, v0);
+            l1 = Vector512.MinNative(l1, v1);
+            h0 = Vector512.MaxNative(h0, v0);
+            h1 = Vector512.MaxNative(h1, v1);
+        }
+
+        if (!Vector512.EqualsAll(s0, s0) || !Vector512.EqualsAll(s1, s1))
+        {
+            return false;
+        }
+
+        var c = Vector512.Create((double)rowOffsets.Length);
+        var mu0 = s0 / c;
+        var mu1 = s1 / c;
+        var q0 = Vector512<double>.Zero;
+        var q1 = q0;
+        foreach (var off in rowOffsets)
+        {
+            var o = (nuint)(off + i);
+            var d0 = TL.Load512(ref xs, o) - mu0;
+            var d1 = TL.Load512(ref xs, o + 8) - mu1;
+            q0 += d0 * d0;
+            q1 += d1 * d1;
+        }
+
+        Merge(c, s0, q0, l0, h0, a, (nuint)i);
+        Merge(c, s1, q1, l1, h1, a, (nuint)i + 8);
+        return true;
+    }
+
+    private static void Masked512<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+        where TL : IWideningLoader<T>
+        where T : unmanaged
+    {
+        var one = Vector512<double>.One;
+        var vc = Vector512<double>.Zero;
+        var vs = Vector512<double>.Zero;
+        var vl = Vector512.Create(double.PositiveInfinity);
+        var vh = Vector512.Create(double.NegativeInfinity);
+        foreach (var off in rowOffsets)
+        {
+            var v = TL.Load512(ref xs, (nuint)(off + i));
+            var m = Vector512.Equals(v, v);
+            vc += Vector512.BitwiseAnd(m, one);
+            vs += Vector512.BitwiseAnd(m, v);
+            vl = Vector512.ConditionalSelect(m, Vector512.MinNative(vl, v), vl);
+            vh = Vector512.ConditionalSelect(m, Vector512.MaxNative(vh, v), vh);
+        }
+
+        var mu = vs / vc;
+        var vq = Vector512<double>.Zero;
+        foreach (var off in rowOffsets)
+        {
+            var v = TL.Load512(ref xs, (nuint)(off + i));
+            var d = v - mu;
+            vq += Vector512.BitwiseAnd(Vector512.Equals(v, v), d * d);
+        }
+
+        Merge(vc, vs, vq, vl, vh, a, (nuint)i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Pair256<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+        where TL : IWideningLoader<T>
+        where T : unmanaged
+    {
+        var s0 = Vector256<double>.Zero;
+        var s1 = s0;
+        var l0 = Vector256.Create(double.PositiveInfinity);
+        var l1 = l0;
+        var h0 = Vector256.Create(double.NegativeInfinity);
+        var h1 = h0;
+        foreach (var off in rowOffsets)
+        {
+            var o = (nuint)(off + i);
+            Prefetch(ref xs, o + PrefetchAhead);
+            var v0 = TL.Load256(ref xs, o);
+            var v1 = TL.Load256(ref xs, o + 4);
+            s0 += v0;
+            s1 += v1;
+            l0 = Vector256.MinNative(l0, v0);
+            l1 = Vector256.MinNative(l1, v1);
+            h0 = Vector256.MaxNative(h0, v0);
+            h1 = Vector256.MaxNative(h1, v1);
+        }
+
+        if (!Vector256.EqualsAll(s0, s0) || !Vector256.EqualsAll(s1, s1))
+        {
+            return false;
+        }
+
+        var c = Vector256.Create((double)rowOffsets.Length);
+        var mu0 = s0 / c;
+        var mu1 = s1 / c;
+        var q0 = Vector256<double>.Zero;
+        var q1 = q0;
+        foreach (var off in rowOffsets)
+        {
+            var o = (nuint)(off + i);
+            var d0 = TL.Load256(ref xs, o) - mu0;
+            var d1 = TL.Load256(ref xs, o + 4) - mu1;
+            q0 += d0 * d0;
+            q1 += d1 * d1;
+        }
+
+        Merge(c, s0, q0, l0, h0, a, (nuint)i);
+        Merge(c, s1, q1, l1, h1, a, (nuint)i + 4);
+        return true;
+    }
+
+    private static void Masked256<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+        where TL : IWideningLoader<T>
+        where T : unmanaged
+    {
+        var one = Vector256<double>.One;
+        var vc = Vector256<double>.Zero;
+        var vs = Vector256<double>.Zero;
+        var vl = Vector256.Create(double.PositiveInfinity);
+        var vh = Vector256.Create(double.NegativeInfinity);
+        foreach (var off in rowOffsets)
+        {
+            var v = TL.Load256(ref xs, (nuint)(off + i));
+            var m = Vector256.Equals(v, v);
+            vc += Vector256.BitwiseAnd(m, one);
+            vs += Vector256.BitwiseAnd(m, v);
+            vl = Vector256.ConditionalSelect(m, Vector256.MinNative(vl, v), vl);
+            vh = Vector256.ConditionalSelect(m, Vector256.MaxNative(vh, v), vh);
+        }
+
+        var mu = vs / vc;
+        var vq = Vector256<double>.Zero;
+        foreach (var off in rowOffsets)
+        {
+            var v = TL.Load256(ref xs, (nuint)(off + i));
+            var d = v - mu;
+            vq += Vector256.BitwiseAnd(Vector256.Equals(v, v), d * d);
+        }
+
+        Merge(vc, vs, vq, vl, vh, a, (nuint)i);
+    }
+
+    private static void Masked128<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+        where TL : IWideningLoader<T>
+        where T : unmanaged
+    {
+        var one = Vector128<double>.One;
+        var vc = Vector128<double>.Zero;
+        var vs = Vector128<double>.Zero;
+        var vl = Vector128.Create(double.PositiveInfinity);
+        var vh = Vector128.Create(double.NegativeInfinity);
+        foreach (var off in rowOffsets)
+        {
+            var v = TL.Load128(ref xs, (nuint)(off + i));
+            var m = Vector128.Equals(v, v);
+            vc += Vector128.BitwiseAnd(m, one);
+            vs += Vector128.BitwiseAnd(m, v);
+            vl = Vector128.ConditionalSelect(m, Vector128.MinNative(vl, v), vl);
+            vh = Vector128.ConditionalSelect(m, Vector128.MaxNative(vh, v), vh);
+        }
+
+        var mu = vs / vc;
+        var vq = Vector128<double>.Zero;
+        foreach (var off in rowOffsets)
+        {
+            var v = TL.Load128(ref xs, (nuint)(off + i));
+            var d = v - mu;
+            vq += Vector128.BitwiseAnd(Vector128.Equals(v, v), d * d);
+        }
+
+        Merge(vc, vs, vq, vl, vh, a, (nuint)i);
+    }
+
+    /// <summary>Chan's merge of a column partial (nb, sb, qb, lb, hb) into the accumulators at <paramref name="i"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Merge(Vector512<double> nb, Vector512<double> sb, Vector512<double> qb, Vector512<double> lb, Vector512<double> hb, Acc a, nuint i)
+    {
+        var na = Vector512.LoadUnsafe(ref a.Count(0), i);
+        var sa = Vector512.LoadUnsafe(ref a.Sum(0), i);
+        var qa = Vector512.LoadUnsafe(ref a.M2(0), i);
+        var emptyA = Vector512.Equals(na, Vector512<double>.Zero);
+        var emptyB = Vector512.Equals(nb, Vector512<double>.Zero);
+        var nt = na + nb;
+        var delta = (sb / nb) - (sa / na);
+        var q = qa + qb + (delta * delta * (na * nb / nt));
+        Vector512.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
+        Vector512.ConditionalSelect(emptyA, sb, Vector512.ConditionalSelect(emptyB, sa, sa + sb)).StoreUnsafe(ref a.Sum(0), i);
+        Vector512.ConditionalSelect(emptyA, qb, Vector512.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
+        Vector512.MinNative(Vector512.LoadUnsafe(ref a.Min(0), i), lb).StoreUnsafe(ref a.Min(0), i);
+        Vector512.MaxNative(Vector512.LoadUnsafe(ref a.Max(0), i), hb).StoreUnsafe(ref a.Max(0), i);
+    }
+
+    /// <inheritdoc cref="Merge(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Merge(Vector256<double> nb, Vector256<double> sb, Vector256<double> qb, Vector256<double> lb, Vector256<double> hb, Acc a, nuint i)
+    {
+        var na = Vector256.LoadUnsafe(ref a.Count(0), i);
+        var sa = Vector256.LoadUnsafe(ref a.Sum(0), i);
+        var qa = Vector256.LoadUnsafe(ref a.M2(0), i);
+        var emptyA = Vector256.Equals(na, Vector256<double>.Zero);
+        var emptyB = Vector256.Equals(nb, Vector256<double>.Zero);
+        var nt = na + nb;
+        var delta = (sb / nb) - (sa / na);
+        var q = qa + qb + (delta * delta * (na * nb / nt));
+        Vector256.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
+        Vector256.ConditionalSelect(emptyA, sb, Vector256.ConditionalSelect(emptyB, sa, sa + sb)).StoreUnsafe(ref a.Sum(0), i);
+        Vector256.ConditionalSelect(emptyA, qb, Vector256.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
+        Vector256.MinNative(Vector256.LoadUnsafe(ref a.Min(0), i), lb).StoreUnsafe(ref a.Min(0), i);
+        Vector256.MaxNative(Vector256.LoadUnsafe(ref a.Max(0), i), hb).StoreUnsafe(ref a.Max(0), i);
+    }
+
+    /// <inheritdoc cref="Merge(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Merge(Vector128<double> nb, Vector128<double> sb, Vector128<double> qb, Vector128<double> lb, Vector128<double> hb, Acc a, nuint i)
+    {
+        var na = Vector128.LoadUnsafe(ref a.Count(0), i);
+        var sa = Vector128.LoadUnsafe(ref a.Sum(0), i);
+        var qa = Vector128.LoadUnsafe(ref a.M2(0), i);
+        var emptyA = Vector128.Equals(na, Vector128<double>.Zero);
+        var emptyB = Vector128.Equals(nb, Vector128<double>.Zero);
+        var nt = na + nb;
+        var delta = (sb / nb) - (sa / na);
+        var q = qa + qb + (delta * delta * (na * nb / nt));
+        Vector128.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
+        Vector128.ConditionalSelect(emptyA, sb, Vector128.ConditionalSelect(emptyB, sa, sa + sb)).StoreUnsafe(ref a.Sum(0), i);
+        Vector128.ConditionalSelect(emptyA, qb, Vector128.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
+        Vector128.MinNative(Vector128.LoadUnsafe(ref a.Min(0), i), lb).StoreUnsafe(ref a.Min(0), i);
+        Vector128.MaxNative(Vector128.LoadUnsafe(ref a.Max(0), i), hb).StoreUnsafe(ref a.Max(0), i);
+    }
+
+    /// <summary>
+    /// The rows of a chunk are a whole time slice apart (about 1 MB for a 0.5° grid): more concurrent streams than
+    /// the hardware prefetcher follows, so without a hint every row's next line is a DRAM miss.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch<T>(ref T xs, nuint offset)
+        where T : unmanaged
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref xs, offset)));
+        }
+    }
+
+    /// <summary>The five accumulator rows of one call (refs to their first cell).</summary>
+    private readonly ref struct Acc
+    {
+        private readonly ref double _count;
+        private readonly ref double _sum;
+        private readonly ref double _m2;
+        private readonly ref double _min;
+        private readonly ref double _max;
+
+        public Acc(ref double count, ref double sum, ref double m2, ref double min, ref double max)
+        {
+            _count = ref count;
+            _sum = ref sum;
+            _m2 = ref m2;
+            _min = ref min;
+            _max = ref max;
+        }
+
+        public ref double Count(int i) => ref Unsafe.Add(ref _count, i);
+
+        public ref double Sum(int i) => ref Unsafe.Add(ref _sum, i);
+
+        public ref double M2(int i) => ref Unsafe.Add(ref _m2, i);
+
+        public ref double Min(int i) => ref Unsafe.Add(ref _min, i);
+
+        public ref double Max(int i) => ref Unsafe.Add(ref _max, i);
+    }
+}

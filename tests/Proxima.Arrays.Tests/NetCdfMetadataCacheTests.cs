@@ -1,0 +1,148 @@
+using Proxima.Arrays.NetCdf;
+using Proxima.Arrays.Storage;
+using Proxima.Arrays.Tests.Infrastructure;
+using Xunit;
+
+namespace Proxima.Arrays.Tests;
+
+/// <summary>
+/// The per-sync metadata cache of NetCDF collections: an unchanged collection opens without opening its files,
+/// a changed file invalidates the cache, and every way of opening reads what xarray.open_mfdataset reads.
+/// </summary>
+public sealed class NetCdfMetadataCacheTests : IClassFixture<NetCdfReference>
+{
+    private readonly NetCdfReference _ref;
+
+    public NetCdfMetadataCacheTests(NetCdfReference reference)
+    {
+        _ref = reference;
+    }
+
+    private static int OpenFiles(GridDataset ds) => ds.Owned.OfType<NetCdfFileSlot>().Count(s => s.IsOpen);
+
+    /// <summary>A private copy of the reference collection (tests change files) and a cache directory beside it.</summary>
+    private (TempDir Dir, string Collection, GridDatasetOptions Options) CopyCollection()
+    {
+        var dir = new TempDir();
+        string coll = Path.Combine(dir.Path, "data", "coll");
+        Directory.CreateDirectory(coll);
+        foreach (string f in Directory.GetFiles(Path.Combine(_ref.Root, _ref.Cases["collection"].Path)))
+        {
+            File.Copy(f, Path.Combine(coll, Path.GetFileName(f)));
+        }
+
+        return (dir, coll, new GridDatasetOptions { NetCdfMetadataCacheDirectory = Path.Combine(dir.Path, "cache") });
+    }
+
+    private async Task AssertMatches(GridDataset ds, ExpectedCase expected)
+    {
+        foreach (ExpectedVariable v in expected.Variables.Values)
+        {
+            await Compare.AssertVariableMatches(ds, v, expected.Name);
+        }
+
+        Assert.Equal(expected.Variables["time"].Times, (await ds["time"].ReadTimesAsync(CancellationToken.None)).Select(t => t.ToString()));
+    }
+
+    [Fact]
+    public async Task Cached_collection_opens_without_opening_files_and_reads_equal_to_xarray()
+    {
+        (TempDir dir, string _, GridDatasetOptions options) = CopyCollection();
+        using (dir)
+        {
+            var storage = new PosixStorage(Path.Combine(dir.Path, "data"));
+            using (GridDataset cold = await GridDataset.OpenAsync(storage, "coll", options))
+            {
+                Assert.Equal(4, OpenFiles(cold));
+                await AssertMatches(cold, _ref.Cases["collection"]);
+            }
+
+            Assert.Single(Directory.GetFiles(options.NetCdfMetadataCacheDirectory!, "*.json"));
+            using GridDataset cached = await GridDataset.OpenAsync(storage, "coll", options);
+            Assert.Equal(DatasetFormat.NetCdfCollection, cached.Format);
+            Assert.Equal(0, OpenFiles(cached));
+            Assert.Equal("netcdf4 test", cached.Attributes["title"].AsString());
+            Assert.Equal([48L, 17, 12], cached["t2m"].Shape.ToArray());
+            Assert.Equal(4, cached["t2m"].ChunkShape[0]);
+
+            // One time step of the third file opens that file only.
+            float[] step = await cached["t2m"].ReadRegionAsync<float>([30, 0, 0], [1, 17, 12], CancellationToken.None);
+            Assert.Equal(1, OpenFiles(cached));
+            ExpectedVariable t2m = _ref.Cases["collection"].Variables["t2m"];
+            Compare.Equal(t2m.Values.AsSpan(30 * 17 * 12, 17 * 12), step.Select(x => (double)x).ToArray(), "t2m[30]");
+            await AssertMatches(cached, _ref.Cases["collection"]);
+        }
+    }
+
+    [Fact]
+    public async Task A_changed_file_invalidates_the_cache_and_the_collection_reads_its_new_contents()
+    {
+        (TempDir dir, string coll, GridDatasetOptions options) = CopyCollection();
+        using (dir)
+        {
+            var storage = new PosixStorage(Path.Combine(dir.Path, "data"));
+            using (GridDataset first = await GridDataset.OpenAsync(storage, "coll", options))
+            {
+                Assert.Equal(48, first["t2m"].Shape[0]);
+            }
+
+            string expectedDir = Path.Combine(dir.Path, "expected");
+            Python.Run("change_collection.py", expectedDir, coll);
+            ExpectedCase changed = ReferenceSet.Load(expectedDir)["changed"];
+
+            using (GridDataset reopened = await GridDataset.OpenAsync(storage, "coll", options))
+            {
+                Assert.Equal(4, OpenFiles(reopened));
+                Assert.Equal(49, reopened["t2m"].Shape[0]);
+                await AssertMatches(reopened, changed);
+            }
+
+            // The rewritten cache describes the changed files.
+            using GridDataset cached = await GridDataset.OpenAsync(storage, "coll", options);
+            Assert.Equal(0, OpenFiles(cached));
+            await AssertMatches(cached, changed);
+        }
+    }
+
+    [Fact]
+    public async Task A_file_replaced_after_a_cached_open_is_a_typed_error_not_stale_data()
+    {
+        (TempDir dir, string coll, GridDatasetOptions options) = CopyCollection();
+        using (dir)
+        {
+            var storage = new PosixStorage(Path.Combine(dir.Path, "data"));
+            using (await GridDataset.OpenAsync(storage, "coll", options))
+            {
+            }
+
+            using GridDataset cached = await GridDataset.OpenAsync(storage, "coll", options);
+            string last = Directory.GetFiles(coll).Order(StringComparer.Ordinal).Last();
+            File.SetLastWriteTimeUtc(last, File.GetLastWriteTimeUtc(last).AddSeconds(5));
+            ArrayFormatException e = await Assert.ThrowsAsync<ArrayFormatException>(async () =>
+                await cached["t2m"].ReadRegionAsync<float>([47, 0, 0], [1, 17, 12], CancellationToken.None));
+            Assert.Contains(Path.GetFileName(last), e.Message, StringComparison.Ordinal);
+            Assert.Contains("changed since the collection was opened", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_corrupt_cache_file_is_ignored_and_rewritten()
+    {
+        (TempDir dir, string _, GridDatasetOptions options) = CopyCollection();
+        using (dir)
+        {
+            var storage = new PosixStorage(Path.Combine(dir.Path, "data"));
+            string cacheFile = CollectionMetadataCache.PathFor(options.NetCdfMetadataCacheDirectory!, storage.Describe("coll"));
+            Directory.CreateDirectory(options.NetCdfMetadataCacheDirectory!);
+            await File.WriteAllTextAsync(cacheFile, "{\"version\": 1, \"files\": [tru");
+            using (GridDataset ds = await GridDataset.OpenAsync(storage, "coll", options))
+            {
+                Assert.Equal(4, OpenFiles(ds));
+                await AssertMatches(ds, _ref.Cases["collection"]);
+            }
+
+            using GridDataset cached = await GridDataset.OpenAsync(storage, "coll", options);
+            Assert.Equal(0, OpenFiles(cached));
+        }
+    }
+}
