@@ -315,7 +315,7 @@ internal static class ServiceCommands
                 };
             }
 
-            if (parse.GetValue(_port) ?? (int.TryParse(Env("PROXIMA_WORKERS_PORT"), System.Globalization.CultureInfo.InvariantCulture, out var p) ? (int?)p : null) is { } port)
+            if ((parse.GetValue(_port) ?? (int.TryParse(Env("PROXIMA_WORKERS_PORT"), System.Globalization.CultureInfo.InvariantCulture, out var p) ? (int?)p : null)) is { } port)
             {
                 options = options with { DefaultPort = port };
             }
