@@ -315,9 +315,16 @@ internal static class ServiceCommands
                 };
             }
 
-            if ((parse.GetValue(_port) ?? (int.TryParse(Env("PROXIMA_WORKERS_PORT"), System.Globalization.CultureInfo.InvariantCulture, out var p) ? (int?)p : null)) is { } port)
+            var port = parse.GetValue(_port);
+            if (port is null && Env("PROXIMA_WORKERS_PORT") is { } envPort)
             {
-                options = options with { DefaultPort = port };
+                port = int.TryParse(envPort, System.Globalization.CultureInfo.InvariantCulture, out var p) ? p
+                    : throw new FormatException($"PROXIMA_WORKERS_PORT: '{envPort}' is not a port");
+            }
+
+            if (port is not null)
+            {
+                options = options with { DefaultPort = port.Value };
             }
 
             if (parse.GetValue(_refresh) is { } seconds)
