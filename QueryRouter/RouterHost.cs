@@ -47,8 +47,8 @@ public static class RouterHost
         Func<string, Uri, IWorkerChannel> connect = static (region, uri) => new GrpcWorkerChannel(region, uri);
         if (options.ClientCertificatePath is { } certPath)
         {
-            var certificate = Shared.MutualTls.LoadWithKey(certPath, options.ClientKeyPath ?? throw new ArgumentException("RouterOptions.ClientKeyPath is required with ClientCertificatePath"));
-            var ca = Shared.MutualTls.LoadCa(options.CaCertificatePath ?? throw new ArgumentException("RouterOptions.CaCertificatePath is required with ClientCertificatePath"));
+            var certificate = Shared.MutualTls.LoadWithKey(certPath, options.ClientKeyPath ?? throw new ArgumentException("RouterOptions.ClientKeyPath is required with ClientCertificatePath"), "RouterOptions.ClientCertificatePath", "RouterOptions.ClientKeyPath");
+            var ca = Shared.MutualTls.LoadCa(options.CaCertificatePath ?? throw new ArgumentException("RouterOptions.CaCertificatePath is required with ClientCertificatePath"), "RouterOptions.CaCertificatePath");
             connect = (region, uri) => new GrpcWorkerChannel(region, uri, new GrpcClientOptions
             {
                 MaxReceiveMessageSize = 256 * 1024 * 1024,
@@ -56,7 +56,21 @@ public static class RouterHost
             });
         }
 
-        builder.Services.AddSingleton(sp => new WorkerPools(options.Workers, connect, sp.GetRequiredService<TimeProvider>()));
+        var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(options.Workers, StringComparer.Ordinal);
+        foreach (var region in options.Discovery?.Regions ?? [])
+        {
+            endpoints.TryAdd(region, []);
+        }
+
+        builder.Services.AddSingleton(sp => new WorkerPools(endpoints, connect, sp.GetRequiredService<TimeProvider>()));
+        if (options.Discovery is { } discovery)
+        {
+            var scheme = options.ClientCertificatePath is null ? "http" : "https";
+            builder.Services.AddSingleton(sp => new WorkerDiscovery(discovery, sp.GetRequiredService<WorkerPools>(), scheme,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Proxima.QueryRouter.Discovery")));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerDiscovery>());
+        }
+
         builder.Services.AddSingleton(sp => new QueryPlanner(sp.GetRequiredService<ICatalog>(), sp.GetRequiredService<WorkerPools>(), options));
         if (options.Jwt is { } jwt)
         {
@@ -82,7 +96,7 @@ public static class RouterHost
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var (http, grpcUrl) = GetUrls(app);
-            RouterLog.Listening(app.Logger, http.ToString(), grpcUrl.ToString(), string.Join(",", options.Workers.Keys));
+            RouterLog.Listening(app.Logger, http.ToString(), grpcUrl.ToString(), string.Join(",", endpoints.Keys));
         });
         return app;
     }

@@ -36,4 +36,10 @@ internal static partial class RouterLog
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "Could not load JWT signing keys from {Source}: {Message}")]
     public static partial void SigningKeysFailed(ILogger logger, string source, string message);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Worker discovery for {Region} ({Name}) failed; keeping its current workers: {Message}")]
+    public static partial void DiscoveryFailed(ILogger logger, string region, string name, string message);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "Region {Region}: {Count} worker(s) from DNS {Name} ({Added} joined, {Removed} left)")]
+    public static partial void DiscoveryChanged(ILogger logger, string region, string name, int count, int added, int removed);
 }

@@ -21,6 +21,9 @@ public sealed record RouterOptions
     /// <summary>Worker endpoints per region (local mode: the link emulators' addresses).</summary>
     public required IReadOnlyDictionary<string, IReadOnlyList<Uri>> Workers { get; init; }
 
+    /// <summary>Worker discovery by DNS (AWS), for regions not in <see cref="Workers"/>; null = static endpoints only.</summary>
+    public Dispatch.WorkerDiscoveryOptions? Discovery { get; init; }
+
     /// <summary>Deadline applied when a query sets none.</summary>
     public TimeSpan DefaultDeadline { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -48,18 +51,21 @@ public sealed record RouterOptions
     /// <summary>OIDC/JWT bearer-token validation, alongside <see cref="Tokens"/>; null = static tokens only.</summary>
     public Security.JwtOptions? Jwt { get; init; }
 
-    /// <summary>PEM certificate the router presents to workers (mTLS, with <see cref="ClientKeyPath"/>); null = plain h2c.</summary>
+    /// <summary>
+    /// Certificate the router presents to workers (mTLS, with <see cref="ClientKeyPath"/> and
+    /// <see cref="CaCertificatePath"/>); each a PEM file path or the PEM contents (AWS: PROXIMA_TLS_CERT/KEY/CA). Null = plain h2c.
+    /// </summary>
     public string? ClientCertificatePath { get; init; }
 
     public string? ClientKeyPath { get; init; }
 
-    /// <summary>PEM of the CA that signed the workers' certificates (trusted for worker TLS).</summary>
+    /// <summary>The CA that signed the workers' certificates (trusted for worker TLS), path or PEM contents.</summary>
     public string? CaCertificatePath { get; init; }
 
     /// <summary>Most datasets in one query.</summary>
     public int MaxDatasets { get; init; } = 16;
 
-    /// <summary>Most output cells (per dataset, per op) a query may produce.</summary>
+    /// <summary>Most output cells a query may produce (summed over its datasets, each op counted); refused with 400 at planning, before any data is read.</summary>
     public long MaxOutputCells { get; init; } = 50_000_000;
 
     /// <summary>Queries one client (token) may run at once; more get 429.</summary>
@@ -93,7 +99,13 @@ public sealed record RouterOptions
             throw new ArgumentException($"RouterOptions.MaxAttempts: {MaxAttempts} is not in 1..10", nameof(MaxAttempts));
         }
 
+        if (MaxOutputCells < 1)
+        {
+            throw new ArgumentException($"RouterOptions.MaxOutputCells: {MaxOutputCells} must be at least 1", nameof(MaxOutputCells));
+        }
+
         Jwt?.Validate();
+        Discovery?.Validate();
 
         foreach (var (region, endpoints) in Workers)
         {

@@ -24,14 +24,23 @@ internal sealed class WorkUnitRunner
         _execution = new ExecutionOptions { MaxChunksInFlight = Math.Max(2, Environment.ProcessorCount) };
     }
 
-    /// <summary>The number of chunks the unit's query touches (the router splits [0, n) into units).</summary>
-    public async Task<long> PlanAsync(WorkUnit unit, QuerySpec spec, CancellationToken cancellationToken)
+    /// <summary>
+    /// The number of chunks the unit's query touches (the router splits [0, n) into units) and the
+    /// cells of its full answer (per op), without reading data.
+    /// </summary>
+    public async Task<(long Chunks, long OutputCells)> PlanAsync(WorkUnit unit, QuerySpec spec, CancellationToken cancellationToken)
     {
         var dataset = await OpenAsync(unit, cancellationToken);
         try
         {
             var plan = await QueryExecutor.PlanAsync(dataset, unit.Dataset, spec, cancellationToken);
-            return plan.ChunkCount;
+            long cells = 1;
+            foreach (var n in plan.Shape)
+            {
+                cells *= n;
+            }
+
+            return (plan.ChunkCount, cells);
         }
         catch (QueryValidationException ex)
         {

@@ -15,6 +15,16 @@ public static class WorkerCertificates
     public static void GenerateLocal(string directory) => Shared.MutualTls.GenerateLocal(directory);
 
     /// <summary>
+    /// Loads a certificate + key + CA (each a PEM file path or PEM contents) once, so a bad one fails at
+    /// start-up with an <see cref="ArgumentException"/> naming the option or environment variable it came from.
+    /// </summary>
+    public static void Check(string certificate, string key, string ca, string certificateName, string keyName, string caName)
+    {
+        using var leaf = Shared.MutualTls.LoadWithKey(certificate, key, certificateName, keyName);
+        using var root = Shared.MutualTls.LoadCa(ca, caName);
+    }
+
+    /// <summary>
     /// An HTTP handler that calls workers as the router does: presents <c>router.crt</c> and trusts only
     /// servers chaining to <c>ca.crt</c> of <paramref name="directory"/> (tools and benchmarks).
     /// </summary>
@@ -40,8 +50,8 @@ public static class WorkerHost
         {
             if (options.TlsCertificatePath is { } certPath)
             {
-                var certificate = Shared.MutualTls.LoadWithKey(certPath, options.TlsKeyPath!);
-                var ca = Shared.MutualTls.LoadCa(options.ClientCaPath!);
+                var certificate = Shared.MutualTls.LoadWithKey(certPath, options.TlsKeyPath!, "WorkerOptions.TlsCertificatePath", "WorkerOptions.TlsKeyPath");
+                var ca = Shared.MutualTls.LoadCa(options.ClientCaPath!, "WorkerOptions.ClientCaPath");
                 k.Listen(System.Net.IPAddress.Parse(options.Host), options.Port, l =>
                 {
                     l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;

@@ -28,8 +28,9 @@ public sealed record WorkerOptions
     public int MaxConcurrentUnits { get; init; } = Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>
-    /// Mutual TLS: the worker's certificate and key (PEM) and the CA (PEM) client certificates must chain
-    /// to. All three set = TLS with a required client certificate; none = h2c (trusted networks only).
+    /// Mutual TLS: the worker's certificate and key and the CA client certificates must chain to, each a
+    /// PEM file path or the PEM contents (AWS: PROXIMA_TLS_CERT/KEY/CA from Secrets Manager). All three
+    /// set = TLS with a required client certificate; none = h2c (trusted networks only).
     /// </summary>
     public string? TlsCertificatePath { get; init; }
 
@@ -43,14 +44,14 @@ public sealed record WorkerOptions
     /// <summary>
     /// Fault injection for tests and benchmarks: this fraction of work units waits <see cref="FaultDelay"/>
     /// (cancellably) before running. Off by default; <c>proxima worker</c> reads
-    /// <c>PROXIMA_FAULT_DELAY_MS</c>, <c>PROXIMA_FAULT_FRACTION</c> and <c>PROXIMA_FAULT_WORKER</c> (worker name).
+    /// <c>PROXIMA_FAULT_DELAY_MS</c>, <c>PROXIMA_FAULT_FRACTION</c> and <c>PROXIMA_FAULT_WORKER</c> (worker names, comma-separated).
     /// </summary>
     public TimeSpan FaultDelay { get; init; }
 
     public double FaultFraction { get; init; }
 
-    /// <summary>Only units of this dataset id are delayed (null = all); <c>PROXIMA_FAULT_DATASET</c>.</summary>
-    public string? FaultDataset { get; init; }
+    /// <summary>Only units of these dataset ids are delayed (null = all); <c>PROXIMA_FAULT_DATASET</c> (comma-separated).</summary>
+    public IReadOnlyList<string>? FaultDatasets { get; init; }
 
     /// <summary>Checks the options and names the bad field.</summary>
     public void Validate()

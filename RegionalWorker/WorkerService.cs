@@ -19,9 +19,9 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
         var spec = Parse(unit, context);
         try
         {
-            var chunks = await runner.PlanAsync(unit, spec, context.CancellationToken);
+            var (chunks, cells) = await runner.PlanAsync(unit, spec, context.CancellationToken);
             metrics.Plans.Add();
-            return new UnitPlan { UnitId = unit.UnitId, ChunkCount = chunks, Worker = options.Name };
+            return new UnitPlan { UnitId = unit.UnitId, ChunkCount = chunks, OutputCells = cells, Worker = options.Name };
         }
         catch (WorkUnitException ex)
         {
@@ -94,7 +94,7 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
                 p.Region = region;
                 return new WorkerEvent { Progress = p };
             }, context.CancellationToken);
-            if (options.FaultFraction > 0 && (options.FaultDataset is null || options.FaultDataset == unit.Dataset) && Random.Shared.NextDouble() < options.FaultFraction)
+            if (options.FaultFraction > 0 && (options.FaultDatasets is null || options.FaultDatasets.Contains(unit.Dataset)) && Random.Shared.NextDouble() < options.FaultFraction)
             {
                 await Task.Delay(options.FaultDelay, context.CancellationToken);
             }

@@ -11,14 +11,57 @@ namespace Proxima.Shared;
 /// </summary>
 internal static class MutualTls
 {
-    /// <summary>Loads a certificate with its private key from PEM files (ephemeral keys re-imported so SslStream can use them).</summary>
-    public static X509Certificate2 LoadWithKey(string certPath, string keyPath)
+    /// <summary>
+    /// Loads a certificate with its private key, each given as a PEM file path or as PEM contents (AWS
+    /// injects the contents from Secrets Manager as environment variables). Ephemeral keys are
+    /// re-imported so SslStream can use them. A bad PEM is an <see cref="ArgumentException"/> naming
+    /// <paramref name="certName"/>/<paramref name="keyName"/> (never echoing the contents).
+    /// </summary>
+    public static X509Certificate2 LoadWithKey(string certPathOrPem, string keyPathOrPem, string certName = "certificate", string keyName = "key")
     {
-        using var pem = X509Certificate2.CreateFromPemFile(certPath, keyPath);
-        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        var certPem = ReadPem(certPathOrPem, certName);
+        var keyPem = ReadPem(keyPathOrPem, keyName);
+        try
+        {
+            using var pem = X509Certificate2.CreateFromPem(certPem, keyPem);
+            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new ArgumentException($"{certName} / {keyName}: not a PEM certificate with its matching private key ({ex.Message})", certName, ex);
+        }
     }
 
-    public static X509Certificate2 LoadCa(string caPath) => X509CertificateLoader.LoadCertificateFromFile(caPath);
+    /// <summary>The CA certificate, from a PEM file path or PEM contents.</summary>
+    public static X509Certificate2 LoadCa(string caPathOrPem, string name = "CA certificate")
+    {
+        var pem = ReadPem(caPathOrPem, name);
+        try
+        {
+            return X509Certificate2.CreateFromPem(pem);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new ArgumentException($"{name}: not a PEM certificate ({ex.Message})", name, ex);
+        }
+    }
+
+    /// <summary>PEM text from contents (anything holding <c>-----BEGIN</c>; literal <c>\n</c> escapes are undone) or from a file.</summary>
+    public static string ReadPem(string pathOrPem, string name)
+    {
+        if (pathOrPem.Contains("-----BEGIN", StringComparison.Ordinal))
+        {
+            // Secrets stored as one-line JSON strings sometimes keep "\n" escapes instead of newlines.
+            return pathOrPem.Contains('\n', StringComparison.Ordinal) ? pathOrPem : pathOrPem.Replace("\\n", "\n", StringComparison.Ordinal);
+        }
+
+        if (!File.Exists(pathOrPem))
+        {
+            throw new ArgumentException($"{name}: neither PEM contents (-----BEGIN ...) nor an existing file: '{(pathOrPem.Length > 200 ? pathOrPem[..200] + "..." : pathOrPem)}'", name);
+        }
+
+        return File.ReadAllText(pathOrPem);
+    }
 
     /// <summary>True when <paramref name="certificate"/> chains to <paramref name="ca"/> and is valid now.</summary>
     public static bool ChainsTo(X509Certificate? certificate, X509Certificate2 ca)

@@ -12,6 +12,7 @@ apt_packages=(
   python3-xarray python3-zarr python3-numcodecs python3-netcdf4 python3-h5py python3-pandas
   python3-dask python3-distributed python3-grpcio python3-protobuf
   python3-nbclient python3-ipykernel python3-matplotlib
+  python3-jwt python3-dnslib
 )
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Proxima.Arrays.Cf;
@@ -249,6 +250,22 @@ public sealed class CfDecoding
             var nan = new System.Numerics.Vector<T>(T.NaN);
             ReadOnlySpan<System.Numerics.Vector<T>> src = MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(raw);
             Span<System.Numerics.Vector<T>> dst = MemoryMarshal.Cast<T, System.Numerics.Vector<T>>(destination);
+            if (!hasScale && !hasOffset && Unsafe.AreSame(ref MemoryMarshal.GetReference(raw), ref MemoryMarshal.GetReference(destination)))
+            {
+                // Masking in place (decompressed straight into the output): only vectors holding a fill value are written.
+                for (int k = 0; k < src.Length; k++)
+                {
+                    System.Numerics.Vector<T> v = src[k];
+                    System.Numerics.Vector<T> mask = System.Numerics.Vector.Equals(v, vf0) | System.Numerics.Vector.Equals(v, vf1);
+                    if (mask != System.Numerics.Vector<T>.Zero)
+                    {
+                        dst[k] = System.Numerics.Vector.ConditionalSelect(mask, nan, v);
+                    }
+                }
+
+                src = [];
+            }
+
             for (int k = 0; k < src.Length; k++)
             {
                 System.Numerics.Vector<T> v = src[k];
@@ -266,7 +283,7 @@ public sealed class CfDecoding
                 dst[k] = System.Numerics.Vector.ConditionalSelect(mask, nan, v);
             }
 
-            i = src.Length * System.Numerics.Vector<T>.Count;
+            i = dst.Length * System.Numerics.Vector<T>.Count;
         }
 
         for (; i < raw.Length; i++)
@@ -304,7 +321,12 @@ public sealed class CfDecoding
         // Fast path: float32 stored, float32 wanted, nothing to mask or scale.
         if (typeof(TRaw) == typeof(TOut) && IsIdentity)
         {
-            MemoryMarshal.Cast<TRaw, TOut>(raw[..n]).CopyTo(destination);
+            ReadOnlySpan<TOut> same = MemoryMarshal.Cast<TRaw, TOut>(raw[..n]);
+            if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(same), ref MemoryMarshal.GetReference(destination)))
+            {
+                same.CopyTo(destination); // decoded in place already when the chunk decompressed into the output
+            }
+
             return;
         }
 

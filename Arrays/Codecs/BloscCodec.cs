@@ -84,6 +84,87 @@ internal sealed class BloscCodec : IBytesCodec
         return r;
     }
 
+    /// <summary>
+    /// Decodes at least the bytes of the listed elements (ascending element offsets of <paramref name="itemSize"/>
+    /// bytes) into <paramref name="destination"/> (the whole decoded chunk's length), decompressing only the blosc
+    /// blocks that hold them; other bytes of <paramref name="destination"/> are left as they were. When more than
+    /// half the blocks are needed (or the buffer is stored uncompressed) the whole chunk is decoded.
+    /// </summary>
+    /// <returns>The number of decompressed bytes (the work done), at most <paramref name="destination"/>'s length.</returns>
+    public int DecodeElements(ReadOnlySpan<byte> source, ReadOnlySpan<int> elements, int itemSize, Span<byte> destination)
+    {
+        if (!TryReadHeader(source, out int nbytes, out int cbytes, out int typesize) || cbytes > source.Length || cbytes < HeaderSize || nbytes != destination.Length || typesize < 1)
+        {
+            return Decode(source, destination);
+        }
+
+        const byte Memcpyed = 0x2;
+        int blocksize = (int)BinaryPrimitives.ReadUInt32LittleEndian(source[8..]);
+        if ((source[2] & Memcpyed) != 0 || blocksize <= 0 || blocksize % typesize != 0 || nbytes % typesize != 0 || elements.IsEmpty)
+        {
+            return Decode(source, destination);
+        }
+
+        int nblocks = (nbytes + blocksize - 1) / blocksize;
+        int needed = 0;
+        int last = -1;
+        foreach (int e in elements)
+        {
+            int b0 = (int)((long)e * itemSize / blocksize);
+            int b1 = (int)((((long)e + 1) * itemSize - 1) / blocksize);
+            int from = Math.Max(b0, last + 1);
+            if (b1 >= from)
+            {
+                needed += b1 - from + 1;
+                last = b1;
+            }
+        }
+
+        if (needed * 2 > nblocks)
+        {
+            return Decode(source, destination);
+        }
+
+        // Runs of consecutive needed blocks, one blosc_getitem each (it decompresses whole blocks anyway).
+        int done = 0;
+        int runStart = -1;
+        int runEnd = -1;
+        foreach (int e in elements)
+        {
+            int b0 = (int)((long)e * itemSize / blocksize);
+            int b1 = (int)((((long)e + 1) * itemSize - 1) / blocksize);
+            if (runStart >= 0 && b0 <= runEnd + 1)
+            {
+                runEnd = Math.Max(runEnd, b1);
+                continue;
+            }
+
+            if (runStart >= 0)
+            {
+                done += GetBlocks(source, runStart, runEnd, blocksize, typesize, destination);
+            }
+
+            runStart = b0;
+            runEnd = b1;
+        }
+
+        done += GetBlocks(source, runStart, runEnd, blocksize, typesize, destination);
+        return done;
+    }
+
+    private static int GetBlocks(ReadOnlySpan<byte> source, int firstBlock, int lastBlock, int blocksize, int typesize, Span<byte> destination)
+    {
+        int start = firstBlock * blocksize;
+        int end = Math.Min(destination.Length, (lastBlock + 1) * blocksize);
+        int r = BloscNative.GetItems(source, start / typesize, (end - start) / typesize, destination[start..end]);
+        if (r < 0)
+        {
+            throw new CodecException(ChunkErrorKind.Corrupt, $"blosc: partial decompression of blocks {firstBlock}..{lastBlock} failed (code {r})");
+        }
+
+        return r;
+    }
+
     public byte[] Encode(ReadOnlySpan<byte> source)
     {
         byte[] dst = new byte[source.Length + MaxOverhead];

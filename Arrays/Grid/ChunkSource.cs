@@ -37,4 +37,13 @@ internal abstract class ChunkSource
     /// Returns false when the chunk does not exist (the caller fills it with the fill value).
     /// </summary>
     public abstract ValueTask<bool> ReadChunkAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Decodes at least the listed elements (ascending offsets in the chunk, C order) into
+    /// <paramref name="destination"/> (the whole chunk's bytes); other bytes are unspecified. Formats that can read
+    /// less than the chunk (uncompressed byte ranges, blosc blocks) override this; the default reads the chunk.
+    /// </summary>
+    /// <returns>Bytes read from storage (the decoded chunk size when the format cannot tell), or -1 when the chunk is absent.</returns>
+    public virtual async ValueTask<long> ReadChunkElementsAsync(long[] chunkIndex, ReadOnlyMemory<int> elements, Memory<byte> destination, CancellationToken cancellationToken) =>
+        await ReadChunkAsync(chunkIndex, destination, cancellationToken).ConfigureAwait(false) ? destination.Length : -1;
 }

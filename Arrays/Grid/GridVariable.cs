@@ -181,25 +181,12 @@ public sealed class GridVariable
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         EnsureReadable<T>();
-        if (chunkIndex.Length != Shape.Length)
-        {
-            throw new ArgumentException($"chunk index has {chunkIndex.Length} dimensions, variable '{Name}' has {Shape.Length}", nameof(chunkIndex));
-        }
-
         if (destination.Length < _chunkElements)
         {
             throw new ArgumentException($"destination holds {destination.Length} elements, a chunk of '{Name}' has {_chunkElements}", nameof(destination));
         }
 
-        long[] idx = chunkIndex.ToArray();
-        for (int d = 0; d < idx.Length; d++)
-        {
-            if ((ulong)idx[d] >= (ulong)ChunkGrid[d])
-            {
-                throw new ArgumentOutOfRangeException(nameof(chunkIndex), $"chunk index {idx[d]} out of range 0..{ChunkGrid[d] - 1} on dimension '{Dims[d]}'");
-            }
-        }
-
+        long[] idx = CheckedChunkIndex(chunkIndex);
         int bytes = _chunkElements * StoredType.Size();
 
         // float32 into float (float64 into double): decompress straight into the caller's buffer, decode in place.
@@ -261,7 +248,8 @@ public sealed class GridVariable
             throw new ArgumentException($"region of {total} elements is too large for one array; read it in parts", nameof(count));
         }
 
-        var result = new T[total];
+        // Every element is written by some chunk (or its fill), so the array need not be zeroed first.
+        T[] result = GC.AllocateUninitializedArray<T>((int)total);
         await ReadRegionAsync<T>(start, count, result.AsMemory(), cancellationToken).ConfigureAwait(false);
         return result;
     }
@@ -604,6 +592,116 @@ public sealed class GridVariable
                 BitConverter.TryWriteBytes(raw, value);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Reads at least the listed elements of one chunk, decoded, into <paramref name="destination"/> (full chunk
+    /// shape, C order): the element at chunk offset e lands in destination[e]; the other elements are unspecified.
+    /// Reads less than the whole chunk where the format allows: byte ranges of an uncompressed Zarr chunk, only the
+    /// blosc blocks holding the elements (a sharded Zarr v3 chunk is already one inner chunk); otherwise the chunk.
+    /// <typeparamref name="T"/> is float or double.
+    /// </summary>
+    /// <param name="elements">Ascending element offsets inside the chunk.</param>
+    /// <returns>Bytes read from storage (0 when the chunk is absent: the elements read as the fill value).</returns>
+    public async ValueTask<long> ReadChunkElementsAsync<T>(ReadOnlyMemory<long> chunkIndex, ReadOnlyMemory<int> elements, Memory<T> destination, CancellationToken cancellationToken)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        EnsureReadable<T>();
+        long[] idx = CheckedChunkIndex(chunkIndex);
+        if (destination.Length < _chunkElements)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} elements, a chunk of '{Name}' has {_chunkElements}", nameof(destination));
+        }
+
+        ReadOnlySpan<int> el = elements.Span;
+        for (int i = 0; i < el.Length; i++)
+        {
+            if ((uint)el[i] >= (uint)_chunkElements || (i > 0 && el[i] <= el[i - 1]))
+            {
+                throw new ArgumentException($"element offsets must ascend inside the chunk's {_chunkElements} elements; entry {i} is {el[i]}", nameof(elements));
+            }
+        }
+
+        int size = StoredType.Size();
+        int bytes = _chunkElements * size;
+        bool inPlace = (Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double));
+        byte[]? raw = inPlace ? null : ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
+        try
+        {
+            long read;
+            if (raw is null)
+            {
+                using MemoryHandle pin = destination.Pin();
+                using var view = new PinnedBytes(pin, bytes);
+                read = await _source.ReadChunkElementsAsync(idx, elements, view.Memory, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                read = await _source.ReadChunkElementsAsync(idx, elements, raw.AsMemory(0, bytes), cancellationToken).ConfigureAwait(false);
+            }
+
+            Span<T> dst = destination.Span[.._chunkElements];
+            el = elements.Span;
+            if (read < 0)
+            {
+                T fill = DecodedFill<T>();
+                foreach (int e in el)
+                {
+                    dst[e] = fill;
+                }
+
+                return 0;
+            }
+
+            if (raw is null && Decoding.IsIdentity)
+            {
+                return read;
+            }
+
+            // Decode each run of consecutive elements.
+            for (int i = 0; i < el.Length;)
+            {
+                int a = el[i];
+                int j = i + 1;
+                while (j < el.Length && el[j] == el[j - 1] + 1)
+                {
+                    j++;
+                }
+
+                int b = el[j - 1] + 1;
+                Span<T> run = dst[a..b];
+                Decoding.Decode(raw is null ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(run) : raw.AsSpan(a * size, (b - a) * size), run);
+                i = j;
+            }
+
+            return read;
+        }
+        finally
+        {
+            if (raw is not null)
+            {
+                ArrayPool<byte>.Shared.Return(raw);
+            }
+        }
+    }
+
+    private long[] CheckedChunkIndex(ReadOnlyMemory<long> chunkIndex)
+    {
+        if (chunkIndex.Length != Shape.Length)
+        {
+            throw new ArgumentException($"chunk index has {chunkIndex.Length} dimensions, variable '{Name}' has {Shape.Length}", nameof(chunkIndex));
+        }
+
+        long[] idx = chunkIndex.ToArray();
+        for (int d = 0; d < idx.Length; d++)
+        {
+            if ((ulong)idx[d] >= (ulong)ChunkGrid[d])
+            {
+                throw new ArgumentOutOfRangeException(nameof(chunkIndex), $"chunk index {idx[d]} out of range 0..{ChunkGrid[d] - 1} on dimension '{Dims[d]}'");
+            }
+        }
+
+        return idx;
     }
 
     public override string ToString() => $"{Name}({string.Join(", ", Dims)}) [{string.Join(", ", Shape)}] {StoredType.NumpyName()}";

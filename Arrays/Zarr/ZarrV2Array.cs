@@ -158,6 +158,109 @@ internal sealed class ZarrV2Array : ChunkSource
         return true;
     }
 
+    /// <summary>
+    /// Uncompressed chunks: only the byte ranges of the elements (runs less than 4 KiB apart read as one range).
+    /// Blosc chunks: the whole encoded chunk, then only the blosc blocks holding the elements. Otherwise the chunk.
+    /// </summary>
+    public override async ValueTask<long> ReadChunkElementsAsync(long[] chunkIndex, ReadOnlyMemory<int> elements, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int itemSize = StoredType.Size();
+        if (_fortranOrder || elements.IsEmpty || itemSize < 1)
+        {
+            return await base.ReadChunkElementsAsync(chunkIndex, elements, destination, cancellationToken).ConfigureAwait(false);
+        }
+
+        string key = ChunkKey(chunkIndex);
+        if (_codecs.Count == 0)
+        {
+            long read = 0;
+            foreach ((int start, int end) in ByteRanges(elements.Span, itemSize, 4096))
+            {
+                using IMemoryOwner<byte>? part = await _storage.ReadAsync(key, start, end - start, end - start, cancellationToken).ConfigureAwait(false);
+                if (part is null)
+                {
+                    return -1;
+                }
+
+                if (part.Memory.Length < end - start)
+                {
+                    throw new ChunkDecodeException(_storage.Describe(key), ChunkErrorKind.Truncated, $"uncompressed chunk is shorter than its {_chunkBytes} bytes (bytes {start}..{end} asked)");
+                }
+
+                Span<byte> dst = destination.Span[start..end];
+                part.Memory.Span[..(end - start)].CopyTo(dst);
+                if (_bigEndian)
+                {
+                    SwapInPlace(dst, itemSize);
+                }
+
+                read += end - start;
+            }
+
+            return read;
+        }
+
+        if (_codecs.Count != 1 || _codecs[0] is not BloscCodec blosc)
+        {
+            return await base.ReadChunkElementsAsync(chunkIndex, elements, destination, cancellationToken).ConfigureAwait(false);
+        }
+
+        long maxEncoded = ((long)_chunkBytes * 2) + 65536;
+        using IMemoryOwner<byte>? encoded = await _storage.ReadAsync(key, 0, null, maxEncoded, cancellationToken).ConfigureAwait(false);
+        if (encoded is null)
+        {
+            return -1;
+        }
+
+        try
+        {
+            Span<byte> dst = destination.Span[.._chunkBytes];
+            blosc.DecodeElements(encoded.Memory.Span, elements.Span, itemSize, dst);
+            if (_bigEndian)
+            {
+                SwapInPlace(dst, itemSize);
+            }
+        }
+        catch (CodecException e)
+        {
+            throw new ChunkDecodeException(_storage.Describe(key), e.Kind, e.Message, e);
+        }
+
+        return encoded.Memory.Length;
+    }
+
+    /// <summary>Byte ranges [start, end) covering ascending element offsets, merging ranges closer than <paramref name="gap"/>.</summary>
+    internal static List<(int Start, int End)> ByteRanges(ReadOnlySpan<int> elements, int itemSize, int gap)
+    {
+        var ranges = new List<(int Start, int End)>();
+        int s = -1;
+        int e = -1;
+        foreach (int x in elements)
+        {
+            int b = x * itemSize;
+            if (s >= 0 && b <= e + gap)
+            {
+                e = Math.Max(e, b + itemSize);
+                continue;
+            }
+
+            if (s >= 0)
+            {
+                ranges.Add((s, e));
+            }
+
+            s = b;
+            e = b + itemSize;
+        }
+
+        if (s >= 0)
+        {
+            ranges.Add((s, e));
+        }
+
+        return ranges;
+    }
+
     internal void DecodeChunk(ReadOnlySpan<byte> encoded, Span<byte> destination)
     {
         int itemSize = StoredType.Size();

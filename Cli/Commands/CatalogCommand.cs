@@ -64,7 +64,8 @@ internal static class CatalogCommand
             }
             catch (CatalogQueryException ex)
             {
-                await Console.Error.WriteLineAsync($"error: --{ex.Parameter}: {ex.Message}");
+                // The catalog names its HTTP parameters; the options are --bbox, --time (alias --datetime), --q, ...
+                await Console.Error.WriteLineAsync($"error: --{(ex.Parameter == "datetime" ? "time" : ex.Parameter)}: {ex.Message}");
                 return 2;
             }
 
@@ -95,7 +96,16 @@ internal static class CatalogCommand
     private static Command CreateRegions()
     {
         var state = CommonOptions.State();
-        var command = new Command("regions", "Lists the regions in the catalog with their dataset counts and last sync.") { state };
+        var command = new Command("regions", """
+            Lists the regions in the catalog with their dataset counts and last sync.
+
+            Examples:
+              proxima catalog regions
+              proxima catalog regions --state /srv/proxima
+            """)
+        {
+            state,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var stateDir = new StateDirectory(parse.GetValue(state)!);

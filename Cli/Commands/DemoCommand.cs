@@ -27,7 +27,9 @@ internal static class DemoCommand
             emulated cross-region links), syncs the catalog, runs one query per region and one over both,
             and prints results, per-region timings, and bytes read versus bytes that crossed regions.
 
-            Example: proxima demo
+            Examples:
+              proxima demo                       run, print the summary, stop
+              proxima demo --keep-running        then leave it running for the README snippets and notebooks
             """)
         {
             state, config, dataRoot, keep,

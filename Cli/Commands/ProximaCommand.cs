@@ -11,10 +11,12 @@ internal static class ProximaCommand
             """
             Proxima: federated queries over gridded Earth-science data, computed in the region that holds it.
 
-            Start here:
+            Examples:
               proxima demo                               sample data, a local 2-region federation, example queries
               proxima up --config bin/variables.json --data-root DIR
               proxima query spec.json -o result.nc       run a QuerySpec (DESIGN.md §4) against the running router
+              proxima catalog search --bbox 150,-35,152,-33 --time 2000-01-01/2000-12-31
+              proxima COMMAND --help                     every command's options and examples
             """);
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(UpCommand.Create());

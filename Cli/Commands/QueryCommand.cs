@@ -49,7 +49,7 @@ internal static class QueryCommand
             var routerUrl = RouterResolver.Resolve(explicitRouter, stateDir);
             if (routerUrl is null)
             {
-                await Console.Error.WriteLineAsync("error: no router: pass --router URL or start one with 'proxima up' (same --state)");
+                await Console.Error.WriteLineAsync($"error: --state {stateDir}: no running federation ({Path.Combine(stateDir, "federation.json")} is missing); expected --router URL, or a 'proxima up' started with the same --state");
                 return 2;
             }
 
@@ -67,16 +67,22 @@ internal static class QueryCommand
                 mode = Console.IsErrorRedirected ? "plain" : "bar";
             }
 
-            return await RunAsync(new QueryRun(parse.GetValue(spec)!, parse.GetValue(output), routerUrl, grpcUrl, bearer, mode), Console.Out, cancellationToken);
+            var where = string.IsNullOrEmpty(explicitRouter) ? $"the router of --state {stateDir}" : "--router";
+            return await RunAsync(new QueryRun(parse.GetValue(spec)!, parse.GetValue(output), routerUrl, grpcUrl, bearer, mode, where), Console.Out, cancellationToken);
         });
         return command;
     }
 
-    /// <summary>One invocation: spec file, output file, router addresses, token, progress mode (bar, plain, none).</summary>
-    internal sealed record QueryRun(string SpecPath, string? OutputPath, Uri Router, Uri? GrpcRouter, string? Token, string Progress);
+    /// <summary>
+    /// One invocation: spec file, output file, router addresses, token, progress mode (bar, plain, none), and
+    /// where the router address came from (for errors).
+    /// </summary>
+    internal sealed record QueryRun(string SpecPath, string? OutputPath, Uri Router, Uri? GrpcRouter, string? Token, string Progress, string RouterSource = "--router");
 
     public static Task<int> RunAsync(string specPath, string? outputPath, Uri router, TextWriter stdout, CancellationToken cancellationToken) =>
         RunAsync(new QueryRun(specPath, outputPath, router, null, null, "none"), stdout, cancellationToken);
+
+    private const string ExpectedSpec = """expected a QuerySpec JSON object (DESIGN.md §4), e.g. {"datasets": ["reanalysis/era5/t2m"], "variable": "t2m"}""";
 
     internal static async Task<int> RunAsync(QueryRun run, TextWriter stdout, CancellationToken cancellationToken)
     {
@@ -86,15 +92,26 @@ internal static class QueryCommand
             var text = run.SpecPath == "-" ? await Console.In.ReadToEndAsync(cancellationToken) : await File.ReadAllTextAsync(run.SpecPath, cancellationToken);
             node = JsonNode.Parse(text);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: {ex.Message}");
+            await Console.Error.WriteLineAsync($"error: spec {run.SpecPath}: no such file; expected a QuerySpec JSON file, or - for standard input");
+            return 2;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"error: spec {run.SpecPath}: cannot read it ({ex.Message}); expected a readable QuerySpec JSON file");
+            return 2;
+        }
+        catch (JsonException ex)
+        {
+            var at = ex.LineNumber is { } line ? string.Create(CultureInfo.InvariantCulture, $" line {line + 1}, column {(ex.BytePositionInLine ?? 0) + 1}") : "";
+            await Console.Error.WriteLineAsync($"error: spec {run.SpecPath}{at}: not valid JSON ({FirstSentence(ex.Message)}); {ExpectedSpec}");
             return 2;
         }
 
         if (node is not JsonObject query)
         {
-            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: a QuerySpec is a JSON object");
+            await Console.Error.WriteLineAsync($"error: spec {run.SpecPath}: got {(node is null ? "null" : "a JSON " + node.GetValueKind().ToString().ToLowerInvariant())}; {ExpectedSpec}");
             return 2;
         }
 
@@ -107,13 +124,20 @@ internal static class QueryCommand
                 return 2;
             }
 
+            var folder = Path.GetDirectoryName(Path.GetFullPath(run.OutputPath))!;
+            if (!Directory.Exists(folder))
+            {
+                await Console.Error.WriteLineAsync($"error: -o {run.OutputPath}: folder {folder} does not exist; expected a file in an existing folder");
+                return 2;
+            }
+
             query["output"] = new JsonObject { ["format"] = byExtension };
         }
 
         var format = query["output"]?["format"]?.GetValue<string>() ?? "json";
         if (format == "netcdf" && run.OutputPath is null)
         {
-            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: output.format is netcdf, which is binary: pass -o FILE.nc");
+            await Console.Error.WriteLineAsync($"error: spec {run.SpecPath} at output.format: netcdf is binary and cannot go to the terminal; expected -o FILE.nc");
             return 2;
         }
 
@@ -142,7 +166,7 @@ internal static class QueryCommand
         }
         catch (HttpRequestException ex)
         {
-            await Console.Error.WriteLineAsync($"error: cannot reach the router at {run.Router}: {ex.Message}");
+            await Console.Error.WriteLineAsync($"error: {run.RouterSource}: cannot reach the router at {run.Router} ({ex.Message}); expected a running router: start one with 'proxima up' or check the address");
             return 1;
         }
 
@@ -168,25 +192,36 @@ internal static class QueryCommand
         }
         catch (Exception ex) when (ex is FormatException or JsonException or ArgumentException or InvalidOperationException)
         {
-            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: {ex.Message}");
+            await Console.Error.WriteLineAsync($"error: spec {run.SpecPath}: {ex.Message}");
             return 2;
         }
 
         using var client = new ProximaClient(new ProximaClientOptions { RouterUrl = run.Router, GrpcUrl = run.GrpcRouter, Token = run.Token });
+        if (run.Progress != "none")
+        {
+            var datasets = spec["datasets"] is JsonArray ids ? string.Join(", ", ids.Select(static d => d?.ToString())) : "?";
+            await Console.Error.WriteLineAsync($"query {datasets} on {run.GrpcRouter} ({format})");
+        }
+
         byte[] answer;
         try
         {
             answer = run.Progress switch
             {
-                "bar" => await WithProgressBarAsync(client, query, format, spec["datasets"]?.ToJsonString() ?? "query", cancellationToken),
+                "bar" => await WithProgressBarAsync(client, query, format, cancellationToken),
                 "plain" => await client.QueryEncodedAsync(query, format, new PlainProgress(Console.Error), cancellationToken),
                 _ => await client.QueryEncodedAsync(query, format, null, cancellationToken),
             };
         }
         catch (ArgumentException ex)
         {
-            await Console.Error.WriteLineAsync($"error: {run.SpecPath}: output.format: {ex.Message}");
+            await Console.Error.WriteLineAsync($"error: spec {run.SpecPath} at output.format: {ex.Message}");
             return 2;
+        }
+        catch (ProximaUnavailableException ex) when (ex.Region is null && ex.Message.StartsWith("Cannot reach the router", StringComparison.Ordinal))
+        {
+            await Console.Error.WriteLineAsync($"error: {run.RouterSource}: {ex.Message}; expected a running router: is the 'proxima up' of that state folder still running?");
+            return 1;
         }
         catch (ProximaQueryException ex)
         {
@@ -202,7 +237,11 @@ internal static class QueryCommand
         return await WriteAsync(run.OutputPath, answer, stdout, cancellationToken);
     }
 
-    private static async Task<byte[]> WithProgressBarAsync(ProximaClient client, ProximaQuery query, string format, string title, CancellationToken cancellationToken)
+    /// <summary>
+    /// A Spectre progress bar on stderr: "planning" until the router knows every unit's chunk count, then
+    /// "done/total chunks, MB read". A query faster than the first refresh still ends on a full 100% bar.
+    /// </summary>
+    private static async Task<byte[]> WithProgressBarAsync(ProximaClient client, ProximaQuery query, string format, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         byte[]? answer = null;
@@ -211,7 +250,7 @@ internal static class QueryCommand
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .StartAsync(async ctx =>
             {
-                var task = ctx.AddTask(Markup.Escape(title), maxValue: 1.0);
+                var task = ctx.AddTask("planning", maxValue: 1.0);
                 var progress = new CallbackProgress(p =>
                 {
                     task.Value = p.Fraction;
@@ -231,7 +270,16 @@ internal static class QueryCommand
         }
         else
         {
-            await File.WriteAllBytesAsync(outputPath, body, cancellationToken);
+            try
+            {
+                await File.WriteAllBytesAsync(outputPath, body, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"error: -o {outputPath}: cannot write it ({ex.Message}); expected a writable file path");
+                return 1;
+            }
+
             await Console.Error.WriteLineAsync($"wrote {outputPath} ({body.Length:N0} bytes)");
         }
 
@@ -254,6 +302,19 @@ internal static class QueryCommand
         {
             return $"error {status}: {System.Text.Encoding.UTF8.GetString(body)}";
         }
+    }
+
+    /// <summary>System.Text.Json's message up to its " LineNumber: ..." / " Path: ..." suffix (the line is reported separately).</summary>
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        var path = message.IndexOf(" Path:", StringComparison.Ordinal);
+        if (path >= 0 && (cut < 0 || path < cut))
+        {
+            cut = path;
+        }
+
+        return (cut >= 0 ? message[..cut] : message).TrimEnd(' ', '.', '|');
     }
 
     private sealed class CallbackProgress(Action<QueryProgress> report) : IProgress<QueryProgress>

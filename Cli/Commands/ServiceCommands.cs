@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Proxima.Cli.Local;
 using Proxima.QueryRouter;
+using Proxima.QueryRouter.Dispatch;
 using Proxima.QueryRouter.Security;
 using Proxima.RegionalWorker;
 
@@ -22,18 +23,30 @@ internal static class ServiceCommands
         var port = new Option<int>("--port") { Description = "gRPC port (0 = any free port)", DefaultValueFactory = _ => 7443 };
         var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
         var name = new Option<string?>("--name") { Description = "Worker name in logs and stats" };
-        var tlsCert = new Option<string?>("--tls-cert") { Description = "Worker certificate (PEM); with --tls-key and --client-ca: mutual TLS" };
-        var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM)" };
-        var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM) the router's client certificate must chain to" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "Worker certificate (PEM path or contents); with --tls-key and --client-ca: mutual TLS [PROXIMA_TLS_CERT]" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "Worker private key (PEM path or contents) [PROXIMA_TLS_KEY]" };
+        var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM path or contents) the router's client certificate must chain to [PROXIMA_TLS_CA]" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
         var metadataCache = new Option<string?>("--metadata-cache") { Description = "The sync's NetCDF collection metadata caches (outside the data root)" };
         var supervised = Supervised();
-        var command = new Command("worker", "Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.")
+        var command = new Command("worker", """
+            Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.
+            'proxima up' starts these; run one yourself to serve a region from another machine.
+
+            Examples:
+              proxima worker --region us-east-1 --data-root /fsx/era5-pds --port 7443
+              proxima worker --region us-east-1 --data-root ./data/us-east-1 --port 0 --tls-cert w.pem --tls-key w.key --client-ca ca.pem
+            """)
         {
             region, dataRoot, port, host, name, metricsPort, metadataCache, tlsCert, tlsKey, clientCa, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (await ReadTlsAsync(parse, tlsCert, tlsKey, clientCa) is not { } tls)
+            {
+                return 2;
+            }
+
             var options = new WorkerOptions
             {
                 Region = parse.GetValue(region)!,
@@ -43,9 +56,9 @@ internal static class ServiceCommands
                 Name = parse.GetValue(name) ?? $"worker-{parse.GetValue(region)}-{Environment.ProcessId}",
                 MetricsPort = parse.GetValue(metricsPort),
                 MetadataCacheDirectory = parse.GetValue(metadataCache) is { } cacheDir ? Path.GetFullPath(cacheDir) : null,
-                TlsCertificatePath = parse.GetValue(tlsCert),
-                TlsKeyPath = parse.GetValue(tlsKey),
-                ClientCaPath = parse.GetValue(clientCa),
+                TlsCertificatePath = tls.Certificate,
+                TlsKeyPath = tls.Key,
+                ClientCaPath = tls.Ca,
             };
             options = WithFaultsFromEnvironment(options);
             var app = WorkerHost.Build(options, b => ConsoleLogging.Configure(b));
@@ -67,20 +80,35 @@ internal static class ServiceCommands
         };
         var tokenFile = new Option<string?>("--token-file") { Description = "A one-line file with an admin bearer token (sees every dataset)" };
         var tokensFile = new Option<string?>("--tokens-file") { Description = "JSON {\"tokens\":[{\"token\",\"name\",\"groups\"}]}: bearer tokens and their ACL groups" };
-        var workerCert = new Option<string?>("--worker-client-cert") { Description = "Client certificate (PEM) presented to workers (mutual TLS)" };
-        var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM)" };
-        var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM) worker certificates must chain to" };
+        var workerCert = new Option<string?>("--worker-client-cert") { Description = "Client certificate (PEM path or contents) presented to workers (mutual TLS) [PROXIMA_TLS_CERT]" };
+        var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM path or contents) [PROXIMA_TLS_KEY]" };
+        var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM path or contents) worker certificates must chain to [PROXIMA_TLS_CA]" };
         var noHedging = new Option<bool>("--no-hedging") { Description = "Do not hedge straggling work units (benchmark comparisons)" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
+        var maxCells = new Option<long?>("--max-output-cells") { Description = "Most cells (all ops, all datasets) one answer may have; refused with 400 at planning [PROXIMA_MAX_OUTPUT_CELLS; default 50,000,000]" };
         var oidc = new OidcOptions();
+        var discovery = new DiscoveryOptions();
         var supervised = Supervised();
-        var command = new Command("router", "Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).")
+        var command = new Command("router", """
+            Runs the query router (REST /v1/query, /v1/datasets; gRPC proxima.v1.QueryRouter).
+            'proxima up' starts it; run it yourself in front of workers started elsewhere.
+
+            Examples:
+              proxima router --port 8080 --worker us-east-1=https://10.1.0.10:7443 --worker us-west-2=https://10.2.0.10:7443 --token-file token
+              proxima router --port 0 --grpc-port 0 --worker us-east-1=http://127.0.0.1:7443 --no-auth
+            """)
         {
-            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, supervised,
+            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, maxCells, supervised,
         };
         oidc.AddTo(command);
+        discovery.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (await ReadTlsAsync(parse, workerCert, workerKey, workerCa) is not { } tls)
+            {
+                return 2;
+            }
+
             var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(StringComparer.Ordinal);
             foreach (var spec in parse.GetValue(workers) ?? [])
             {
@@ -135,20 +163,39 @@ internal static class ServiceCommands
                 }
             }
 
+            WorkerDiscoveryOptions? dns;
+            try
+            {
+                dns = discovery.Read(parse);
+            }
+            catch (FormatException ex)
+            {
+                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                return 2;
+            }
+
+            var cellLimit = parse.GetValue(maxCells)
+                ?? (long.TryParse(Environment.GetEnvironmentVariable("PROXIMA_MAX_OUTPUT_CELLS"), System.Globalization.CultureInfo.InvariantCulture, out var envCells) ? envCells : null);
             var options = new RouterOptions
             {
                 Tokens = grants is { Count: > 0 } || jwt is null ? grants : null,
                 Jwt = jwt,
                 Hedging = !parse.GetValue(noHedging),
-                ClientCertificatePath = parse.GetValue(workerCert),
-                ClientKeyPath = parse.GetValue(workerKey),
-                CaCertificatePath = parse.GetValue(workerCa),
+                ClientCertificatePath = tls.Certificate,
+                ClientKeyPath = tls.Key,
+                CaCertificatePath = tls.Ca,
                 Port = parse.GetValue(port),
                 GrpcPort = parse.GetValue(grpcPort),
                 Host = parse.GetValue(host)!,
                 CatalogPath = stateDir.CatalogPath,
                 Workers = endpoints,
+                Discovery = dns,
             };
+            if (cellLimit is { } limit)
+            {
+                options = options with { MaxOutputCells = limit };
+            }
+
             var app = await RouterHost.BuildAsync(options, b => ConsoleLogging.Configure(b), cancellationToken);
             return await RunServiceAsync(app, () =>
             {
@@ -221,12 +268,120 @@ internal static class ServiceCommands
             parse.GetValue(option) ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : null);
     }
 
+    /// <summary>
+    /// <c>--workers-namespace</c> …: worker discovery by DNS (AWS: the CDK sets PROXIMA_WORKERS_NAMESPACE and
+    /// PROXIMA_WORKER_REGIONS). Regions named by <c>--worker</c> keep their static endpoints.
+    /// </summary>
+    private sealed class DiscoveryOptions
+    {
+        private readonly Option<string?> _namespace = new("--workers-namespace") { Description = "Discover workers by DNS: SRV (or A + --workers-port) of worker-REGION.NAMESPACE [PROXIMA_WORKERS_NAMESPACE]" };
+        private readonly Option<string[]> _regions = new("--discover-region") { Description = "A worker region to discover (repeat) [PROXIMA_WORKER_REGIONS, comma-separated]" };
+        private readonly Option<string?> _server = new("--workers-dns-server") { Description = "DNS server IP:PORT to ask (default: /etc/resolv.conf) [PROXIMA_WORKERS_DNS_SERVER]" };
+        private readonly Option<int?> _port = new("--workers-port") { Description = "Worker port for names with A records only (default 7443) [PROXIMA_WORKERS_PORT]" };
+        private readonly Option<double?> _refresh = new("--discovery-refresh") { Description = "Seconds between DNS re-resolutions (default 15)" };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_namespace);
+            command.Options.Add(_regions);
+            command.Options.Add(_server);
+            command.Options.Add(_port);
+            command.Options.Add(_refresh);
+        }
+
+        /// <summary>The discovery options, or null without a namespace.</summary>
+        public WorkerDiscoveryOptions? Read(ParseResult parse)
+        {
+            var ns = parse.GetValue(_namespace) ?? Env("PROXIMA_WORKERS_NAMESPACE");
+            if (ns is null)
+            {
+                return null;
+            }
+
+            var regions = parse.GetValue(_regions) is { Length: > 0 } r ? r
+                : (Env("PROXIMA_WORKER_REGIONS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (regions.Length == 0)
+            {
+                throw new FormatException("--workers-namespace needs the regions to discover: --discover-region R (repeat) or PROXIMA_WORKER_REGIONS=a,b");
+            }
+
+            var options = new WorkerDiscoveryOptions { Namespace = ns, Regions = regions };
+            if ((parse.GetValue(_server) ?? Env("PROXIMA_WORKERS_DNS_SERVER")) is { } server)
+            {
+                options = options with
+                {
+                    Servers = [System.Net.IPEndPoint.TryParse(server, out var ep) ? (ep.Port == 0 ? new System.Net.IPEndPoint(ep.Address, 53) : ep)
+                        : throw new FormatException($"--workers-dns-server / PROXIMA_WORKERS_DNS_SERVER: '{server}' is not IP:PORT")],
+                };
+            }
+
+            var port = parse.GetValue(_port);
+            if (port is null && Env("PROXIMA_WORKERS_PORT") is { } envPort)
+            {
+                port = int.TryParse(envPort, System.Globalization.CultureInfo.InvariantCulture, out var p) ? p
+                    : throw new FormatException($"PROXIMA_WORKERS_PORT: '{envPort}' is not a port");
+            }
+
+            if (port is not null)
+            {
+                options = options with { DefaultPort = port.Value };
+            }
+
+            if (parse.GetValue(_refresh) is { } seconds)
+            {
+                options = options with { Refresh = TimeSpan.FromSeconds(seconds) };
+            }
+
+            return options;
+        }
+
+        private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+    }
+
+    /// <summary>
+    /// The mutual-TLS material of a service: each option, else its environment variable (the AWS task
+    /// definitions inject PEM contents from Secrets Manager as PROXIMA_TLS_CERT/KEY/CA). All three or none;
+    /// loaded once here so a bad PEM stops the start with a message naming the option or variable.
+    /// Null (after printing the error) when the material is incomplete or unreadable.
+    /// </summary>
+    private static async Task<(string? Certificate, string? Key, string? Ca)?> ReadTlsAsync(ParseResult parse, Option<string?> certificate, Option<string?> key, Option<string?> ca)
+    {
+        (string? Value, string Name) Read(Option<string?> option, string variable) =>
+            parse.GetValue(option) is { } v ? (v, option.Name)
+            : Environment.GetEnvironmentVariable(variable) is { Length: > 0 } e ? (e, variable)
+            : (null, option.Name);
+
+        var (c, k, a) = (Read(certificate, "PROXIMA_TLS_CERT"), Read(key, "PROXIMA_TLS_KEY"), Read(ca, "PROXIMA_TLS_CA"));
+        if (c.Value is null && k.Value is null && a.Value is null)
+        {
+            return (null, null, null);
+        }
+
+        if (c.Value is null || k.Value is null || a.Value is null)
+        {
+            await Console.Error.WriteLineAsync($"error: mutual TLS needs all of {c.Name}, {k.Name} and {a.Name} (or PROXIMA_TLS_CERT/KEY/CA)");
+            return null;
+        }
+
+        try
+        {
+            WorkerCertificates.Check(c.Value, k.Value, a.Value, c.Name, k.Name, a.Name);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return null;
+        }
+
+        return (c.Value, k.Value, a.Value);
+    }
+
     /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>
     private static WorkerOptions WithFaultsFromEnvironment(WorkerOptions options)
     {
         var delay = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DELAY_MS");
-        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER");
-        if (delay is null || (only is not null && only != options.Name))
+        var only = Environment.GetEnvironmentVariable("PROXIMA_FAULT_WORKER")?.Split(',', StringSplitOptions.TrimEntries);
+        if (delay is null || (only is not null && !only.Contains(options.Name)))
         {
             return options;
         }
@@ -236,7 +391,7 @@ internal static class ServiceCommands
         {
             FaultDelay = TimeSpan.FromMilliseconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)),
             FaultFraction = fraction is null ? 1.0 : double.Parse(fraction, System.Globalization.CultureInfo.InvariantCulture),
-            FaultDataset = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET"),
+            FaultDatasets = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET")?.Split(',', StringSplitOptions.TrimEntries),
         };
     }
 

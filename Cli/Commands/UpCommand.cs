@@ -21,7 +21,9 @@ internal static class UpCommand
             link emulator (latency, bandwidth, byte counts) between the client region and each worker region.
             Syncs every region's catalog at start and nightly at 00:00 UTC. Runs until interrupted.
 
-            Example: proxima up --config bin/variables.json --data-root ./data --port 8080
+            Examples:
+              proxima up --config bin/variables.json --data-root ./data --port 8080
+              proxima up --data-root ./data --port 0 --latency-ms 2      any free port, a near-zero link
             """)
         {
             config, dataRoot, port, state, latency, bandwidth, direct,

@@ -5,7 +5,8 @@ namespace Proxima.Compute.Execution;
 
 /// <summary>
 /// <see cref="IGridSource"/> over an Arrays <see cref="GridVariable"/>: coordinates and times are read once at
-/// planning; chunk reads go to <see cref="GridVariable.ReadChunkAsync{T}"/> (decoded, NaN for fill).
+/// planning; chunk reads go to <see cref="GridVariable.ReadChunkAsync{T}"/> (decoded, NaN for fill), reads of a few
+/// elements of a chunk to <see cref="GridVariable.ReadChunkElementsAsync{T}"/> (byte ranges, blosc blocks).
 /// </summary>
 internal sealed class GridSourceAdapter : IGridSource
 {
@@ -126,6 +127,12 @@ internal sealed class GridSourceAdapter : IGridSource
         await _variable.ReadChunkAsync<double>(ToLong(chunkIndex), destination, cancellationToken).ConfigureAwait(false);
         return _storedChunkBytes;
     }
+
+    public ValueTask<long> ReadChunkElementsAsync(int[] chunkIndex, int[] elements, Memory<float> destination, CancellationToken cancellationToken) =>
+        _variable.ReadChunkElementsAsync<float>(ToLong(chunkIndex), elements, destination, cancellationToken);
+
+    public ValueTask<long> ReadChunkElementsAsync(int[] chunkIndex, int[] elements, Memory<double> destination, CancellationToken cancellationToken) =>
+        _variable.ReadChunkElementsAsync<double>(ToLong(chunkIndex), elements, destination, cancellationToken);
 
     private static long[] ToLong(int[] idx)
     {

@@ -35,4 +35,15 @@ internal interface IGridSource
 
     /// <inheritdoc cref="ReadChunkAsync(int[], Memory{float}, CancellationToken)"/>
     ValueTask<long> ReadChunkAsync(int[] chunkIndex, Memory<double> destination, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads at least the listed elements (ascending offsets in the chunk buffer) into their places in
+    /// <paramref name="destination"/> (full chunk length); other elements are unspecified. Returns bytes read from storage.
+    /// </summary>
+    ValueTask<long> ReadChunkElementsAsync(int[] chunkIndex, int[] elements, Memory<float> destination, CancellationToken cancellationToken) =>
+        ReadChunkAsync(chunkIndex, destination, cancellationToken);
+
+    /// <inheritdoc cref="ReadChunkElementsAsync(int[], int[], Memory{float}, CancellationToken)"/>
+    ValueTask<long> ReadChunkElementsAsync(int[] chunkIndex, int[] elements, Memory<double> destination, CancellationToken cancellationToken) =>
+        ReadChunkAsync(chunkIndex, destination, cancellationToken);
 }

@@ -126,14 +126,15 @@ public static partial class QueryExecutor
         {
             var t0 = Stopwatch.GetTimestamp();
             using var decodeThreads = DecodeThreads.Use(threads);
+            var elements = SparseElements(state, gi);
             long read;
             if (typeof(T) == typeof(float))
             {
-                read = await plan.Source.ReadChunkAsync(chunkIndex, ((float[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
+                read = await ReadAsync(plan.Source, chunkIndex, elements, ((float[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
             }
             else
             {
-                read = await plan.Source.ReadChunkAsync(chunkIndex, ((double[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
+                read = await ReadAsync(plan.Source, chunkIndex, elements, ((double[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
             }
 
             var t1 = Stopwatch.GetTimestamp();
@@ -180,6 +181,65 @@ public static partial class QueryExecutor
                 state.Buffers.Return(dense);
             }
         }
+    }
+
+    /// <summary>Element reads are used when the selected box is at most 1/this of the chunk.</summary>
+    internal const int SparseReadFraction = 8;
+
+    private static ValueTask<long> ReadAsync(IGridSource source, int[] chunkIndex, int[]? elements, Memory<float> chunk, CancellationToken ct) =>
+        elements is null ? source.ReadChunkAsync(chunkIndex, chunk, ct) : source.ReadChunkElementsAsync(chunkIndex, elements, chunk, ct);
+
+    private static ValueTask<long> ReadAsync(IGridSource source, int[] chunkIndex, int[]? elements, Memory<double> chunk, CancellationToken ct) =>
+        elements is null ? source.ReadChunkAsync(chunkIndex, chunk, ct) : source.ReadChunkElementsAsync(chunkIndex, elements, chunk, ct);
+
+    /// <summary>
+    /// For a selection touching a small part of its chunk (a point series), the chunk offsets to read, ascending and
+    /// distinct (points may share a cell), so the source reads only those where the format allows (byte ranges, blosc
+    /// blocks); null to read the whole chunk.
+    /// </summary>
+    private static int[]? SparseElements(ExecutionState state, int[] gi)
+    {
+        var dims = state.Plan.LogicalDims;
+        var nl = dims.Length;
+        var groups = new ChunkGroup[nl];
+        long boxLen = 1;
+        for (var j = 0; j < nl; j++)
+        {
+            groups[j] = dims[j].Groups[gi[j]];
+            boxLen *= groups[j].Positions.Length;
+        }
+
+        if (boxLen * SparseReadFraction > state.ChunkLength)
+        {
+            return null;
+        }
+
+        var all = new int[boxLen];
+        var idx = new int[nl];
+        var n = 0;
+        do
+        {
+            var off = 0;
+            for (var j = 0; j < nl; j++)
+            {
+                off += groups[j].SrcOffsets[idx[j]];
+            }
+
+            all[n++] = off;
+        }
+        while (Advance(idx, groups, nl));
+
+        Array.Sort(all);
+        var m = 0;
+        for (var i = 0; i < all.Length; i++)
+        {
+            if (m == 0 || all[i] != all[m - 1])
+            {
+                all[m++] = all[i];
+            }
+        }
+
+        return m == all.Length ? all : all.AsSpan(0, m).ToArray();
     }
 
     /// <summary>Copies the selected elements of a chunk into a dense box in logical dim order.</summary>

@@ -51,7 +51,7 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         var stats = new QueryStats();
         var started = Stopwatch.GetTimestamp();
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var tracker = new ProgressTracker(progress);
+        var tracker = new ProgressTracker(progress, plan.UnitCount);
         var counters = new Counters();
         var tasks = new List<Task<UnitOutcome>>(plan.UnitCount);
         foreach (var dataset in plan.Datasets)
@@ -325,8 +325,11 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         public int Hedges;
     }
 
-    /// <summary>Sums per-unit progress into one query-wide figure.</summary>
-    private sealed class ProgressTracker(IProgress<Progress>? sink)
+    /// <summary>
+    /// Sums per-unit progress into one query-wide figure, reported once every unit has said how many chunks
+    /// it has: a fast unit's 100% before a slower region's first report would be the query's 100% too early.
+    /// </summary>
+    private sealed class ProgressTracker(IProgress<Progress>? sink, int units)
     {
         private readonly Dictionary<string, Progress> _units = [];
 
@@ -341,6 +344,11 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             lock (_units)
             {
                 _units[unitId] = progress;
+                if (_units.Count < units)
+                {
+                    return;
+                }
+
                 total = new Progress();
                 foreach (var p in _units.Values)
                 {

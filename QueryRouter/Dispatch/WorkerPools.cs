@@ -11,14 +11,16 @@ internal interface IPoolDirectory
 
     int PoolSize(string region);
 
-    /// <summary>Asks a worker of the region how many chunks <paramref name="unit"/> touches (tries every worker once).</summary>
+    /// <summary>Asks a worker of the region how many chunks <paramref name="unit"/> touches and how many cells it answers (tries every worker once).</summary>
     /// <exception cref="QueryError">503 when no worker answers; the worker's own error (400/403/...) otherwise.</exception>
-    Task<long> PlanChunksAsync(string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken);
+    Task<UnitPlan> PlanAsync(string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken);
 }
 
 /// <summary>
 /// The router's worker channels per region: handed out round-robin, skipping workers that failed
-/// recently (health), with each pool's observed unit latencies (for hedging after p95).
+/// recently (health), with each pool's observed unit latencies (for hedging after p95). Membership may
+/// change while queries run (<see cref="UpdateMembers"/>, from DNS discovery): a worker that leaves is
+/// no longer picked, but its channel stays open for <see cref="RetireAfter"/> so units in flight finish.
 /// </summary>
 internal sealed class WorkerPools : IPoolDirectory, IDisposable
 {
@@ -26,10 +28,13 @@ internal sealed class WorkerPools : IPoolDirectory, IDisposable
 
     private readonly Dictionary<string, Pool> _pools;
     private readonly TimeProvider _time;
+    private readonly Func<string, Uri, IWorkerChannel> _connect;
 
+    /// <param name="endpoints">The regions and their first members (a region may start empty when discovered).</param>
     public WorkerPools(IReadOnlyDictionary<string, IReadOnlyList<Uri>> endpoints, Func<string, Uri, IWorkerChannel> connect, TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
+        _connect = connect;
         _pools = new Dictionary<string, Pool>(StringComparer.Ordinal);
         foreach (var (region, uris) in endpoints)
         {
@@ -43,16 +48,109 @@ internal sealed class WorkerPools : IPoolDirectory, IDisposable
         }
     }
 
+    /// <summary>How long a departed worker's channel stays open for the units it still runs (longer than any deadline).</summary>
+    public TimeSpan RetireAfter { get; init; } = TimeSpan.FromMinutes(10);
+
     public IReadOnlySet<string> Regions => new HashSet<string>(_pools.Keys, StringComparer.Ordinal);
 
-    public bool HasRegion(string region) => _pools.ContainsKey(region);
+    /// <summary>True when the region is known and has at least one worker now.</summary>
+    public bool HasRegion(string region) => _pools.TryGetValue(region, out var pool) && pool.Channels.Length > 0;
 
     public int PoolSize(string region) => _pools.TryGetValue(region, out var pool) ? pool.Channels.Length : 0;
 
     public IReadOnlyList<IWorkerChannel> Channels(string region) => GetPool(region).Channels;
 
     /// <summary>The next worker of the region, round-robin.</summary>
-    public IWorkerChannel Pick(string region) => Pick(region, null) ?? GetPool(region).Channels[0];
+    /// <exception cref="RpcException">UNAVAILABLE when the region has no workers now.</exception>
+    public IWorkerChannel Pick(string region) =>
+        Pick(region, null) ?? throw new RpcException(StatusCode.Unavailable, $"region {region} has no workers");
+
+    /// <summary>
+    /// Makes <paramref name="members"/> the region's workers: channels of workers that stay are kept
+    /// (with their health), new ones are connected, departed ones are retired (not picked, closed after
+    /// <see cref="RetireAfter"/>). Returns how many joined and left.
+    /// </summary>
+    public (int Added, int Removed) UpdateMembers(string region, IReadOnlyList<Uri> members)
+    {
+        var pool = GetPool(region);
+        var closing = new List<IWorkerChannel>();
+        int added = 0, removed = 0;
+        lock (pool)
+        {
+            var now = _time.GetTimestamp();
+            var channels = new List<IWorkerChannel>(members.Count);
+            var down = new List<long>(members.Count);
+            foreach (var uri in members)
+            {
+                var existing = -1;
+                for (var i = 0; i < pool.Channels.Length; i++)
+                {
+                    if (pool.Channels[i].Address == uri)
+                    {
+                        existing = i;
+                    }
+                }
+
+                if (channels.Exists(c => c.Address == uri))
+                {
+                    continue;
+                }
+
+                if (existing >= 0)
+                {
+                    channels.Add(pool.Channels[existing]);
+                    down.Add(pool.DownUntil[existing]);
+                }
+                else
+                {
+                    // A worker that comes back within RetireAfter gets its open channel again.
+                    var back = pool.Retired.FindIndex(r => r.Channel.Address == uri);
+                    if (back >= 0)
+                    {
+                        channels.Add(pool.Retired[back].Channel);
+                        pool.Retired.RemoveAt(back);
+                    }
+                    else
+                    {
+                        channels.Add(_connect(region, uri));
+                    }
+
+                    down.Add(0);
+                    added++;
+                }
+            }
+
+            foreach (var old in pool.Channels)
+            {
+                if (!channels.Contains(old))
+                {
+                    pool.Retired.Add((old, now));
+                    removed++;
+                }
+            }
+
+            pool.Retired.RemoveAll(r =>
+            {
+                var expired = _time.GetElapsedTime(r.At) >= RetireAfter;
+                if (expired)
+                {
+                    closing.Add(r.Channel);
+                }
+
+                return expired;
+            });
+            pool.DownUntil = [.. down];
+            pool.Channels = [.. channels];
+            pool.Next = pool.Channels.Length == 0 ? 0 : pool.Next % pool.Channels.Length;
+        }
+
+        foreach (var channel in closing)
+        {
+            channel.Dispose();
+        }
+
+        return (added, removed);
+    }
 
     /// <summary>
     /// The next worker of the region not in <paramref name="exclude"/>, preferring ones not marked down;
@@ -126,7 +224,7 @@ internal sealed class WorkerPools : IPoolDirectory, IDisposable
         return ms is { } v ? TimeSpan.FromMilliseconds(v) : null;
     }
 
-    public async Task<long> PlanChunksAsync(string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken)
+    public async Task<UnitPlan> PlanAsync(string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken)
     {
         var tried = new List<IWorkerChannel>();
         RpcException? last = null;
@@ -137,7 +235,7 @@ internal sealed class WorkerPools : IPoolDirectory, IDisposable
             {
                 var plan = await channel.PlanAsync(unit, deadline, cancellationToken);
                 MarkHealthy(channel);
-                return plan.ChunkCount;
+                return plan;
             }
             catch (RpcException ex) when (WorkerErrors.IsRetryable(ex.StatusCode) && !cancellationToken.IsCancellationRequested)
             {
@@ -163,9 +261,17 @@ internal sealed class WorkerPools : IPoolDirectory, IDisposable
     {
         foreach (var pool in _pools.Values)
         {
-            foreach (var channel in pool.Channels)
+            lock (pool)
             {
-                channel.Dispose();
+                foreach (var channel in pool.Channels)
+                {
+                    channel.Dispose();
+                }
+
+                foreach (var (channel, _) in pool.Retired)
+                {
+                    channel.Dispose();
+                }
             }
         }
     }
@@ -173,11 +279,14 @@ internal sealed class WorkerPools : IPoolDirectory, IDisposable
     private Pool GetPool(string region) =>
         _pools.TryGetValue(region, out var pool) ? pool : throw new InvalidOperationException($"no workers for region '{region}'");
 
+    /// <summary>One region's members; the arrays are replaced (under the pool's lock) when membership changes.</summary>
     private sealed class Pool(IWorkerChannel[] channels)
     {
-        public IWorkerChannel[] Channels { get; } = channels;
+        public IWorkerChannel[] Channels { get; set; } = channels;
 
-        public long[] DownUntil { get; } = new long[channels.Length];
+        public long[] DownUntil { get; set; } = new long[channels.Length];
+
+        public List<(IWorkerChannel Channel, long At)> Retired { get; } = [];
 
         public int Next { get; set; }
 

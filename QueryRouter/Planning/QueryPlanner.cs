@@ -12,11 +12,14 @@ namespace Proxima.QueryRouter.Planning;
 /// holding a slice of it) is planned for that region's pool. A pool of one worker gets the whole part
 /// as one unit; a larger pool is asked for the part's chunk count (worker <c>Plan</c>) and the range
 /// [0, n) is split into contiguous units, <see cref="RouterOptions.UnitsPerWorker"/> per worker.
-/// Unknown datasets and variables are rejected here, before anything is dispatched.
+/// Unknown datasets and variables are rejected here, before anything is dispatched, and so is an
+/// answer over <see cref="RouterOptions.MaxOutputCells"/>: when the catalog's shapes cannot rule that
+/// out, the workers' <c>Plan</c> (no data read) gives each part's exact output cells.
 /// </summary>
 internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, RouterOptions? options = null)
 {
     private readonly int _unitsPerWorker = options?.UnitsPerWorker ?? 1;
+    private readonly long _maxCells = options?.MaxOutputCells ?? long.MaxValue;
 
     public Task<QueryPlan> PlanAsync(string queryId, QuerySpec spec, byte[] specJson, CancellationToken cancellationToken) =>
         PlanAsync(queryId, spec, specJson, [], DateTime.UtcNow.AddMinutes(1), cancellationToken);
@@ -24,6 +27,9 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
     public async Task<QueryPlan> PlanAsync(string queryId, QuerySpec spec, byte[] specJson, IReadOnlyCollection<string> groups, DateTime deadline, CancellationToken cancellationToken)
     {
         var datasets = new List<DatasetPlan>(spec.Datasets.Count);
+        var ops = Math.Max(1, spec.Reduce?.Ops.Count ?? 1);
+        long queryCells = 0;
+        var cellsExact = true;
         for (var i = 0; i < spec.Datasets.Count; i++)
         {
             var id = spec.Datasets[i];
@@ -52,7 +58,9 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
             var specBytes = Google.Protobuf.ByteString.CopyFrom(unitSpecJson);
             var units = new List<PlannedUnit>(parts.Count);
             var missing = new List<string>();
-            var planning = new List<Task<(int Part, long Chunks, QueryError? Error)>>(parts.Count);
+            var bound = CellBound(parts, variable, spec);
+            var askCells = options is not null && (bound is null || bound * ops > _maxCells);
+            var planning = new List<Task<(int Part, UnitPlan? Plan, QueryError? Error)>>(parts.Count);
             for (var p = 0; p < parts.Count; p++)
             {
                 var part = parts[p];
@@ -62,12 +70,13 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
                 }
 
                 var template = NewUnit(queryId, $"{queryId}/{i}/{p}", id, part, specBytes, groups);
-                planning.Add(pools.PoolSize(part.Region) > 1
+                planning.Add(pools.PoolSize(part.Region) > 1 || askCells
                     ? CountAsync(p, part.Region, template, deadline, cancellationToken)
-                    : Task.FromResult((p, -1L, (QueryError?)null)));
+                    : Task.FromResult((p, (UnitPlan?)null, (QueryError?)null)));
             }
 
-            foreach (var (p, chunks, error) in await Task.WhenAll(planning))
+            var partCells = new List<long>(parts.Count);
+            foreach (var (p, unitPlan, error) in await Task.WhenAll(planning))
             {
                 var part = parts[p];
                 if (error is not null)
@@ -81,7 +90,9 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
                     throw error;
                 }
 
-                if (chunks <= 1)
+                partCells.Add(unitPlan?.OutputCells ?? 0);
+                var chunks = unitPlan?.ChunkCount ?? -1;
+                if (chunks <= 1 || pools.PoolSize(part.Region) == 1)
                 {
                     units.Add(new PlannedUnit(part.Region, part, NewUnit(queryId, $"{queryId}/{i}/{p}", id, part, specBytes, groups)));
                     continue;
@@ -99,9 +110,107 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
             }
 
             datasets.Add(new DatasetPlan(id, i, parts, units) { MissingAtPlan = missing });
+            if (askCells && MergedCells(partCells, spec) is { } exact)
+            {
+                queryCells += exact * ops;
+            }
+            else
+            {
+                queryCells += (bound ?? 0) * ops;
+                cellsExact &= !askCells;
+            }
+        }
+
+        // Upper bounds that each fit may add up past the limit: refuse only on exact counts (the
+        // router checks the merged answer again).
+        if (queryCells > _maxCells && cellsExact)
+        {
+            throw QueryError.BadRequest("too_many_cells",
+                $"the answer would have {queryCells} cells ({ops} op(s) counted); the limit is {_maxCells}: select a smaller region/time range or reduce over more dims", "select");
         }
 
         return new QueryPlan(queryId, spec, datasets);
+    }
+
+    /// <summary>
+    /// An upper bound on the cells (per op) of a dataset's answer from the catalog's shapes alone, or
+    /// null when a part's shape is not recorded: every dim kept at full size unless the query reduces
+    /// it by its exact name (time stays when grouped or resampled), times the points asked for.
+    /// </summary>
+    internal static long? CellBound(IReadOnlyList<DatasetDocument> parts, string variable, QuerySpec spec)
+    {
+        var grouped = spec.Reduce is { } r && (r.GroupBy != TimeGrouping.None || r.Resample != ResampleFrequency.None);
+        long total = 0;
+        foreach (var part in parts)
+        {
+            VariableInfo? info = null;
+            foreach (var v in part.Variables)
+            {
+                if (v.Name == variable)
+                {
+                    info = v;
+                }
+            }
+
+            if (info is null || info.Shape.Count == 0 || info.Shape.Count != info.Dims.Count)
+            {
+                return null;
+            }
+
+            long cells = Math.Max(1, spec.Points.Count);
+            for (var d = 0; d < info.Dims.Count; d++)
+            {
+                var reduced = spec.Reduce is { } reduce && Contains(reduce.Dims, info.Dims[d]) && !(grouped && info.Dims[d] == "time");
+                if (!reduced)
+                {
+                    cells = info.Shape[d] > 0 && cells > long.MaxValue / info.Shape[d] ? long.MaxValue / 2 : cells * Math.Max(1, info.Shape[d]);
+                }
+            }
+
+            total = Math.Min(long.MaxValue / 2, total + cells);
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// The cells of a dataset's merged answer from its parts' planned cells, or null when a worker did
+    /// not say: parts reduced over all of time each give the whole answer (max); otherwise parts hold
+    /// disjoint time slices and their cells add up (an upper bound when time groups recur across parts).
+    /// </summary>
+    private static long? MergedCells(List<long> partCells, QuerySpec spec)
+    {
+        if (partCells.Count == 0)
+        {
+            return null;
+        }
+
+        var overAllTime = spec.Reduce is { GroupBy: TimeGrouping.None, Resample: ResampleFrequency.None } r && Contains(r.Dims, "time");
+        long merged = 0;
+        foreach (var cells in partCells)
+        {
+            if (cells <= 0)
+            {
+                return null;
+            }
+
+            merged = overAllTime ? Math.Max(merged, cells) : merged + cells;
+        }
+
+        return merged;
+    }
+
+    private static bool Contains(IReadOnlyList<string> names, string name)
+    {
+        foreach (var n in names)
+        {
+            if (n == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -155,15 +264,15 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
         return t.Length < Zero.Length && t.Length >= 4 ? t + Zero[t.Length..] : t;
     }
 
-    private async Task<(int Part, long Chunks, QueryError? Error)> CountAsync(int part, string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken)
+    private async Task<(int Part, UnitPlan? Plan, QueryError? Error)> CountAsync(int part, string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken)
     {
         try
         {
-            return (part, await pools.PlanChunksAsync(region, unit, deadline, cancellationToken), null);
+            return (part, await pools.PlanAsync(region, unit, deadline, cancellationToken), null);
         }
         catch (QueryError ex)
         {
-            return (part, 0, ex);
+            return (part, null, ex);
         }
     }
 

@@ -90,7 +90,9 @@ internal sealed class JwksKeys(JwtOptions options, HttpClient http, TimeProvider
     /// <summary>The key a token's header names, or (no <c>kid</c>) the single key of its algorithm; refreshes as needed.</summary>
     public async Task<(JsonWebKey? Key, string? Error)> FindAsync(string? kid, string alg, CancellationToken cancellationToken)
     {
-        if (Elapsed(_loadedAt) > options.KeysRefresh)
+        // Due for a re-read; after a failed one, not again before UnknownKeyRefresh (an unreachable
+        // issuer is not asked once per request).
+        if (Elapsed(_loadedAt) > options.KeysRefresh && Elapsed(_triedAt) > options.UnknownKeyRefresh)
         {
             await RefreshAsync(cancellationToken);
         }

@@ -120,19 +120,46 @@ for i in range(365):
         v = f.createVariable("tas", "f4", ("time", "lat", "lon"), zlib=True)
         v[:] = np.full((1, 4, 8), i, dtype="f4")
 """, dir.Path);
-        // Best of three opens: the machine is shared, and a worker opens with a warm page cache.
-        TimeSpan best = TimeSpan.MaxValue;
-        for (int i = 0; i < 3; i++)
+        // Best of three opens each: the machine is shared, and a worker opens with a warm page cache.
+        // Cold = every file opened (no metadata cache, as before a sync); cached = the sync's metadata cache.
+        var storage = new PosixStorage(dir.Path);
+        var cachedOptions = new GridDatasetOptions { NetCdfMetadataCacheDirectory = Path.Combine(Path.GetTempPath(), "proxima-meta-" + Guid.NewGuid().ToString("N")) };
+        TimeSpan cold = TimeSpan.MaxValue, cached = TimeSpan.MaxValue;
+        try
         {
-            var sw = Stopwatch.StartNew();
-            using GridDataset probe = await GridDataset.OpenAsync(new PosixStorage(dir.Path), "");
-            best = sw.Elapsed < best ? sw.Elapsed : best;
+            for (int i = 0; i < 3; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                using (GridDataset probe = await GridDataset.OpenAsync(storage, ""))
+                {
+                    cold = sw.Elapsed < cold ? sw.Elapsed : cold;
+                }
+            }
+
+            using (await GridDataset.OpenAsync(storage, "", cachedOptions))
+            {
+                // writes the cache, as the sync does
+            }
+
+            for (int i = 0; i < 3; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                using (GridDataset probe = await GridDataset.OpenAsync(storage, "", cachedOptions))
+                {
+                    cached = sw.Elapsed < cached ? sw.Elapsed : cached;
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(cachedOptions.NetCdfMetadataCacheDirectory!, recursive: true);
         }
 
-        using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(dir.Path), "");
+        using GridDataset ds = await GridDataset.OpenAsync(storage, "");
         Assert.Equal(365, ds["tas"].Shape[0]);
-        _output.WriteLine($"open 365 files (best of 3): {best.TotalMilliseconds:F0} ms");
-        // The < 2 s goal is measured by the benchmark, not asserted here: a loaded CI machine is no stopwatch.
+        _output.WriteLine(FormattableString.Invariant(
+            $"open 365 daily files (best of 3, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}): cold {cold.TotalMilliseconds:F0} ms, with the metadata cache {cached.TotalMilliseconds:F0} ms (goal < 2000 ms), {cold / cached:F1}x"));
+        // The < 2 s goal is measured, not asserted: a loaded CI machine is no stopwatch.
         float[] last = await ds["tas"].ReadRegionAsync<float>([364, 0, 0], [1, 4, 8], CancellationToken.None);
         Assert.All(last, x => Assert.Equal(364f, x));
         Assert.Equal("0001-12-31T00:00:00".Length, (await ds["time"].ReadTimesAsync(CancellationToken.None))[^1].ToString().Length);

@@ -22,6 +22,10 @@ public sealed class QueryPlannerTests : IAsyncLifetime
         // One dataset split across two regions by time.
         await AddAsync("us-east-1", Document("split/t", "us-east-1", "t", "2000-01-01T00:00:00", "2000-06-30T23:00:00"));
         await AddAsync("us-west-2", Document("split/t", "us-west-2", "t", "2000-07-01T00:00:00", "2000-12-31T23:00:00"));
+        await AddAsync("us-east-1", Document("shaped/x", "us-east-1", "x", "2000-01-01T00:00:00", "2000-01-10T00:00:00") with
+        {
+            Variables = [new VariableInfo { Name = "x", Dims = ["time", "lat", "lon"], Shape = [10, 4, 8], Units = "K" }],
+        });
     }
 
     public async Task DisposeAsync()
@@ -165,13 +169,73 @@ public sealed class QueryPlannerTests : IAsyncLifetime
         Time = new TimeExtent { Start = start, End = end },
     };
 
+    [Fact]
+    public async Task An_answer_over_the_cell_limit_is_refused_at_planning_from_the_workers_plans()
+    {
+        // No shapes in the catalog: the workers' Plan says 1000 cells per part (no data read).
+        var pools = new FakePools(("us-east-1", 1, 0), ("us-west-2", 1, 0)) { OutputCells = 1000 };
+        var planner = new QueryPlanner(_catalog, pools, Limits(1500));
+        var subset = Encoding.UTF8.GetBytes("""{ "datasets": ["split/t"], "variable": "t" }""");
+        var error = await Assert.ThrowsAsync<QueryError>(() => planner.PlanAsync("q1", QuerySpecParser.Parse(subset), subset, [], DateTime.UtcNow.AddMinutes(1), CancellationToken.None));
+        Assert.Equal((400, "too_many_cells", "select"), (error.HttpStatus, error.Code, error.Field));
+        Assert.Contains("2000 cells", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, pools.PlanCalls);
+
+        // Reduced over all of time, each part gives the whole 1000-cell map: it fits.
+        var mean = Encoding.UTF8.GetBytes("""{ "datasets": ["split/t"], "variable": "t", "reduce": { "dims": ["time"], "ops": ["mean"] } }""");
+        var plan = await planner.PlanAsync("q2", QuerySpecParser.Parse(mean), mean, [], DateTime.UtcNow.AddMinutes(1), CancellationToken.None);
+        Assert.Equal(2, plan.UnitCount);
+        // Two ops count twice.
+        var two = Encoding.UTF8.GetBytes("""{ "datasets": ["split/t"], "variable": "t", "reduce": { "dims": ["time"], "ops": ["mean", "max"] } }""");
+        await Assert.ThrowsAsync<QueryError>(() => planner.PlanAsync("q3", QuerySpecParser.Parse(two), two, [], DateTime.UtcNow.AddMinutes(1), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Catalog_shapes_within_the_limit_need_no_plan_round_trip()
+    {
+        var pools = new FakePools(("us-east-1", 1, 0)) { OutputCells = 320 };
+        var json = Encoding.UTF8.GetBytes("""{ "datasets": ["shaped/x"], "variable": "x" }""");
+        await new QueryPlanner(_catalog, pools, Limits(320)).PlanAsync("q1", QuerySpecParser.Parse(json), json, [], DateTime.UtcNow.AddMinutes(1), CancellationToken.None);
+        Assert.Equal(0, pools.PlanCalls);
+
+        // 10x4x8 may exceed 100: the worker is asked, and its exact count decides.
+        await Assert.ThrowsAsync<QueryError>(() => new QueryPlanner(_catalog, pools, Limits(100)).PlanAsync("q2", QuerySpecParser.Parse(json), json, [], DateTime.UtcNow.AddMinutes(1), CancellationToken.None));
+        Assert.Equal(1, pools.PlanCalls);
+        pools.OutputCells = 32; // e.g. a selection of one time step
+        await new QueryPlanner(_catalog, pools, Limits(100)).PlanAsync("q3", QuerySpecParser.Parse(json), json, [], DateTime.UtcNow.AddMinutes(1), CancellationToken.None);
+        Assert.Equal(2, pools.PlanCalls);
+    }
+
+    [Fact]
+    public void The_catalog_bound_drops_only_reduced_dims_and_keeps_grouped_time()
+    {
+        DatasetDocument[] parts = [Document("b", "r", "x", "2000", "2001") with { Variables = [new VariableInfo { Name = "x", Dims = ["time", "lat", "lon"], Shape = [100, 4, 8] }] }];
+        long? Bound(string json) => QueryPlanner.CellBound(parts, "x", QuerySpecParser.Parse(Encoding.UTF8.GetBytes(json)));
+        Assert.Equal(3200, Bound("""{ "datasets": ["b"], "variable": "x" }"""));
+        Assert.Equal(32, Bound("""{ "datasets": ["b"], "variable": "x", "reduce": { "dims": ["time"], "ops": ["mean"] } }"""));
+        Assert.Equal(3200, Bound("""{ "datasets": ["b"], "variable": "x", "reduce": { "dims": ["time"], "ops": ["mean"], "groupby": "time.month" } }"""));
+        Assert.Equal(6400, Bound("""{ "datasets": ["b"], "variable": "x", "points": [ { "lat": 1, "lon": 2 }, { "lat": 3, "lon": 4 } ] }"""));
+    }
+
+    private static RouterOptions Limits(long maxCells) =>
+        new() { CatalogPath = "x", Workers = new Dictionary<string, IReadOnlyList<Uri>>(), MaxOutputCells = maxCells };
+
     private sealed class FakePools(params (string Region, int Size, long Chunks)[] pools) : IPoolDirectory
     {
+        private int _planCalls;
+
+        public long OutputCells { get; set; }
+
+        public int PlanCalls => _planCalls;
+
         public bool HasRegion(string region) => pools.Any(p => p.Region == region);
 
         public int PoolSize(string region) => pools.First(p => p.Region == region).Size;
 
-        public Task<long> PlanChunksAsync(string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken) =>
-            Task.FromResult(pools.First(p => p.Region == region).Chunks);
+        public Task<UnitPlan> PlanAsync(string region, WorkUnit unit, DateTime deadline, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _planCalls);
+            return Task.FromResult(new UnitPlan { ChunkCount = pools.First(p => p.Region == region).Chunks, OutputCells = OutputCells });
+        }
     }
 }

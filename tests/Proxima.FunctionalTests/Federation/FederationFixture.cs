@@ -184,10 +184,34 @@ public sealed class FederationFixture : FederationFixtureBase
     };
 }
 
-/// <summary>A separate federation whose workers the tests kill.</summary>
+/// <summary>
+/// A separate federation whose workers the tests kill. Two workers hold their units of <c>big/t</c> and
+/// <c>edge/t</c> (60 s, cancellably) so a kill lands while a unit is in flight: worker-us-west-2-0 holds
+/// <c>big/t</c> (us-east-1 + us-west-2) and worker-ap-southeast-2-0 holds <c>edge/t</c> (us-east-1 +
+/// ap-southeast-2); neither holds the other's dataset because it has no part of it.
+/// </summary>
 public sealed class FailureFederationFixture : FederationFixtureBase
 {
     protected override double LatencyMs => 2;
+
+    protected override IReadOnlyDictionary<string, string>? Environment { get; } = new Dictionary<string, string>
+    {
+        ["PROXIMA_FAULT_DELAY_MS"] = "60000",
+        ["PROXIMA_FAULT_WORKER"] = "worker-us-west-2-0,worker-ap-southeast-2-0",
+        ["PROXIMA_FAULT_DATASET"] = "big/t,edge/t",
+    };
+
+    /// <summary>xarray's answers (per op, over time) for <c>big/t</c>, <c>edge/t</c>, and <c>"edge/t us-east-1"</c> (its us-east-1 part alone).</summary>
+    public JsonElement Answers { get; private set; }
+
+    protected override async Task WriteDataAsync()
+    {
+        await base.WriteDataAsync();
+        var answers = TempPath("failure-answers.json");
+        await Python.RunAsync(Script("make_failure_data.py"), [DataRoot, answers]);
+        using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(answers));
+        Answers = doc.RootElement.Clone();
+    }
 }
 
 /// <summary>Reads Prometheus text exposition (what <c>/metrics</c> of the router and workers answer).</summary>
