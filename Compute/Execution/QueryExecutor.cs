@@ -125,8 +125,8 @@ public static partial class QueryExecutor
         try
         {
             var t0 = Stopwatch.GetTimestamp();
-            var elements = SparseElements(state, gi);
             using var decodeThreads = DecodeThreads.Use(threads);
+            var elements = SparseElements(state, gi);
             long read;
             if (typeof(T) == typeof(float))
             {
