@@ -6,16 +6,24 @@ namespace Proxima.Arrays.Storage;
 
 /// <summary>
 /// A directory tree as <see cref="IStorage"/>, confined to its root: keys with '..', absolute keys and
-/// symlinks whose real target lies outside the root are refused with <see cref="StorageException"/>.
+/// symlinks whose real target lies outside the root are refused with <see cref="StorageException"/>. Reads of at
+/// least <see cref="MapThreshold"/> bytes (whole Blosc chunks) are memory-mapped rather than copied, so a codec
+/// decompresses straight from the page cache.
 /// </summary>
 public sealed class PosixStorage : IWritableStorage
 {
     private readonly string _root;
     private readonly string _rootPrefix;
 
+    /// <summary>The default <see cref="MapThreshold"/>: 1 MiB (below it a copy costs less than mapping).</summary>
+    public const long DefaultMapThreshold = 1L << 20;
+
     /// <param name="rootDirectory">An existing directory; symlinks in the root path itself are resolved once.</param>
-    public PosixStorage(string rootDirectory)
+    /// <param name="mapThreshold">Reads of at least this many bytes are memory-mapped; <see cref="long.MaxValue"/> always copies.</param>
+    public PosixStorage(string rootDirectory, long mapThreshold = DefaultMapThreshold)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(mapThreshold, 1);
+        MapThreshold = mapThreshold;
         ArgumentException.ThrowIfNullOrEmpty(rootDirectory);
         string full = Path.GetFullPath(rootDirectory);
         string? real = Libc.RealPath(full);
@@ -32,6 +40,13 @@ public sealed class PosixStorage : IWritableStorage
             _rootPrefix = "/";
         }
     }
+
+    /// <summary>
+    /// Reads of at least this many bytes return a read-only memory map of the file's range instead of a pooled copy
+    /// (the file must then not be truncated in place while the returned memory is alive; replacing it by rename, as
+    /// <see cref="WriteAsync"/> and zarr-python do, is safe).
+    /// </summary>
+    public long MapThreshold { get; }
 
     /// <summary>The resolved root directory.</summary>
     public string Root => _root;
@@ -102,6 +117,19 @@ public sealed class PosixStorage : IWritableStorage
             if (want > maxBytes || want > Array.MaxLength)
             {
                 throw new StorageException(Describe(key), $"object of {want} bytes exceeds the allowed {maxBytes} bytes");
+            }
+
+            if (want >= MapThreshold)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                try
+                {
+                    return MappedMemory.Map(handle, offset, (int)want);
+                }
+                catch (IOException e)
+                {
+                    throw new StorageException(Describe(key), "cannot map: " + e.Message, e);
+                }
             }
 
             var buffer = new PooledBuffer((int)want);
