@@ -38,6 +38,42 @@ public sealed class PosixStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task Large_reads_are_memory_mapped_and_equal_the_file_at_any_offset()
+    {
+        var bytes = new byte[(3 << 20) + 4097];
+        new Random(7).NextBytes(bytes);
+        File.WriteAllBytes(Path.Combine(_root, "big"), bytes);
+        var mapped = new PosixStorage(_root, mapThreshold: 1 << 20);
+        Assert.Equal(PosixStorage.DefaultMapThreshold, _storage.MapThreshold);
+        foreach ((long offset, long? length) in new (long, long?)[] { (0, null), (4095, (2 << 20) + 3), (12345, null), (bytes.Length - (1 << 20), 1 << 20) })
+        {
+            using IMemoryOwner<byte> owner = (await mapped.ReadAsync("big", offset, length, long.MaxValue, CancellationToken.None))!;
+            int want = (int)(length ?? (bytes.Length - offset));
+            Assert.Equal(want, owner.Memory.Length);
+            Assert.True(owner.Memory.Span.SequenceEqual(bytes.AsSpan((int)offset, want)));
+            using MemoryHandle pin = owner.Memory[7..].Pin();
+            unsafe
+            {
+                Assert.Equal(bytes[offset + 7], *(byte*)pin.Pointer);
+            }
+        }
+
+        // Below the threshold (and for the tail past the end) the read is a pooled copy; a copying storage never maps.
+        using IMemoryOwner<byte> small = (await mapped.ReadAsync("big", bytes.Length - 10, null, long.MaxValue, CancellationToken.None))!;
+        Assert.True(small.Memory.Span.SequenceEqual(bytes.AsSpan(bytes.Length - 10)));
+        var copying = new PosixStorage(_root, mapThreshold: long.MaxValue);
+        Assert.Equal(bytes, await copying.ReadAllBytesAsync("big"));
+
+        // Disposed mapped memory is unmapped: using it again is an ObjectDisposedException, not a fault.
+        IMemoryOwner<byte> gone = (await mapped.ReadAsync("big", 0, null, long.MaxValue, CancellationToken.None))!;
+        Memory<byte> memory = gone.Memory;
+        gone.Dispose();
+        gone.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => memory.Span[0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PosixStorage(_root, mapThreshold: 0));
+    }
+
+    [Fact]
     public async Task Missing_objects_are_null_not_errors()
     {
         Assert.Null(await _storage.ReadAllBytesAsync("a/b/none"));
