@@ -2,9 +2,15 @@ using System.Runtime.InteropServices;
 
 namespace Proxima.Arrays.Storage;
 
-/// <summary>libc's realpath(3): resolves every symlink so confinement checks see the real target.</summary>
-internal static partial class Libc
+/// <summary>libc's realpath(3): resolves every symlink so confinement checks see the real target; madvise(2).</summary>
+internal static unsafe partial class Libc
 {
+    /// <summary>MADV_POPULATE_READ: populate the page tables of a mapping (prefault readable).</summary>
+    public const int MadvPopulateRead = 22;
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    public static partial int MAdvise(byte* address, nuint length, int advice);
+
     [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial IntPtr RealPathNative(string path, IntPtr resolved);
 
