@@ -75,13 +75,29 @@ internal sealed class BloscCodec : IBytesCodec
             return 0;
         }
 
-        int r = BloscNative.Decompress(source[..cbytes], destination[..nbytes]);
+        int r = DecodeThreads.Current is int threads && threads > 1 && SplitBlocks(source, nbytes, threads) is int blocksize
+            ? BloscNative.DecompressSplit(source[..cbytes], destination[..nbytes], blocksize, source[3], threads)
+            : BloscNative.Decompress(source[..cbytes], destination[..nbytes]);
         if (r < 0)
         {
             throw new CodecException(ChunkErrorKind.Corrupt, $"blosc: decompression failed (code {r})");
         }
 
         return r;
+    }
+
+    /// <summary>
+    /// The blocksize when a chunk decoded with <paramref name="threads"/> threads is split into block ranges decompressed
+    /// on our own threads (compressed, at least two blocks per thread, blocks whole items); null to let libblosc do it.
+    /// </summary>
+    private static int? SplitBlocks(ReadOnlySpan<byte> source, int nbytes, int threads)
+    {
+        const byte Memcpyed = 0x2;
+        int typesize = source[3];
+        int blocksize = (int)BinaryPrimitives.ReadUInt32LittleEndian(source[8..]);
+        bool split = (source[2] & Memcpyed) == 0 && typesize >= 1 && blocksize > 0 && blocksize % typesize == 0 && nbytes % typesize == 0
+            && (long)blocksize * threads * 2 <= nbytes;
+        return split ? blocksize : null;
     }
 
     /// <summary>

@@ -52,6 +52,39 @@ public sealed class ChunkElementReadTests
         Assert.Equal(values, dst);
     }
 
+    [Theory]
+    [InlineData("zstd", (64 * 1024) + 333, 4096, 2)]
+    [InlineData("zstd", (64 * 1024) + 333, 4096, 3)]
+    [InlineData("zstd", 5000, 4096, 2)]
+    [InlineData("lz4", 300_001, 0, 2)]
+    [InlineData("lz4", 300_001, 0, 7)]
+    public void Whole_chunk_decode_split_over_own_threads_equals_the_values(string compressor, int n, int blockSize, int threads)
+    {
+        var values = new float[n];
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = (float)Math.Sin(i * 0.01) + (i % 7);
+        }
+
+        var encoded = new BloscCodec(compressor, 5, 1, 4, blockSize).Encode(MemoryMarshal.AsBytes(values.AsSpan()));
+        var dst = new float[n];
+        using (DecodeThreads.Use(threads))
+        {
+            Assert.Equal(n * 4, new BloscCodec().Decode(encoded, MemoryMarshal.AsBytes(dst.AsSpan())));
+        }
+
+        Assert.Equal(values, dst);
+
+        // A corrupted block is a typed error on the split path too, not garbage.
+        var bad = (byte[])encoded.Clone();
+        bad.AsSpan(bad.Length / 2, 64).Fill(0xA5);
+        using (DecodeThreads.Use(threads))
+        {
+            var e = Record.Exception(() => new BloscCodec().Decode(bad, MemoryMarshal.AsBytes(dst.AsSpan())));
+            Assert.True(e is null || e is CodecException, e?.ToString());
+        }
+    }
+
     [Fact]
     public void Byte_ranges_merge_elements_closer_than_the_gap()
     {

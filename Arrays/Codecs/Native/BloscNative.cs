@@ -57,6 +57,49 @@ internal static unsafe partial class BloscNative
         }
     }
 
+    /// <summary>
+    /// Decompresses a whole chunk by splitting its blocks into <paramref name="parts"/> contiguous ranges, each
+    /// decompressed with <c>blosc_getitem</c> (one blosc thread) on a thread of our own pool: for a chunk decoded
+    /// with several threads this avoids blosc's per-call create/join of its internal pthreads. The caller has
+    /// validated the header (nbytes = <paramref name="dst"/>'s length, blocksize a multiple of typesize). Returns the
+    /// bytes written or the first negative blosc error.
+    /// </summary>
+    public static int DecompressSplit(ReadOnlySpan<byte> src, Span<byte> dst, int blocksize, int typesize, int parts)
+    {
+        try
+        {
+            fixed (byte* s = src)
+            fixed (byte* d = dst)
+            {
+                nint sp = (nint)s;
+                nint dp = (nint)d;
+                int nbytes = dst.Length;
+                int nblocks = (nbytes + blocksize - 1) / blocksize;
+                int error = 0;
+                Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+                {
+                    int start = (int)((long)nblocks * p / parts) * blocksize;
+                    int end = (int)Math.Min(nbytes, (long)nblocks * (p + 1) / parts * blocksize);
+                    if (end <= start)
+                    {
+                        return;
+                    }
+
+                    int r = GetItemNative((byte*)sp, start / typesize, (end - start) / typesize, (byte*)dp + start);
+                    if (r < 0)
+                    {
+                        Interlocked.CompareExchange(ref error, r, 0);
+                    }
+                });
+                return error < 0 ? error : nbytes;
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            throw Unavailable(e);
+        }
+    }
+
     public static int Compress(int clevel, int shuffle, int typesize, ReadOnlySpan<byte> src, Span<byte> dst, string compressor, int blocksize)
     {
         try
