@@ -74,6 +74,16 @@ public sealed class QuickstartTests(FederationFixture federation)
         Assert.True(File.Exists(runner), $"CellRunner not built at {runner}");
         var run = await Run.ProcessAsync("dotnet", [runner, cell], WorkDir(), timeout: TimeSpan.FromMinutes(4));
         Assert.True(run.ExitCode == 0, run.Describe());
+
+        // The cell ran the SDK just packed (restored into a private folder, never an older cached 0.1.0).
+        using (var nupkg = System.IO.Compression.ZipFile.OpenRead(Path.Combine(RepoPaths.Root, "artifacts", "package", "release", "Proxima.Client.0.1.0.nupkg")))
+        {
+            var entry = nupkg.Entries.Single(e => e.FullName.EndsWith("/Proxima.Client.dll", StringComparison.Ordinal));
+            await using var dll = entry.Open();
+            var packed = Convert.ToHexString(await System.Security.Cryptography.SHA256.HashDataAsync(dll));
+            Assert.Contains($"cell: restored Proxima.Client.dll sha256 {packed}", run.Stderr);
+        }
+
         Assert.Contains("100% (", run.Stdout);
         Assert.Contains("reanalysis/era5/t2m:t2m (latitude, longitude) shape [11, 15] ops [mean, std] degC", run.Stdout);
         Assert.Contains("165 rows", run.Stdout);

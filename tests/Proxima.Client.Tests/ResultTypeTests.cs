@@ -94,6 +94,35 @@ public sealed class ResultTypeTests
         Assert.Equal(text.TrimEnd('Z').Length >= 19 ? text.TrimEnd('Z') : text + "T00:00:00", t.ToString());
     }
 
+    [Fact]
+    public void Size_0_dims_give_empty_arrays_tables_and_csv()
+    {
+        // An empty selection answered with an empty result: time has no labels, lat keeps its two cells.
+        var empty = ResultReaders.FromJson(System.Text.Encoding.UTF8.GetBytes("""
+            { "results": [ { "dataset": "era5/x", "variable": "t2m", "dims": ["time", "lat"],
+                "coords": { "time": [], "lat": [-10, 10] }, "shape": [0, 2], "data": { "mean": [] },
+                "attrs": { "units": "K", "calendar": "standard" }, "partial": false, "missing": [] } ],
+              "stats": { "bytes_cross_region": 0, "regions": {} } }
+            """))["era5/x"];
+        var mean = empty["mean"];
+        Assert.Equal([0, 2], mean.Shape);
+        Assert.Empty(mean.ToArray());
+        Assert.Equal(0, mean.ToArray2D().GetLength(0));
+        Assert.Equal(0, empty.Coord("time").Length);
+        Assert.Equal(0, empty.ToTable().Rows.Count);
+        Assert.Equal("mean(time, lat) shape [0, 2]", mean.ToString());
+        var csv = Path.Combine(Path.GetTempPath(), $"proxima-empty-{Environment.ProcessId}.csv");
+        try
+        {
+            empty.SaveCsv(csv);
+            Assert.Equal(["time,lat,mean"], File.ReadAllLines(csv));
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+
     [Theory]
     [InlineData("2015-13-01")]
     [InlineData("hello")]

@@ -243,6 +243,18 @@ public sealed class SdkFederationTests(FederationFixture federation)
     }
 
     [Fact]
+    public async Task An_empty_time_selection_is_an_empty_result_with_size_0_time()
+    {
+        using var client = federation.CreateClient();
+        var r = (await client.Query(FederationFixture.Era5).Variable("t2m").Time("2001-01-01", "2001-01-02").BBox(140, -40, 145, -35).ExecuteAsync()).Single();
+        var values = r["values"];
+        Assert.Equal(["time", "latitude", "longitude"], values.Dims);
+        Assert.Equal([0, 2, 2], values.Shape);
+        Assert.Equal(0, r.Coord("time").Length);
+        Assert.Equal(0, r.ToTable().Rows.Count);
+    }
+
+    [Fact]
     public async Task Cmip6_times_come_back_in_the_360_day_calendar()
     {
         using var client = federation.CreateClient();

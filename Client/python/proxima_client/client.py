@@ -297,10 +297,23 @@ def netcdf_to_datasets(body):
             ds.attrs = {**{k: v for k, v in root.items() if k != "dataset"}, **ds.attrs}
             point_coords = [v for v in ds.data_vars if ds[v].dims == ("point",)
                             and ds[v].attrs.get("units") in ("degrees_north", "degrees_east")]
-            out[ds.attrs.get("dataset", group)] = ds.set_coords(point_coords)
+            out[ds.attrs.get("dataset", group)] = _empty_times(ds.set_coords(point_coords))
         return out
     finally:
         nc.close()
+
+
+def _empty_times(ds):
+    """A size-0 time axis (an empty selection) has nothing for xarray to decode: give it the dtype a
+    non-empty one of the same calendar decodes to (datetime64 for Gregorian calendars, else cftime; an
+    empty axis written without a calendar is taken as Gregorian)."""
+    for name, coord in ds.coords.items():
+        if coord.size == 0 and coord.dtype.kind not in "Mm" and coord.dtype != object and \
+                (name == "time" or coord.attrs.get("standard_name") == "time" or coord.attrs.get("axis") == "T"):
+            calendar = coord.attrs.get("calendar") or coord.encoding.get("calendar")
+            empty = decode_times([], calendar)
+            ds = ds.assign_coords({name: xr.Variable(coord.dims, empty, {"calendar": calendar} if calendar else {})})
+    return ds
 
 
 def result_to_dataset(result, stats=None):

@@ -14,6 +14,13 @@ var work = Path.Combine(Path.GetTempPath(), $"proxima-cell-{Environment.ProcessI
 try
 {
     var packages = await new PackageRestore(work).ResolveAsync(cell, CancellationToken.None);
+    foreach (var package in packages)
+    {
+        // What was restored, so a caller can check it is the package it just packed (stderr: the cell owns stdout).
+        await using var file = File.OpenRead(package);
+        Console.Error.WriteLine($"cell: restored {Path.GetFileName(package)} sha256 {Convert.ToHexString(await System.Security.Cryptography.SHA256.HashDataAsync(file))}");
+    }
+
     await CSharpScript.RunAsync(cell.Code, KernelOptions.With(packages));
     return 0;
 }

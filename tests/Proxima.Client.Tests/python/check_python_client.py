@@ -104,7 +104,23 @@ except QueryError as e:
     assert e.code == "unknown_dataset" and e.field == "datasets[0]" and e.status == 400, (e.code, e.field, e.status)
 print("ok errors")
 
-# 9. Size-0 dims (an empty selection answered with an empty result) open as empty Datasets/DataFrames.
+# 9. Size-0 dims: an empty time selection is an empty result, as .sel gives in xarray.
+ds = c.query(ERA5, "t2m", time=("2001-01-01", "2001-01-02"), bbox=(140, -40, 145, -35))
+ref = era5.t2m.sel(time=slice("2001-01-01", "2001-01-02"), latitude=slice(-35, -40), longitude=slice(140, 145))
+assert dict(ds.sizes) == {"time": 0, "latitude": ref.sizes["latitude"], "longitude": ref.sizes["longitude"]}, (ds.sizes, ref.sizes)
+assert ds.time.dtype == ref.time.dtype and ds["t2m"].shape == ref.shape, (ds.time.dtype, ds["t2m"].shape, ref.shape)
+np.testing.assert_array_equal(ds.latitude.values, ref.latitude.values)
+df = c.query(ERA5, "t2m", time=("2001-01-01", "2001-01-02"), points=cities)
+assert isinstance(df, pd.DataFrame) and len(df) == 0 and "t2m" in df.columns, df
+import warnings
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", RuntimeWarning)  # xarray warns on the mean of nothing
+    close(c.query(ERA5, "t2m", time=("2001-01-01", "2001-01-02"), bbox=(140, -40, 145, -35), reduce={"dims": ["time"], "ops": ["mean"]})["t2m_mean"],
+          ref.astype("float64").mean("time"), name="mean of nothing")
+cm = c.query(CMIP6, "tas", time=("2101-01-01", "2101-12-30"), bbox=(140, -40, 145, -35))
+assert cm.sizes["time"] == 0 and cm["tas"].shape == (0, 1, 1), cm
+
+# The same from hand-made files and JSON answers (a size-0 dim that is not time, the JSON fallback).
 import netCDF4, os, tempfile
 path = os.path.join(tempfile.mkdtemp(), "empty.nc")
 with netCDF4.Dataset(path, "w") as nc:
