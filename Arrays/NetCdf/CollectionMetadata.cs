@@ -76,7 +76,7 @@ internal sealed record CachedFile(string Key, long Size, long ModifiedTicks, Dic
 
 internal sealed record CachedPart(int VarId, long Length);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, UseStringEnumConverter = true)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, UseStringEnumConverter = true, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(CollectionMetadata))]
 internal sealed partial class CollectionMetadataJson : JsonSerializerContext
 {

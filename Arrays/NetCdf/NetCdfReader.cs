@@ -114,41 +114,60 @@ internal static class NetCdfReader
         entries.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         string location = storage.Describe(prefix);
         string? cacheDirectory = options.NetCdfMetadataCacheDirectory;
+        CollectionMetadata? cached = cacheDirectory is null ? null : CollectionMetadataCache.TryLoad(cacheDirectory, location);
+        if (cached is not null && cached.Matches(entries) && TryBuildFromCache(storage, entries, cached, location, options) is { } fromCache)
+        {
+            return fromCache;
+        }
+
         var slots = new NetCdfFileSlot[entries.Count];
         try
         {
-            CollectionMetadata? metadata = cacheDirectory is null ? null : CollectionMetadataCache.TryLoad(cacheDirectory, location);
-            if (metadata is not null && metadata.Matches(entries))
+            for (int i = 0; i < slots.Length; i++)
             {
-                for (int i = 0; i < slots.Length; i++)
-                {
-                    slots[i] = NetCdfFileSlot.ForLazyFile(storage, entries[i].Key, metadata.Files[i].Size, metadata.Files[i].ModifiedTicks);
-                }
+                slots[i] = await OpenSlotAsync(storage, entries[i].Key, cancellationToken).ConfigureAwait(false);
             }
-            else
-            {
-                for (int i = 0; i < slots.Length; i++)
-                {
-                    slots[i] = await OpenSlotAsync(storage, entries[i].Key, cancellationToken).ConfigureAwait(false);
-                }
 
-                metadata = Scan(entries, slots, location, options);
-                if (cacheDirectory is not null && AllFingerprinted(entries))
-                {
-                    CollectionMetadataCache.TrySave(cacheDirectory, metadata);
-                }
+            CollectionMetadata metadata = Scan(entries, slots, location, options);
+            if (cacheDirectory is not null && AllFingerprinted(entries))
+            {
+                CollectionMetadataCache.TrySave(cacheDirectory, metadata);
             }
 
             return Build(metadata, slots, location, options);
         }
         catch
         {
-            foreach (NetCdfFileSlot? slot in slots)
-            {
-                slot?.Dispose();
-            }
-
+            DisposeAll(slots);
             throw;
+        }
+    }
+
+    /// <summary>The collection over lazily opened files, or null when the cache's contents do not fit together (then the files are read).</summary>
+    private static GridDataset? TryBuildFromCache(IStorage storage, List<StorageEntry> entries, CollectionMetadata cached, string location, GridDatasetOptions options)
+    {
+        var slots = new NetCdfFileSlot[entries.Count];
+        for (int i = 0; i < slots.Length; i++)
+        {
+            slots[i] = NetCdfFileSlot.ForLazyFile(storage, entries[i].Key, cached.Files[i].Size, cached.Files[i].ModifiedTicks);
+        }
+
+        try
+        {
+            return Build(cached, slots, location, options);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or ArgumentException or IndexOutOfRangeException or ArrayFormatException or OverflowException)
+        {
+            DisposeAll(slots);
+            return null;
+        }
+    }
+
+    private static void DisposeAll(NetCdfFileSlot?[] slots)
+    {
+        foreach (NetCdfFileSlot? slot in slots)
+        {
+            slot?.Dispose();
         }
     }
 

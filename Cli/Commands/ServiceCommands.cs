@@ -210,7 +210,7 @@ internal static class ServiceCommands
     /// <c>--oidc-*</c>: JWT validation against an OIDC issuer. Each option falls back to its environment
     /// variable (the AWS task definition sets <c>PROXIMA_OIDC_ISSUER</c>, <c>PROXIMA_OIDC_AUDIENCE</c>, …).
     /// </summary>
-    private sealed class OidcOptions
+    private sealed class OidcOptions : OptionGroup
     {
         private readonly Option<string?> _issuer = new("--oidc-issuer") { Description = "Accept JWTs of this OIDC issuer (iss); keys from ISSUER/.well-known/openid-configuration → jwks_uri [PROXIMA_OIDC_ISSUER]" };
         private readonly Option<string?> _audience = new("--oidc-audience") { Description = "The aud (or Cognito client_id) JWTs must carry [PROXIMA_OIDC_AUDIENCE]" };
@@ -219,15 +219,7 @@ internal static class ServiceCommands
         private readonly Option<string?> _name = new("--oidc-name-claim") { Description = "Claim naming the caller (default sub) [PROXIMA_OIDC_NAME_CLAIM]" };
         private readonly Option<string?> _skew = new("--oidc-clock-skew") { Description = "Seconds of clock skew allowed on exp/nbf (default 60) [PROXIMA_OIDC_CLOCK_SKEW]" };
 
-        public void AddTo(Command command)
-        {
-            command.Options.Add(_issuer);
-            command.Options.Add(_audience);
-            command.Options.Add(_jwks);
-            command.Options.Add(_groups);
-            command.Options.Add(_name);
-            command.Options.Add(_skew);
-        }
+        protected override Option[] All => [_issuer, _audience, _jwks, _groups, _name, _skew];
 
         /// <summary>The JWT options, or null when no issuer is configured.</summary>
         public JwtOptions? Read(ParseResult parse)
@@ -264,15 +256,14 @@ internal static class ServiceCommands
             return jwt;
         }
 
-        private static string? Get(ParseResult parse, Option<string?> option, string variable) =>
-            parse.GetValue(option) ?? (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } v ? v : null);
+        private static string? Get(ParseResult parse, Option<string?> option, string variable) => parse.GetValue(option) ?? Env(variable);
     }
 
     /// <summary>
     /// <c>--workers-namespace</c> …: worker discovery by DNS (AWS: the CDK sets PROXIMA_WORKERS_NAMESPACE and
     /// PROXIMA_WORKER_REGIONS). Regions named by <c>--worker</c> keep their static endpoints.
     /// </summary>
-    private sealed class DiscoveryOptions
+    private sealed class DiscoveryOptions : OptionGroup
     {
         private readonly Option<string?> _namespace = new("--workers-namespace") { Description = "Discover workers by DNS: SRV (or A + --workers-port) of worker-REGION.NAMESPACE [PROXIMA_WORKERS_NAMESPACE]" };
         private readonly Option<string[]> _regions = new("--discover-region") { Description = "A worker region to discover (repeat) [PROXIMA_WORKER_REGIONS, comma-separated]" };
@@ -280,14 +271,7 @@ internal static class ServiceCommands
         private readonly Option<int?> _port = new("--workers-port") { Description = "Worker port for names with A records only (default 7443) [PROXIMA_WORKERS_PORT]" };
         private readonly Option<double?> _refresh = new("--discovery-refresh") { Description = "Seconds between DNS re-resolutions (default 15)" };
 
-        public void AddTo(Command command)
-        {
-            command.Options.Add(_namespace);
-            command.Options.Add(_regions);
-            command.Options.Add(_server);
-            command.Options.Add(_port);
-            command.Options.Add(_refresh);
-        }
+        protected override Option[] All => [_namespace, _regions, _server, _port, _refresh];
 
         /// <summary>The discovery options, or null without a namespace.</summary>
         public WorkerDiscoveryOptions? Read(ParseResult parse)
@@ -335,7 +319,22 @@ internal static class ServiceCommands
             return options;
         }
 
-        private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+    }
+
+    /// <summary>A set of router options that fall back to environment variables (the AWS task definitions set those).</summary>
+    private abstract class OptionGroup
+    {
+        protected abstract Option[] All { get; }
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in All)
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        protected static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
     }
 
     /// <summary>

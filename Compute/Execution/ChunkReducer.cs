@@ -17,10 +17,12 @@ namespace Proxima.Compute.Execution;
 /// </remarks>
 internal static class ChunkReducer
 {
-    public static void Reduce<T, TL>(ExecutionState state, ChunkGroup[] groups, ReadOnlySpan<T> box)
+    /// <param name="threads">Threads the column kernel may split this chunk's rows over (the span path uses one).</param>
+    public static void Reduce<T, TL>(ExecutionState state, ChunkGroup[] groups, T[] boxArray, int boxLength, int threads)
         where T : unmanaged
         where TL : IWideningLoader<T>
     {
+        var box = new ReadOnlySpan<T>(boxArray, 0, boxLength);
         var dims = state.Plan.LogicalDims;
         var nl = groups.Length;
         var path = SimdPaths.Best;
@@ -55,7 +57,7 @@ internal static class ChunkReducer
         if (dims[inner].Role == DimRole.Kept && QueryExecutor.IsConsecutive(innerOut))
         {
             // Rows map onto runs of consecutive output cells: the column kernel merges straight into the output.
-            ReduceKeptInner<T, TL>(state, groups, dims, box, outPos, path);
+            ReduceKeptInner<T, TL>(state, groups, dims, boxArray, boxLength, outPos, path, threads);
             if (state.Timings is { } kt)
             {
                 kt.AddKernel(Stopwatch.GetTimestamp() - t0);
@@ -155,7 +157,7 @@ internal static class ChunkReducer
     /// registers (moments, then M2 about the cell mean while the rows are in L1) and merges it into the output cell
     /// with Chan's formula, holding the stripe locks of those cells: no chunk-local accumulators, no second pass.
     /// </summary>
-    private static void ReduceKeptInner<T, TL>(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, ReadOnlySpan<T> box, int[][] outPos, SimdPath path)
+    private static void ReduceKeptInner<T, TL>(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, T[] boxArray, int boxLength, int[][] outPos, SimdPath path, int threads)
         where T : unmanaged
         where TL : IWideningLoader<T>
     {
@@ -242,54 +244,85 @@ internal static class ChunkReducer
             }
         }
 
-        var count = state.Count!;
-        var sum = state.Sum!;
-        var m2 = state.M2!;
-        var min = state.Min!;
-        var max = state.Max!;
-        var ki = new int[keptDims.Count];
-        while (true)
+        var keptCount = 1;
+        foreach (var j in keptDims)
         {
-            var rowOff = 0;
-            long cellBase = outPos[inner][0];
-            for (var k = 0; k < keptDims.Count; k++)
-            {
-                var j = keptDims[k];
-                rowOff += ki[k] * denseStride[j];
-                cellBase += outPos[j][ki[k]] * strides[j];
-            }
+            keptCount *= groups[j].Positions.Length;
+        }
 
-            // Each (kept index, bucket) covers its own cells of this chunk; other chunks may cover them too, hence the locks.
-            foreach (var (cellOffset, rowOffsets) in buckets)
-            {
-                var c0 = cellBase + cellOffset;
-                var g = (int)c0;
-                state.EnterCells(c0, innerLen);
-                try
-                {
-                    ColumnKernels.MomentsInto<TL, T>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
-                }
-                finally
-                {
-                    state.ExitCells(c0, innerLen);
-                }
-            }
+        var ctx = new KeptInner(state, outPos, keptDims, denseStride, buckets, inner, innerLen, path);
+        var parts = Math.Min(threads, keptCount);
+        if (parts <= 1)
+        {
+            ctx.Run<T, TL>(boxArray, boxLength, 0, keptCount);
+            return;
+        }
 
-            var more = false;
+        // One chunk, several threads: contiguous ranges of kept indices, so each thread owns its cells.
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+            ctx.Run<T, TL>(boxArray, boxLength, (int)((long)keptCount * p / parts), (int)((long)keptCount * (p + 1) / parts)));
+    }
+
+    /// <summary>What every range of kept indices of one chunk shares (see <see cref="ReduceKeptInner"/>).</summary>
+    private sealed class KeptInner(ExecutionState state, int[][] outPos, List<int> keptDims, int[] denseStride, List<(long CellOffset, int[] RowOffsets)> buckets, int inner, int innerLen, SimdPath path)
+    {
+        /// <summary>Kept indices [from, to) in odometer order (last kept dim fastest).</summary>
+        public void Run<T, TL>(T[] boxArray, int boxLength, int from, int to)
+            where T : unmanaged
+            where TL : IWideningLoader<T>
+        {
+            var box = new ReadOnlySpan<T>(boxArray, 0, boxLength);
+            var strides = state.GlobalStrides;
+            var count = state.Count!;
+            var sum = state.Sum!;
+            var m2 = state.M2!;
+            var min = state.Min!;
+            var max = state.Max!;
+            var ki = new int[keptDims.Count];
+            var rest = from;
             for (var k = keptDims.Count - 1; k >= 0; k--)
             {
-                if (++ki[k] < groups[keptDims[k]].Positions.Length)
-                {
-                    more = true;
-                    break;
-                }
-
-                ki[k] = 0;
+                var len = outPos[keptDims[k]].Length;
+                ki[k] = rest % len;
+                rest /= len;
             }
 
-            if (!more)
+            for (var o = from; o < to; o++)
             {
-                break;
+                var rowOff = 0;
+                long cellBase = outPos[inner][0];
+                for (var k = 0; k < keptDims.Count; k++)
+                {
+                    var j = keptDims[k];
+                    rowOff += ki[k] * denseStride[j];
+                    cellBase += outPos[j][ki[k]] * strides[j];
+                }
+
+                // Each (kept index, bucket) covers its own cells of this chunk; other chunks may cover them too, hence the locks.
+                foreach (var (cellOffset, rowOffsets) in buckets)
+                {
+                    var c0 = cellBase + cellOffset;
+                    var g = (int)c0;
+                    state.EnterCells(c0, innerLen);
+                    try
+                    {
+                        ColumnKernels.MomentsInto<TL, T>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
+                    }
+                    finally
+                    {
+                        state.ExitCells(c0, innerLen);
+                    }
+                }
+
+                for (var k = keptDims.Count - 1; k >= 0; k--)
+                {
+                    if (++ki[k] < outPos[keptDims[k]].Length)
+                    {
+                        break;
+                    }
+
+                    ki[k] = 0;
+                }
             }
         }
     }

@@ -26,7 +26,7 @@ public static partial class QueryExecutor
             throw new QueryValidationException("unknown_variable", $"Variable '{spec.Variable}' of '{datasetId}' is not numeric.", "variable");
         }
 
-        var source = await GridSourceAdapter.CreateAsync(dataset, variable, cancellationToken).ConfigureAwait(false);
+        var source = await GridSourceAdapter.GetAsync(dataset, variable, cancellationToken).ConfigureAwait(false);
         return Plan(source, datasetId, spec);
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Proxima.Arrays.Codecs;
 using Proxima.Compute.Kernels;
 using Proxima.Compute.Planning;
 using Proxima.Compute.Query;
@@ -8,11 +9,20 @@ namespace Proxima.Compute.Execution;
 /// <summary>Options for <c>QueryExecutor.ExecuteAsync</c>.</summary>
 public sealed record ExecutionOptions
 {
-    /// <summary>Chunks read and reduced concurrently; memory ≈ this × (chunk size × ~2 + chunk output).</summary>
+    /// <summary>Chunks read and reduced concurrently; memory ≈ this × (chunk + gathered box) + output (see <c>BufferSet</c>).</summary>
     public int MaxChunksInFlight { get; init; } = Math.Max(2, Environment.ProcessorCount);
 
     /// <summary>Largest answer (output cells of the whole query) accepted; beyond it the query is a 400 <c>limit_exceeded</c>.</summary>
     public long MaxOutputCells { get; init; } = 50_000_000;
+
+    /// <summary>
+    /// The last-level cache the chunks in flight should fit in (default 32 MiB). When <see cref="MaxChunksInFlight"/>
+    /// chunks would not, a reduction that keeps the innermost dim takes one chunk at a time and gives it all the
+    /// threads instead — Blosc decompresses it with that many internal threads, then the column kernel runs over it
+    /// split by rows — so the chunk is still in the cache when the kernel reads it and the next decode overwrites
+    /// the same buffer (two 25 MB chunks at once thrash a 32 MB L3 and both phases then run from DRAM).
+    /// </summary>
+    public long CacheBytes { get; init; } = 32L << 20;
 
     /// <summary>When set, per-phase times are added to it (benchmarks).</summary>
     internal ExecutionTimings? Timings { get; init; }
@@ -57,14 +67,31 @@ public static partial class QueryExecutor
         var state = new ExecutionState(plan, r) { Timings = options.Timings };
         var done = 0;
         long bytes = 0;
+        var threads = Math.Max(1, options.MaxChunksInFlight);
+        var chunkBytes = (long)state.ChunkLength * (plan.Source.IsDouble ? 8 : 4);
+        if (threads > 1 && plan.IsReduce && plan.LogicalDims[^1].Role == DimRole.Kept && chunkBytes * threads > options.CacheBytes)
+        {
+            for (var ordinal = r.Start; ordinal < r.End; ordinal++)
+            {
+                var read = plan.Source.IsDouble
+                    ? await ProcessChunkAsync<double, DoubleLoader>(state, ordinal, threads, cancellationToken).ConfigureAwait(false)
+                    : await ProcessChunkAsync<float, FloatLoader>(state, ordinal, threads, cancellationToken).ConfigureAwait(false);
+                bytes += read;
+                done++;
+                progress?.Report(new QueryProgress(done, r.Count, bytes));
+            }
+
+            return state.ToPartial(done, bytes);
+        }
+
         await Parallel.ForEachAsync(
             Ordinals(r),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.MaxChunksInFlight), CancellationToken = cancellationToken },
             async (ordinal, ct) =>
             {
                 var read = plan.Source.IsDouble
-                    ? await ProcessChunkAsync<double, DoubleLoader>(state, ordinal, ct).ConfigureAwait(false)
-                    : await ProcessChunkAsync<float, FloatLoader>(state, ordinal, ct).ConfigureAwait(false);
+                    ? await ProcessChunkAsync<double, DoubleLoader>(state, ordinal, 1, ct).ConfigureAwait(false)
+                    : await ProcessChunkAsync<float, FloatLoader>(state, ordinal, 1, ct).ConfigureAwait(false);
                 var total = Interlocked.Add(ref bytes, read);
                 var n = Interlocked.Increment(ref done);
                 progress?.Report(new QueryProgress(n, r.Count, total));
@@ -81,7 +108,8 @@ public static partial class QueryExecutor
         }
     }
 
-    private static async ValueTask<long> ProcessChunkAsync<T, TL>(ExecutionState state, int ordinal, CancellationToken ct)
+    /// <param name="threads">Threads this one chunk may use (decode and kernel); 1 when chunks run in parallel.</param>
+    private static async ValueTask<long> ProcessChunkAsync<T, TL>(ExecutionState state, int ordinal, int threads, CancellationToken ct)
         where T : unmanaged
         where TL : IWideningLoader<T>
     {
@@ -97,6 +125,7 @@ public static partial class QueryExecutor
         try
         {
             var t0 = Stopwatch.GetTimestamp();
+            using var decodeThreads = DecodeThreads.Use(threads);
             var elements = SparseElements(state, gi);
             long read;
             if (typeof(T) == typeof(float))
@@ -120,26 +149,26 @@ public static partial class QueryExecutor
                 whole &= state.IsWholeChunk(j, groups[j]);
             }
 
-            ReadOnlySpan<T> box;
-            if (whole)
-            {
-                box = chunk.AsSpan(0, chunkLen);
-            }
-            else
+            var box = chunk;
+            if (!whole)
             {
                 dense = state.Buffers.Rent<T>(boxLen);
                 Gather<T>(chunk, groups, dense.AsSpan(0, boxLen));
-                box = dense.AsSpan(0, boxLen);
+                box = dense;
                 timings?.AddGather(Stopwatch.GetTimestamp() - t1);
+            }
+            else
+            {
+                boxLen = chunkLen;
             }
 
             if (plan.IsReduce)
             {
-                ChunkReducer.Reduce<T, TL>(state, groups, box);
+                ChunkReducer.Reduce<T, TL>(state, groups, box, boxLen, threads);
             }
             else
             {
-                ScatterValues<T, TL>(state, groups, box);
+                ScatterValues<T, TL>(state, groups, box.AsSpan(0, boxLen));
             }
 
             return read;

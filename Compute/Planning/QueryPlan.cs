@@ -147,6 +147,12 @@ public sealed class QueryPlan
 /// <summary>Builds a <see cref="QueryPlan"/>: resolves names, selects coordinates, maps groups and chunks.</summary>
 internal static class QueryPlanner
 {
+    /// <summary>
+    /// Sort keys and ISO labels of a whole time axis, made once per decoded axis (sources keep theirs for the
+    /// opened variable): a 10-year hourly axis is 88k labels, most of a point query's planning otherwise.
+    /// </summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<CalendarDate[], Tuple<double[], string[]>> TimeLabelCache = new();
+
     private static readonly string[][] Aliases =
     [
         ["lat", "latitude", "y", "rlat", "nav_lat"],
@@ -325,19 +331,23 @@ internal static class QueryPlanner
         for (var p = 0; p < d.Length; p++)
         {
             long key = 0;
-            var coord = new int[d.SourceDims.Length];
             var off = 0;
             for (var k = 0; k < d.SourceDims.Length; k++)
             {
                 var sd = d.SourceDims[k];
                 var idx = d.SourceIndex[k][p];
-                coord[k] = idx / chunkShape[sd];
                 off += (idx % chunkShape[sd]) * chunkStrides[sd];
-                key = (key * 1_000_003) + coord[k];
+                key = (key * 1_000_003) + (idx / chunkShape[sd]);
             }
 
             if (!byKey.TryGetValue(key, out var g))
             {
+                var coord = new int[d.SourceDims.Length];
+                for (var k = 0; k < coord.Length; k++)
+                {
+                    coord[k] = d.SourceIndex[k][p] / chunkShape[d.SourceDims[k]];
+                }
+
                 g = (coord, [], []);
                 byKey[key] = g;
                 order.Add(key);
@@ -551,11 +561,24 @@ internal static class QueryPlanner
         var keys = new double[idx.Length];
         if (times.Length > 0)
         {
+            var cached = TimeLabelCache.GetValue(times, static t =>
+            {
+                var k = new double[t.Length];
+                var l = new string[t.Length];
+                for (var i = 0; i < t.Length; i++)
+                {
+                    k[i] = t[i].SortKey;
+                    l[i] = t[i].ToIso();
+                }
+
+                return Tuple.Create(k, l);
+            });
+            var (allKeys, allLabels) = (cached.Item1, cached.Item2);
             var labels = new string[idx.Length];
             for (var i = 0; i < idx.Length; i++)
             {
-                keys[i] = times[idx[i]].SortKey;
-                labels[i] = times[idx[i]].ToIso();
+                keys[i] = allKeys[idx[i]];
+                labels[i] = allLabels[idx[i]];
             }
 
             return new ResultCoordinate { Name = src.Dims[d], Keys = keys, Labels = labels };

@@ -36,6 +36,8 @@ internal sealed class DispatchOutcome
 /// </summary>
 internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, RouterMetrics metrics, TimeProvider time, ILogger<QueryDispatcher> logger)
 {
+    private const string CancelledCode = "cancelled";
+
     public async Task<DispatchOutcome> DispatchAsync(QueryPlan plan, DateTime deadline, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
         var partials = new List<PartialResult>[plan.Datasets.Count];
@@ -98,6 +100,14 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         metrics.BytesCrossRegion.Add(stats.BytesCrossRegion);
         if (firstError is not null)
         {
+            // Units stopped by the query's own cancellation (the deadline's timer, the client gone) report
+            // "cancelled"; which of the two it was is the caller's to say (504 or nothing), not a 499 here.
+            // (The deadline timer can fire a little before DateTime.UtcNow reaches the deadline.)
+            if (firstError.Code == CancelledCode)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             throw firstError;
         }
 
@@ -300,7 +310,7 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             // Cancelled by the query (deadline, client gone, fail-fast, or a hedge that lost).
             return new Attempt(null, DateTime.UtcNow >= deadline
                 ? QueryError.DeadlineExceeded($"the query's deadline passed while waiting for region {unit.Region}")
-                : new QueryError(499, "cancelled", "the query was cancelled"), false, bytes);
+                : new QueryError(499, CancelledCode, "the query was cancelled"), false, bytes);
         }
     }
 

@@ -145,4 +145,35 @@ public sealed class NetCdfMetadataCacheTests : IClassFixture<NetCdfReference>
             Assert.Equal(0, OpenFiles(cached));
         }
     }
+
+    [Theory]
+    [InlineData("parts")]
+    [InlineData("variables")]
+    public async Task A_cache_whose_fingerprints_match_but_whose_contents_do_not_fit_is_not_used(string broken)
+    {
+        (TempDir dir, string _, GridDatasetOptions options) = CopyCollection();
+        using (dir)
+        {
+            var storage = new PosixStorage(Path.Combine(dir.Path, "data"));
+            using (await GridDataset.OpenAsync(storage, "coll", options))
+            {
+            }
+
+            string cacheFile = CollectionMetadataCache.PathFor(options.NetCdfMetadataCacheDirectory!, storage.Describe("coll"));
+            var json = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(cacheFile))!;
+            if (broken == "parts")
+            {
+                json["files"]![2]!["parts"] = new System.Text.Json.Nodes.JsonObject();
+            }
+            else
+            {
+                json["variables"] = null;
+            }
+
+            await File.WriteAllTextAsync(cacheFile, json.ToJsonString());
+            using GridDataset ds = await GridDataset.OpenAsync(storage, "coll", options);
+            Assert.Equal(4, OpenFiles(ds));
+            await AssertMatches(ds, _ref.Cases["collection"]);
+        }
+    }
 }

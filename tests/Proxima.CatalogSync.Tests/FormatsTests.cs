@@ -45,6 +45,29 @@ public sealed class FormatsTests
         Assert.Equal(1, third.Registered + third.Failed);
     }
 
+    [Fact]
+    public async Task Sync_writes_the_netcdf_collection_metadata_cache_workers_open_from()
+    {
+        using var dir = new TempDir();
+        string root = Path.Combine(dir.Path, "data");
+        Python.Run("formats", root, Path.Combine(dir.Path, "expected.json"));
+        string cache = Path.Combine(dir.Path, "metadata-cache");
+        await using var catalog = await Sync.OpenAsync(dir.Path);
+        var report = await SyncRunner.RunAsync(new SyncOptions { Region = "ap-south-1", RegionRoot = Path.Combine(root, "ap-south-1"), Catalog = catalog, MetadataCacheDirectory = cache });
+        Assert.Equal(0, report.Failed);
+
+        // One cache file, for the one NetCDF collection, listing its files; a worker given the directory opens from it.
+        string file = Assert.Single(Directory.GetFiles(cache, "netcdf-*.json"));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!;
+        Assert.Equal(Directory.GetFiles(Path.Combine(root, "ap-south-1", "obs/sst_daily"), "*.nc").Length, json["files"]!.AsArray().Count);
+        var storage = new Proxima.Arrays.Storage.PosixStorage(Path.Combine(root, "ap-south-1"));
+        using var plain = await Proxima.Arrays.GridDataset.OpenAsync(storage, "obs/sst_daily");
+        using var cached = await Proxima.Arrays.GridDataset.OpenAsync(storage, "obs/sst_daily", new Proxima.Arrays.GridDatasetOptions { NetCdfMetadataCacheDirectory = cache });
+        Assert.Equal(plain["sst"].Shape.ToArray(), cached["sst"].Shape.ToArray());
+        Assert.Equal(await plain["sst"].ReadAllAsync<float>(CancellationToken.None), await cached["sst"].ReadAllAsync<float>(CancellationToken.None));
+        Assert.Equal(File.GetLastWriteTimeUtc(file), File.GetLastWriteTimeUtc(Assert.Single(Directory.GetFiles(cache, "netcdf-*.json"))));
+    }
+
     private static double Circle(double a, double b)
     {
         double d = ((a - b) % 360 + 360) % 360;

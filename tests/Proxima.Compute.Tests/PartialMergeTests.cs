@@ -46,6 +46,23 @@ public sealed class PartialMergeTests
         }
     }
 
+    /// <summary>
+    /// Chunks too big for the cache go one at a time with the kernel split over threads: same answer as chunks in
+    /// parallel (here forced with CacheBytes = 0 on small chunks; 2 and 3 threads over 4 latitude rows per chunk).
+    /// </summary>
+    [Theory]
+    [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"time\"],\"ops\":[\"mean\",\"std\"]}}", false, 2)]
+    [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"time\"],\"ops\":[\"var\"],\"groupby\":\"time.month\"}}", true, 3)]
+    [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"select\":{\"lon\":[300,60]},\"reduce\":{\"dims\":[\"time\"],\"ops\":[\"std\"]}}", false, 3)]
+    public async Task One_chunk_at_a_time_with_the_kernel_split_over_threads_equals_chunks_in_parallel(string json, bool isDouble, int threads)
+    {
+        var plan = QueryExecutor.Plan(Grid(11, isDouble), "d", QuerySpecParser.Parse(json));
+        var parallel = await QueryExecutor.ExecuteAsync(plan, options: new ExecutionOptions { MaxChunksInFlight = threads, CacheBytes = long.MaxValue });
+        var oneAtATime = await QueryExecutor.ExecuteAsync(plan, options: new ExecutionOptions { MaxChunksInFlight = threads, CacheBytes = 0 });
+        Assert.Equal(plan.ChunkCount, oneAtATime.ChunksDone);
+        AssertClose(parallel, oneAtATime, 1e-12);
+    }
+
     [Theory]
     [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"time\"],\"ops\":[\"mean\",\"std\"]}}", false)]
     [InlineData("{\"datasets\":[\"d\"],\"variable\":\"v\",\"reduce\":{\"dims\":[\"time\",\"lon\"],\"ops\":[\"var\"],\"groupby\":\"time.month\"}}", true)]

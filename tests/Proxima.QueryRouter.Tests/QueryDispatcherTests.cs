@@ -80,6 +80,20 @@ public sealed class QueryDispatcherTests
     }
 
     [Fact]
+    public async Task A_query_cancelled_by_its_caller_is_an_OperationCanceledException_not_a_499()
+    {
+        // The caller's token is the deadline's timer (or the client going away); its timer may fire before
+        // DateTime.UtcNow reaches the deadline, so the caller, not the dispatcher, maps it to 504 or nothing.
+        var holding = new FakeChannel("r", "w0", async (_, ct) => { await Task.Delay(Timeout.Infinite, ct); return null!; });
+        var (dispatcher, _) = Create([holding]);
+        using var cancel = new CancellationTokenSource();
+        var dispatch = dispatcher.DispatchAsync(Plan(false, 1), DateTime.UtcNow.AddSeconds(10), null, cancel.Token);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => dispatch);
+        await holding.Cancelled.Task;
+    }
+
+    [Fact]
     public async Task A_worker_answering_the_wrong_chunk_count_is_not_merged()
     {
         var liar = FakeChannel.Of("r", "w0", (unit, _) => Partial(unit, chunks: 1 + unit.ChunkEnd - unit.ChunkStart));

@@ -48,7 +48,7 @@ internal static unsafe partial class BloscNative
             fixed (byte* s = src)
             fixed (byte* d = dst)
             {
-                return DecompressCtx(s, d, (nuint)dst.Length, 1);
+                return DecompressCtx(s, d, (nuint)dst.Length, DecodeThreads.Current);
             }
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)

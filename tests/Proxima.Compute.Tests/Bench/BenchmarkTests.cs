@@ -128,7 +128,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
 
         var rawLoad = Load();
 
-        async Task<(double Seconds, PartialResult Result, ExecutionTimings Timings)> Ours(string json)
+        async Task<(double Seconds, PartialResult Result, ExecutionTimings Timings)> Ours(string json, int inFlight = InFlight, long? cacheBytes = null)
         {
             var spec = QuerySpecParser.Parse(json);
             var best = double.MaxValue;
@@ -138,7 +138,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
             {
                 var timings = new ExecutionTimings();
                 var sw = Stopwatch.StartNew();
-                r = await QueryExecutor.ExecuteAsync(ds, "era5_bench", spec, options: new ExecutionOptions { MaxChunksInFlight = InFlight, Timings = timings });
+                r = await QueryExecutor.ExecuteAsync(ds, "era5_bench", spec, options: new ExecutionOptions { MaxChunksInFlight = inFlight, CacheBytes = cacheBytes ?? (32L << 20), Timings = timings });
                 var s = sw.Elapsed.TotalSeconds;
                 if (s < best)
                 {
@@ -155,17 +155,34 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         var n = (double)t.Chunks;
         var perChunk = (TimeSpan x) => x.TotalMilliseconds / n;
         var storageMs = storageS * 1000 / chunks.Length;
-        var bloscMs = rawSerial1 * 1000 / chunks.Length;
+
+        // Which layout the executor picked (ExecutionOptions.CacheBytes), and libblosc alone in that same layout.
+        var oneAtATime = (long)chunkBytes * InFlight > new ExecutionOptions().CacheBytes;
+        var raw = oneAtATime ? rawSerial2 : rawPar;
+        var layout = oneAtATime ? $"1 chunk at a time, {InFlight} blosc threads, kernel split over {InFlight} threads" : $"{InFlight} chunks at a time, 1 thread each";
+
+        // Phase times: wall ms per chunk when chunks go one at a time; thread ms (summed over the chunks in flight)
+        // otherwise. The decompress reference is libblosc alone in the same layout, per chunk, in the same unit.
+        var unitThreads = oneAtATime ? 1 : InFlight;
+        var bloscMs = raw * 1000 * unitThreads / chunks.Length;
         var busy = t.Read + t.Gather + t.Kernel + t.Merge;
-        Report($"mean+std over time: {decodedBytes / 1e9:F2} GB decoded float32 ({compressed / 1e9:F2} GB Blosc-lz4, {chunks.Length} chunks of {chunkBytes / 1e6:F1} MB), {Environment.ProcessorCount} cores, {InFlight} chunks in flight");
-        Report($"  proxima                        {ours:F3} s  {decodedBytes / 1e9 / ours:F2} GB/s decompressed  ({oursLoad})");
-        Report($"  libblosc raw, {InFlight} chunks at a time x 1 blosc thread (our layout) {rawPar:F3} s  {decodedBytes / 1e9 / rawPar:F2} GB/s  -> proxima / raw = {ours / rawPar:F2} (goal <= 1.3)");
-        Report($"  libblosc raw, 1 chunk at a time x {InFlight} blosc threads              {rawSerial2:F3} s  {decodedBytes / 1e9 / rawSerial2:F2} GB/s  -> proxima / raw = {ours / rawSerial2:F2}");
-        Report($"  libblosc raw, 1 thread                                      {rawSerial1:F3} s  {decodedBytes / 1e9 / rawSerial1:F2} GB/s  ({rawLoad})");
-        Report($"  per chunk, ms (executor phases summed over its {InFlight} threads, divided by chunks):");
-        Report($"    read+decompress+decode {perChunk(t.Read):F2}  = storage read ~{storageMs:F2} (serial pass) + libblosc decompress ~{bloscMs:F2} (1 thread) + rest {perChunk(t.Read) - storageMs - bloscMs:F2}");
-        Report($"    gather {perChunk(t.Gather):F2}   kernel {perChunk(t.Kernel):F2}   merge into accumulators {perChunk(t.Merge):F2}");
-        Report($"    busy {perChunk(busy):F2} of {ours * 1000 * InFlight / n:F2} thread-ms available per chunk -> scheduling/idle {(ours * 1000 * InFlight / n) - perChunk(busy):F2}");
+        var available = ours * 1000 * unitThreads / n;
+        Report($"mean+std over time: {decodedBytes / 1e9:F2} GB decoded float32 ({compressed / 1e9:F2} GB Blosc-lz4, {chunks.Length} chunks of {chunkBytes / 1e6:F1} MB), {Environment.ProcessorCount} cores, {InFlight} threads");
+        Report($"  proxima ({layout}) {ours:F3} s  {decodedBytes / 1e9 / ours:F2} GB/s decompressed  ({oursLoad})");
+        Report($"  libblosc raw, 1 chunk at a time x {InFlight} blosc threads{(oneAtATime ? " (our layout)" : string.Empty)} {rawSerial2:F3} s  {decodedBytes / 1e9 / rawSerial2:F2} GB/s  -> proxima / raw = {ours / rawSerial2:F2}");
+        Report($"  libblosc raw, {InFlight} chunks at a time x 1 blosc thread{(oneAtATime ? string.Empty : " (our layout)")} {rawPar:F3} s  {decodedBytes / 1e9 / rawPar:F2} GB/s  -> proxima / raw = {ours / rawPar:F2}");
+        Report($"  libblosc raw, 1 thread {rawSerial1:F3} s  {decodedBytes / 1e9 / rawSerial1:F2} GB/s  ({rawLoad})");
+        Report($"  -> proxima / libblosc raw in the same layout = {ours / raw:F2} (goal <= 1.3)");
+        Report($"  per chunk, {(oneAtATime ? "wall ms" : $"ms summed over the {InFlight} threads")}:");
+        Report($"    read+decompress+decode {perChunk(t.Read):F2}  = storage read ~{storageMs:F2} (1 thread, serial pass) + libblosc decompress ~{bloscMs:F2} (same layout) + rest {perChunk(t.Read) - storageMs - bloscMs:F2}");
+        Report($"    gather {perChunk(t.Gather):F2}   kernel (fused with the merge into the output on the column path) {perChunk(t.Kernel):F2}   separate merge {perChunk(t.Merge):F2}");
+        Report($"    busy {perChunk(busy):F2} of {available:F2} available -> scheduling/idle {available - perChunk(busy):F2}");
+
+        // One thread for comparison, and the other layout forced.
+        var (one, _, t1) = await Ours(MeanStd, 1);
+        Report($"  1 thread: {one:F3} s; per chunk read+decompress+decode {perChunk(t1.Read):F2} ms, kernel {perChunk(t1.Kernel):F2} ms  ({Load()})");
+        var (other, _, _) = await Ours(MeanStd, InFlight, oneAtATime ? long.MaxValue : 0);
+        Report($"  {(oneAtATime ? $"{InFlight} chunks at a time, 1 thread each" : $"1 chunk at a time, {InFlight} threads")} (forced): {other:F3} s  ({Load()})");
 
         var blosc = await Python("run", dir, "blosc");
         Report($"  numcodecs Blosc (python, 1 chunk at a time x 2 blosc threads) {Seconds(blosc)}");

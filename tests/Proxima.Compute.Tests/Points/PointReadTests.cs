@@ -16,7 +16,7 @@ public sealed class PointReadTests : IAsyncLifetime
 {
     private static readonly Dictionary<string, string> Queries = new()
     {
-        // One point: 4 of a chunk's 11 blosc blocks; the time range starts and ends inside chunks.
+        // One point: 4 of a chunk's 11 blosc_small blocks; the time range starts and ends inside chunks.
         ["one_point"] = """{"points":[{"name":"a","lat":41,"lon":12}],"select":{"time":["2001-01-02T02","2001-01-12T05"]}}""",
         // Three points in a chunk: most blosc blocks, so blosc decodes the chunk; byte ranges still for raw.
         ["three_points"] = """{"points":[{"name":"s","lat":-33.87,"lon":151.21},{"name":"n","lat":71,"lon":-20},{"name":"e","lat":0,"lon":96}],"select":{"time":["2001-01-01","2001-02-09"]}}""",
@@ -31,7 +31,7 @@ public sealed class PointReadTests : IAsyncLifetime
     {
         foreach (var q in Queries.Keys)
         {
-            foreach (var store in (string[])["blosc", "zlib", "raw", "sharded"])
+            foreach (var store in (string[])["blosc", "blosc_small", "zlib", "raw", "sharded"])
             {
                 yield return [q, store];
             }

@@ -118,13 +118,20 @@ public abstract class FederationFixtureBase : IAsyncLifetime
     public async Task<(System.Net.HttpStatusCode Status, JsonElement Body, string Text)> QueryAsync(string json, string? token = "")
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
+        return await QueryAsync(http, json, token, CancellationToken.None);
+    }
+
+    /// <summary>Posts a query on a caller's client (many queries, one connection pool); token "" = the admin token, null = none.</summary>
+    public async Task<(System.Net.HttpStatusCode Status, JsonElement Body, string Text)> QueryAsync(HttpClient http, string json, string? token, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(RouterUrl, "v1/query")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         if (token is not null)
         {
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Length == 0 ? Token : token);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Length == 0 ? Token : token);
         }
 
-        using var response = await http.PostAsync(new Uri(RouterUrl, "v1/query"), new StringContent(json, Encoding.UTF8, "application/json"));
-        var text = await response.Content.ReadAsStringAsync();
+        using var response = await http.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
         JsonElement body = default;
         if (text.StartsWith('{'))
         {

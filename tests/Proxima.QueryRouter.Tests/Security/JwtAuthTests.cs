@@ -293,13 +293,20 @@ public sealed class JwtAuthTests : IAsyncLifetime
     {
         RSA rsa => new JsonObject
         {
-            ["kty"] = "RSA", ["use"] = "sig", ["alg"] = "RS256", ["kid"] = kid,
-            ["n"] = B64(rsa.ExportParameters(false).Modulus!), ["e"] = B64(rsa.ExportParameters(false).Exponent!),
+            ["kty"] = "RSA",
+            ["use"] = "sig",
+            ["alg"] = "RS256",
+            ["kid"] = kid,
+            ["n"] = B64(rsa.ExportParameters(false).Modulus!),
+            ["e"] = B64(rsa.ExportParameters(false).Exponent!),
         },
         ECDsa ec => new JsonObject
         {
-            ["kty"] = "EC", ["crv"] = "P-256", ["kid"] = kid,
-            ["x"] = B64(ec.ExportParameters(false).Q.X!), ["y"] = B64(ec.ExportParameters(false).Q.Y!),
+            ["kty"] = "EC",
+            ["crv"] = "P-256",
+            ["kid"] = kid,
+            ["x"] = B64(ec.ExportParameters(false).Q.X!),
+            ["y"] = B64(ec.ExportParameters(false).Q.Y!),
         },
         _ => throw new ArgumentException("unsupported key", nameof(key)),
     };
