@@ -1,8 +1,8 @@
 using Amazon.CDK;
 using Proxima.Cdk.Client;
-using Proxima.Federation;
 using Proxima.Cdk.Images;
 using Proxima.Cdk.Worker;
+using Proxima.Federation;
 
 namespace Proxima.Cdk;
 

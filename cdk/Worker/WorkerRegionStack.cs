@@ -10,9 +10,9 @@ using Amazon.CDK.AWS.Logs;
 using Amazon.CDK.AWS.SecretsManager;
 using Amazon.CDK.CustomResources;
 using Constructs;
-using Proxima.Federation;
 using Proxima.Cdk.Images;
 using Proxima.Cdk.Network;
+using Proxima.Federation;
 using EcsSecret = Amazon.CDK.AWS.ECS.Secret;
 using Protocol = Amazon.CDK.AWS.ElasticLoadBalancingV2.Protocol;
 
