@@ -27,8 +27,8 @@ internal static class Naming
     /// <summary>The Route 53 private hosted zone behind the namespace; worker stacks write their CNAME record into it.</summary>
     public const string NamespaceHostedZoneIdParameter = "/proxima/client/workers-namespace-hosted-zone-id";
 
-    /// <summary>The private DNS domain of the worker services, resolved in the client VPC (<c>worker-REGION.proxima-workers</c>).</summary>
-    public const string NamespaceName = "proxima-workers";
+    /// <summary>The private DNS domain of the worker services, resolved in the client VPC (<c>worker-REGION.workers.proxima.internal</c>; two labels under the private-use .internal TLD, as a private hosted zone name).</summary>
+    public const string NamespaceName = "workers.proxima.internal";
 
     /// <summary>TTL of a region's CNAME; the router re-resolves every 15 s, so this bounds how stale an answer is.</summary>
     public const int WorkerDnsTtlSeconds = 30;
