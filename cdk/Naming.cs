@@ -24,7 +24,14 @@ internal static class Naming
 
     public const string NamespaceIdParameter = "/proxima/client/workers-namespace-id";
 
-    public const string NamespaceName = "proxima-workers";
+    /// <summary>The Route 53 private hosted zone behind the namespace; worker stacks write their CNAME record into it.</summary>
+    public const string NamespaceHostedZoneIdParameter = "/proxima/client/workers-namespace-hosted-zone-id";
+
+    /// <summary>The private DNS domain of the worker services, resolved in the client VPC (<c>worker-REGION.workers.proxima.internal</c>; two labels under the private-use .internal TLD, as a private hosted zone name).</summary>
+    public const string NamespaceName = "workers.proxima.internal";
+
+    /// <summary>TTL of a region's CNAME; the router re-resolves every 15 s, so this bounds how stale an answer is.</summary>
+    public const int WorkerDnsTtlSeconds = 30;
 
     public const string RouterTlsSecretName = "proxima/tls/router";
 

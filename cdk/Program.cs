@@ -18,6 +18,7 @@ internal static class Program
         {
             path = FederationReader.ResolvePath(System.Environment.GetEnvironmentVariable(FederationReader.VariablesEnvironmentVariable), cwd);
             federation = FederationReader.ReadFile(path);
+            _ = ProximaApp.WorkerPort(federation, path);
         }
         catch (FederationException ex)
         {

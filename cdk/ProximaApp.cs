@@ -1,8 +1,8 @@
 using Amazon.CDK;
 using Proxima.Cdk.Client;
-using Proxima.Federation;
 using Proxima.Cdk.Images;
 using Proxima.Cdk.Worker;
+using Proxima.Federation;
 
 namespace Proxima.Cdk;
 
@@ -23,6 +23,27 @@ internal static class ProximaApp
         ("@aws-cdk/customresources:installLatestAwsSdkDefault", false),
     ];
 
+    /// <summary>
+    /// The port every worker region listens on. The router discovers a region by the CNAME of its NLB, which carries
+    /// no port, so it dials all regions on one (<c>PROXIMA_WORKERS_PORT</c>): differing <c>workers[i].port</c> are an error.
+    /// </summary>
+    /// <exception cref="FederationException">A worker's port differs from the first worker's.</exception>
+    public static int WorkerPort(FederationConfig federation, string source = "bin/variables.json")
+    {
+        var port = federation.Workers[0].Port;
+        var errors = new List<FederationError>();
+        for (var i = 1; i < federation.Workers.Count; i++)
+        {
+            if (federation.Workers[i].Port != port)
+            {
+                errors.Add(new FederationError($"workers[{i}].port", $"is {federation.Workers[i].Port} but workers[0].port is {port}: " +
+                    "the router discovers every worker region by DNS (a CNAME to its load balancer) and dials them all on one port"));
+            }
+        }
+
+        return errors.Count == 0 ? port : throw new FederationException(source, errors);
+    }
+
     /// <param name="account">AWS account, or null for an environment-agnostic account (CDK_DEFAULT_ACCOUNT unset).</param>
     public static ProximaStacks Build(App app, FederationConfig federation, string repositoryRoot, string? account)
     {
@@ -32,6 +53,7 @@ internal static class ProximaApp
             app.Node.SetContext(key, value);
         }
 
+        _ = WorkerPort(federation);
         var images = new ProximaImages(repositoryRoot);
         Tags.Of(app).Add("project", "proxima");
         Aspects.Of(app).Add(new CurrentLambdaRuntimes());

@@ -96,6 +96,7 @@ internal static class ServiceCommands
             Examples:
               proxima router --port 8080 --worker us-east-1=https://10.1.0.10:7443 --worker us-west-2=https://10.2.0.10:7443 --token-file token
               proxima router --port 0 --grpc-port 0 --worker us-east-1=http://127.0.0.1:7443 --no-auth
+              proxima router --port 8443 --workers-namespace proxima-workers --discover-region us-east-1 --oidc-issuer https://login.example.org/realm --oidc-audience proxima-api --oidc-groups-claim cognito:groups
             """)
         {
             port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, maxCells, supervised,

@@ -12,12 +12,16 @@ internal readonly record struct DnsEndpoint(IPAddress Address, int Port);
 /// <summary>
 /// A minimal stub resolver (RFC 1035, RFC 2782 SRV, RFC 6891 EDNS0) for worker discovery: one
 /// question per query over UDP to the configured name servers, retried over TCP when truncated.
-/// Recursion is left to the server (the VPC resolver in AWS, /etc/resolv.conf otherwise).
+/// Recursion is left to the server (the VPC resolver in AWS, /etc/resolv.conf otherwise). CNAMEs are
+/// followed: through the answer's own records when the server chased the chain (as the VPC resolver
+/// does), else by asking for the chain's last target.
 /// </summary>
 internal sealed class DnsResolver(IReadOnlyList<IPEndPoint> servers, TimeSpan timeout)
 {
     private const ushort TypeA = 1;
+    private const ushort TypeCname = 5;
     private const ushort TypeSrv = 33;
+    private const int MaxCnameHops = 8;
     private const byte TypeOpt = 41;
 
     /// <summary>The name servers of <c>/etc/resolv.conf</c> (port 53), or the loopback stub when it lists none.</summary>
@@ -42,45 +46,97 @@ internal sealed class DnsResolver(IReadOnlyList<IPEndPoint> servers, TimeSpan ti
     /// <summary>
     /// The endpoints of <paramref name="name"/>: its SRV records (target addresses from the additional
     /// section, else an A query per target), or — when it has none — its A records with <paramref name="defaultPort"/>.
+    /// A CNAME anywhere on the way (the name itself, an SRV target) is followed to its addresses.
     /// </summary>
-    /// <exception cref="DnsException">No server answered, or one answered with an error other than NXDOMAIN.</exception>
+    /// <exception cref="DnsException">No server answered, one answered with an error other than NXDOMAIN, or a CNAME chain loops or is too long.</exception>
     public async Task<List<DnsEndpoint>> ResolveServiceAsync(string name, int defaultPort, CancellationToken cancellationToken)
     {
         var srv = await QueryAsync(name, TypeSrv, cancellationToken);
         var result = new List<DnsEndpoint>();
         if (srv.Srv.Count == 0)
         {
-            var a = srv.A.Count > 0 ? srv : await QueryAsync(name, TypeA, cancellationToken);
-            foreach (var (_, address) in a.A)
-            {
-                result.Add(new DnsEndpoint(address, defaultPort));
-            }
-
+            // A CNAME'd name (Cloud Map CNAME service → the region's NLB) answers an SRV query with the CNAME and no SRV.
+            await AddAddressesAsync(srv, name, defaultPort, result, cancellationToken);
             return result;
         }
 
         foreach (var (target, port) in srv.Srv)
         {
-            var found = false;
-            foreach (var (owner, address) in srv.A)
+            await AddAddressesAsync(srv, target, port, result, cancellationToken);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Adds the addresses of <paramref name="name"/> with <paramref name="port"/>: the A records at the end of its
+    /// CNAME chain in <paramref name="known"/> if it has them, else from A queries, the first for the chain's last
+    /// target, then along any chain those answers leave unfinished.
+    /// </summary>
+    private async Task AddAddressesAsync(DnsAnswer known, string name, int port, List<DnsEndpoint> result, CancellationToken cancellationToken)
+    {
+        var current = FollowChain(known, name, port, result);
+        for (var hop = 0; current is not null; hop++)
+        {
+            if (hop > MaxCnameHops)
             {
-                if (string.Equals(owner, target, StringComparison.OrdinalIgnoreCase))
+                throw new DnsException($"DNS name '{name}' has a CNAME chain longer than {MaxCnameHops} hops (last '{current}')");
+            }
+
+            var next = FollowChain(await QueryAsync(current, TypeA, cancellationToken), current, port, result);
+            current = string.Equals(next, current, StringComparison.OrdinalIgnoreCase) ? null : next; // no records at all
+        }
+    }
+
+    /// <summary>
+    /// Follows <paramref name="name"/>'s CNAMEs through <paramref name="answer"/> and adds the A records of the chain's
+    /// end. Returns null when it added some, else the last name of the chain (<paramref name="name"/> itself when the
+    /// answer has no CNAME for it), whose addresses are still to be asked for.
+    /// </summary>
+    private static string? FollowChain(DnsAnswer answer, string name, int port, List<DnsEndpoint> result)
+    {
+        var current = name;
+        for (var hop = 0; hop <= MaxCnameHops; hop++)
+        {
+            var found = false;
+            foreach (var (owner, address) in answer.A)
+            {
+                if (string.Equals(owner, current, StringComparison.OrdinalIgnoreCase))
                 {
                     result.Add(new DnsEndpoint(address, port));
                     found = true;
                 }
             }
 
-            if (!found)
+            if (found)
             {
-                foreach (var (_, address) in (await QueryAsync(target, TypeA, cancellationToken)).A)
+                return null;
+            }
+
+            string? next = null;
+            foreach (var (owner, target) in answer.Cname)
+            {
+                if (string.Equals(owner, current, StringComparison.OrdinalIgnoreCase))
                 {
-                    result.Add(new DnsEndpoint(address, port));
+                    next = target;
+                    break;
                 }
             }
+
+            if (next is null)
+            {
+                return current;
+            }
+
+            if (string.Equals(next, name, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new DnsException($"DNS name '{name}' has a CNAME loop (through '{current}')");
+            }
+
+            current = next;
         }
 
-        return result;
+        throw new DnsException($"DNS name '{name}' has a CNAME chain longer than {MaxCnameHops} hops (last '{current}')");
     }
 
     private async Task<DnsAnswer> QueryAsync(string name, ushort type, CancellationToken cancellationToken)
@@ -237,6 +293,11 @@ internal sealed class DnsResolver(IReadOnlyList<IPEndPoint> servers, TimeSpan ti
                 var target = data + 6;
                 answer.Srv.Add((ReadName(m, ref target), port));
             }
+            else if (type == TypeCname && length >= 1)
+            {
+                var target = data;
+                answer.Cname.Add((owner, ReadName(m, ref target)));
+            }
 
             pos = data + length;
         }
@@ -311,6 +372,8 @@ internal sealed class DnsAnswer
     public List<(string Owner, IPAddress Address)> A { get; } = [];
 
     public List<(string Target, int Port)> Srv { get; } = [];
+
+    public List<(string Owner, string Target)> Cname { get; } = [];
 }
 
 /// <summary>A DNS lookup that failed (no server answered, or an error answer).</summary>

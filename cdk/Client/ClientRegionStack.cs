@@ -10,9 +10,9 @@ using Amazon.CDK.AWS.SecretsManager;
 using Amazon.CDK.AWS.ServiceDiscovery;
 using Amazon.CDK.AWS.SSM;
 using Constructs;
-using Proxima.Federation;
 using Proxima.Cdk.Images;
 using Proxima.Cdk.Network;
+using Proxima.Federation;
 using EcsSecret = Amazon.CDK.AWS.ECS.Secret;
 using Protocol = Amazon.CDK.AWS.ElasticLoadBalancingV2.Protocol;
 using SecretsSecret = Amazon.CDK.AWS.SecretsManager.Secret;
@@ -21,7 +21,7 @@ namespace Proxima.Cdk.Client;
 
 /// <summary>
 /// The client region: the hub VPC and Transit Gateway, the catalog (OpenSearch in the VPC), the QueryRouter on
-/// Fargate behind an internal NLB, the Cloud Map namespace where each worker region registers its endpoint, the
+/// Fargate behind an internal NLB, the Cloud Map private DNS namespace where each worker region registers its NLB, the
 /// TLS/token secrets and the SSM parameters the worker stacks read from their own regions.
 /// </summary>
 internal sealed class ClientRegionStack : Stack
@@ -177,32 +177,29 @@ internal sealed class ClientRegionStack : Stack
             Resources = [Catalog.DomainArn + "/*"],
         }));
 
-        // Cloud Map: one API-discovered service per worker region; each worker stack registers its endpoint there.
-        WorkersNamespace = new HttpNamespace(this, "WorkersNamespace", new HttpNamespaceProps
+        // Cloud Map: a private DNS namespace (a Route 53 private zone on the client VPC, answered by its resolver) with one
+        // CNAME service per worker region; each worker stack registers its NLB's DNS name there, and the router resolves
+        // worker-REGION.proxima-workers (WorkerDiscovery) to the NLB's addresses on the one worker port.
+        WorkersNamespace = new PrivateDnsNamespace(this, "WorkersNamespace", new PrivateDnsNamespaceProps
         {
             Name = Naming.NamespaceName,
-            Description = "Proxima worker regions (one service per region, instance attribute 'endpoint')",
+            Vpc = vpc,
+            Description = "Proxima worker regions: worker-REGION is a CNAME to the region's worker NLB",
         });
-        routerTaskRole.AddToPolicy(new PolicyStatement(new PolicyStatementProps
-        {
-            Actions = ["servicediscovery:DiscoverInstances"],
-            Resources = ["*"],
-            Conditions = new Dictionary<string, object>
-            {
-                ["StringEquals"] = new Dictionary<string, object> { ["servicediscovery:NamespaceName"] = Naming.NamespaceName },
-            },
-        }));
         foreach (var region in workerRegions)
         {
-            var service = WorkersNamespace.CreateService($"Worker-{region}", new Amazon.CDK.AWS.ServiceDiscovery.BaseServiceProps
+            var service = WorkersNamespace.CreateService($"Worker-{region}", new DnsServiceProps
             {
                 Name = Naming.CloudMapServiceName(region),
-                Description = $"Proxima workers in {region}",
+                Description = $"Proxima workers in {region} (CNAME to their NLB)",
+                DnsRecordType = DnsRecordType.CNAME,
+                RoutingPolicy = RoutingPolicy.WEIGHTED, // CNAME records allow no other
+                DnsTtl = Duration.Seconds(Naming.WorkerDnsTtlSeconds),
             });
             Parameter($"WorkerServiceParam-{region}", Naming.WorkerServiceParameter(region), service.ServiceId);
         }
 
-        Router = BuildRouter(client, vpc, privateSubnets, images, routerTaskRole, routerTls);
+        Router = BuildRouter(client, workerRegions, ProximaApp.WorkerPort(federation), vpc, privateSubnets, images, routerTaskRole, routerTls);
 
         Parameter("TgwParam", Naming.TransitGatewayIdParameter, Network.TransitGateway.Ref);
         Parameter("TgwRouteTableParam", Naming.TransitGatewayRouteTableIdParameter, Network.RouteTable.Ref);
@@ -211,6 +208,7 @@ internal sealed class ClientRegionStack : Stack
         Parameter("CatalogWriterParam", Naming.CatalogWriterRoleParameter, CatalogWriter.RoleArn);
         Parameter("RouterRoleParam", Naming.RouterRoleParameter, routerTaskRole.RoleArn);
         Parameter("NamespaceParam", Naming.NamespaceIdParameter, WorkersNamespace.NamespaceId);
+        Parameter("NamespaceZoneParam", Naming.NamespaceHostedZoneIdParameter, WorkersNamespace.NamespaceHostedZoneId);
 
         _ = new CfnOutput(this, "RouterEndpoint", new CfnOutputProps
         {
@@ -228,7 +226,7 @@ internal sealed class ClientRegionStack : Stack
 
     public Role CatalogWriter { get; }
 
-    public HttpNamespace WorkersNamespace { get; }
+    public PrivateDnsNamespace WorkersNamespace { get; }
 
     public SecretsSecret WorkerTls { get; }
 
@@ -238,7 +236,7 @@ internal sealed class ClientRegionStack : Stack
 
     public NetworkLoadBalancer RouterLoadBalancer { get; private set; } = null!;
 
-    private FargateService BuildRouter(ClientConfig client, Vpc vpc, SubnetSelection privateSubnets, ProximaImages images, Role taskRole, ISecret routerTls)
+    private FargateService BuildRouter(ClientConfig client, List<string> workerRegions, int workerPort, Vpc vpc, SubnetSelection privateSubnets, ProximaImages images, Role taskRole, ISecret routerTls)
     {
         var cluster = new Cluster(this, "RouterCluster", new ClusterProps { Vpc = vpc, ContainerInsights = true });
         var taskDefinition = new FargateTaskDefinition(this, "RouterTask", new FargateTaskDefinitionProps
@@ -260,7 +258,10 @@ internal sealed class ClientRegionStack : Stack
                 ["PROXIMA_REGION"] = Region,
                 ["PROXIMA_CATALOG"] = "opensearch",
                 ["PROXIMA_OPENSEARCH_URL"] = "https://" + Catalog.DomainEndpoint,
+                // DNS discovery (WorkerDiscovery): worker-REGION.proxima-workers for every region, all on one port.
                 ["PROXIMA_WORKERS_NAMESPACE"] = Naming.NamespaceName,
+                ["PROXIMA_WORKER_REGIONS"] = string.Join(',', workerRegions),
+                ["PROXIMA_WORKERS_PORT"] = workerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
             Secrets = new Dictionary<string, EcsSecret>
             {

@@ -23,6 +23,7 @@ internal sealed class ClientParameters : Construct
         CatalogWriterRoleArn = Read("CatalogWriterRoleArn", Naming.CatalogWriterRoleParameter);
         RouterRoleArn = Read("RouterRoleArn", Naming.RouterRoleParameter);
         WorkerServiceId = Read("WorkerServiceId", Naming.WorkerServiceParameter(workerRegion));
+        WorkersHostedZoneId = Read("WorkersHostedZoneId", Naming.NamespaceHostedZoneIdParameter);
     }
 
     public string TransitGatewayId { get; }
@@ -36,6 +37,9 @@ internal sealed class ClientParameters : Construct
     public string RouterRoleArn { get; }
 
     public string WorkerServiceId { get; }
+
+    /// <summary>The Route 53 private zone of the workers' namespace (Cloud Map writes the region's CNAME there).</summary>
+    public string WorkersHostedZoneId { get; }
 
     private string Read(string id, string parameterName)
     {

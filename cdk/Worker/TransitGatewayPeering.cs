@@ -5,8 +5,8 @@ using Amazon.CDK.AWS.Lambda;
 using Amazon.CDK.AWS.Logs;
 using Amazon.CDK.CustomResources;
 using Constructs;
-using Proxima.Federation;
 using Proxima.Cdk.Network;
+using Proxima.Federation;
 
 namespace Proxima.Cdk.Worker;
 

@@ -10,9 +10,9 @@ using Amazon.CDK.AWS.Logs;
 using Amazon.CDK.AWS.SecretsManager;
 using Amazon.CDK.CustomResources;
 using Constructs;
-using Proxima.Federation;
 using Proxima.Cdk.Images;
 using Proxima.Cdk.Network;
+using Proxima.Federation;
 using EcsSecret = Amazon.CDK.AWS.ECS.Secret;
 using Protocol = Amazon.CDK.AWS.ElasticLoadBalancingV2.Protocol;
 
@@ -21,7 +21,7 @@ namespace Proxima.Cdk.Worker;
 /// <summary>
 /// One worker region: VPC and Transit Gateway peered with the client's, FSx for Lustre linked to the region's S3
 /// dataset, the RegionalWorker pool on ECS (EC2 hosts, because Fargate cannot mount Lustre) behind an internal NLB
-/// registered in the client's Cloud Map namespace, and the nightly CatalogSync task.
+/// registered (as a CNAME) in the client's Cloud Map private DNS namespace, and the nightly CatalogSync task.
 /// </summary>
 internal sealed class WorkerRegionStack : Stack
 {
@@ -103,7 +103,7 @@ internal sealed class WorkerRegionStack : Stack
 
         var workerTls = Amazon.CDK.AWS.SecretsManager.Secret.FromSecretNameV2(this, "WorkerTls", Naming.WorkerTlsSecretName);
         WorkerService = BuildWorkers(client, worker, images, vpc, privateSubnets, capacity, workerTls, port);
-        RegisterInCloudMap(client.Region, worker, clientParameters.WorkerServiceId);
+        RegisterInCloudMap(client.Region, worker, clientParameters.WorkerServiceId, clientParameters.WorkersHostedZoneId);
         BuildSync(worker, images, privateSubnets, clientParameters);
     }
 
@@ -213,10 +213,16 @@ internal sealed class WorkerRegionStack : Stack
         return service;
     }
 
-    private void RegisterInCloudMap(string clientRegion, WorkerConfig worker, string serviceId)
+    /// <summary>
+    /// Registers this region's NLB in its Cloud Map CNAME service (client region): Cloud Map then answers
+    /// <c>worker-REGION.proxima-workers</c> in the client VPC with a CNAME to the NLB's DNS name, which the router follows.
+    /// Cloud Map writes the record into the namespace's Route 53 zone as the caller, hence the zone permissions.
+    /// </summary>
+    private void RegisterInCloudMap(string clientRegion, WorkerConfig worker, string serviceId, string hostedZoneId)
     {
         var instanceId = $"nlb-{worker.Region}";
         var serviceArn = FormatArn(new ArnComponents { Service = "servicediscovery", Region = clientRegion, Resource = "service", ResourceName = serviceId });
+        var zoneArn = FormatArn(new ArnComponents { Service = "route53", Region = "", Account = "", Resource = "hostedzone", ResourceName = hostedZoneId });
         _ = new AwsCustomResource(this, "CloudMapRegistration", new AwsCustomResourceProps
         {
             OnCreate = Register(),
@@ -236,6 +242,11 @@ internal sealed class WorkerRegionStack : Stack
                     Actions = ["servicediscovery:RegisterInstance", "servicediscovery:DeregisterInstance"],
                     Resources = [serviceArn],
                 }),
+                new PolicyStatement(new PolicyStatementProps
+                {
+                    Actions = ["route53:GetHostedZone", "route53:ChangeResourceRecordSets"],
+                    Resources = [zoneArn],
+                }),
             ]),
             InstallLatestAwsSdk = false,
         });
@@ -251,9 +262,11 @@ internal sealed class WorkerRegionStack : Stack
                 ["InstanceId"] = instanceId,
                 ["Attributes"] = new Dictionary<string, object>
                 {
-                    ["endpoint"] = $"{WorkerLoadBalancer.LoadBalancerDnsName}:{worker.Port.ToString(CultureInfo.InvariantCulture)}",
+                    // The service's DNS record: worker-REGION.proxima-workers CNAME this NLB. The port is not in DNS:
+                    // the router dials PROXIMA_WORKERS_PORT, the one port of all regions (ProximaApp.WorkerPort).
+                    ["AWS_INSTANCE_CNAME"] = WorkerLoadBalancer.LoadBalancerDnsName,
                     ["region"] = worker.Region,
-                    ["dataRoot"] = "/fsx",
+                    ["port"] = worker.Port.ToString(CultureInfo.InvariantCulture),
                 },
             },
             PhysicalResourceId = PhysicalResourceId.Of(instanceId),

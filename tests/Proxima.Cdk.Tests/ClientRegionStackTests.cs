@@ -34,9 +34,10 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
         t.ResourceCountIs("AWS::ECS::Service", 1);
         t.ResourceCountIs("AWS::ElasticLoadBalancingV2::LoadBalancer", 1);
         t.ResourceCountIs("AWS::SecretsManager::Secret", 3);
-        t.ResourceCountIs("AWS::ServiceDiscovery::HttpNamespace", 1);
+        t.ResourceCountIs("AWS::ServiceDiscovery::PrivateDnsNamespace", 1);
+        t.ResourceCountIs("AWS::ServiceDiscovery::HttpNamespace", 0);
         t.ResourceCountIs("AWS::ServiceDiscovery::Service", 3);
-        t.ResourceCountIs("AWS::SSM::Parameter", 7 + 3);
+        t.ResourceCountIs("AWS::SSM::Parameter", 8 + 3);
         t.ResourceCountIs("AWS::FSx::FileSystem", 0);
     }
 
@@ -188,11 +189,55 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
     }
 
     [Fact]
-    public void Cloud_map_has_one_service_per_worker_region()
+    public void Cloud_map_is_a_private_dns_namespace_on_the_client_vpc_with_one_cname_service_per_worker_region()
     {
-        var names = fixture.Three.Client.Resources("AWS::ServiceDiscovery::Service").Select(s => s.Properties.GetProperty("Name").GetString()).ToList();
-        Assert.Equal(fixture.Three.Federation.Workers.Select(w => Naming.CloudMapServiceName(w.Region)).Order(), names.Order());
-        fixture.Three.Client.Template.HasResourceProperties("AWS::ServiceDiscovery::HttpNamespace", Props(("Name", Naming.NamespaceName)));
+        var client = fixture.Three.Client;
+        var (namespaceId, ns) = client.Single("AWS::ServiceDiscovery::PrivateDnsNamespace");
+        Assert.Equal(Naming.NamespaceName, ns.GetProperty("Name").GetString());
+        var vpcId = client.Single("AWS::EC2::VPC").Id;
+        Assert.Equal(vpcId, ns.GetProperty("Vpc").GetProperty("Ref").GetString());
+
+        var services = client.Resources("AWS::ServiceDiscovery::Service");
+        Assert.Equal(fixture.Three.Federation.Workers.Select(w => Naming.CloudMapServiceName(w.Region)).Order(), services.Select(s => s.Properties.GetProperty("Name").GetString()).Order());
+        foreach (var (_, service) in services)
+        {
+            var dns = service.GetProperty("DnsConfig");
+            Assert.Equal("WEIGHTED", dns.GetProperty("RoutingPolicy").GetString()); // the only policy CNAME records allow
+            var record = Assert.Single(dns.GetProperty("DnsRecords").EnumerateArray());
+            Assert.Equal("CNAME", record.GetProperty("Type").GetString());
+            Assert.Equal(Naming.WorkerDnsTtlSeconds, record.GetProperty("TTL").GetInt32());
+            Assert.Contains(namespaceId, service.GetProperty("NamespaceId").GetRawText(), StringComparison.Ordinal);
+        }
+
+        var names = client.Resources("AWS::SSM::Parameter").Select(p => p.Properties.GetProperty("Name").GetString()).ToHashSet();
+        Assert.Contains(Naming.NamespaceHostedZoneIdParameter, names);
+    }
+
+    [Fact]
+    public void Router_discovers_every_worker_region_by_dns_on_the_workers_port_and_needs_no_cloud_map_api()
+    {
+        foreach (var (federation, port) in new[] { (fixture.Three, "9443"), (fixture.Two, "7443") })
+        {
+            var container = federation.Client.Single("AWS::ECS::TaskDefinition").Properties.GetProperty("ContainerDefinitions")[0];
+            var env = container.GetProperty("Environment").EnumerateArray().ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value"));
+            Assert.Equal(Naming.NamespaceName, env["PROXIMA_WORKERS_NAMESPACE"].GetString());
+            Assert.Equal(string.Join(',', federation.Federation.Workers.Select(w => w.Region)), env["PROXIMA_WORKER_REGIONS"].GetString());
+            Assert.Equal(port, env["PROXIMA_WORKERS_PORT"].GetString());
+            Assert.DoesNotContain(federation.Client.IamStatements(), st => st.GetProperty("Action").GetRawText().Contains("servicediscovery:", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Worker_regions_on_different_ports_are_rejected_naming_the_field()
+    {
+        var json = SynthesisFixture.ThreeWorkers.Replace("\"lustreFileSystemPath\": \"merra2\", \"port\": 9443", "\"lustreFileSystemPath\": \"merra2\", \"port\": 7443", StringComparison.Ordinal);
+        var federation = Proxima.Federation.FederationReader.Parse(json, "ports.json");
+        var ex = Assert.Throws<Proxima.Federation.FederationException>(() => ProximaApp.WorkerPort(federation, "ports.json"));
+        var error = Assert.Single(ex.Errors);
+        Assert.Equal("workers[2].port", error.Path);
+        Assert.Contains("is 7443 but workers[0].port is 9443", error.Message, StringComparison.Ordinal);
+        Assert.Contains("ports.json", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(9443, ProximaApp.WorkerPort(fixture.Three.Federation));
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace Proxima.Cdk.Tests;
 public sealed class FederationSynthesisTests(SynthesisFixture fixture)
 {
     /// <summary>Services whose resources hold or reach Proxima's data and secrets.</summary>
-    private static readonly string[] DataServices = ["s3", "fsx", "es", "secretsmanager", "ssm", "kms", "dynamodb", "servicediscovery", "sts"];
+    private static readonly string[] DataServices = ["s3", "fsx", "es", "secretsmanager", "ssm", "kms", "dynamodb", "servicediscovery", "sts", "route53"];
 
     [Fact]
     public void One_client_and_two_workers_give_three_stacks_and_two_peerings()

@@ -14,6 +14,7 @@ public sealed class ProgramTests
     [InlineData("""{ "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" }, "workers": [ { "region": "eu-west-2", "cidr": "10.1.0.0/16", "dataset": "s3://a-b", "lustreFileSystemPath": "a" } ] }""", "workers[0].region: eu-west-2 is the client region")]
     [InlineData("""{ "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" }, "workers": [ { "region": "us-east-1", "cidr": "10.1.0.0/33", "dataset": "s3://a-b", "lustreFileSystemPath": "a" } ] }""", "workers[0].cidr: '10.1.0.0/33' has an invalid prefix length")]
     [InlineData("""{ "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" }, "workers": [ { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://a-b", "lustreFileSystemPath": "a", "mimTasks": 2 } ] }""", "workers[0].mimTasks: unknown field")]
+    [InlineData("""{ "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" }, "workers": [ { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://a-b", "lustreFileSystemPath": "a" }, { "region": "us-west-2", "cidr": "10.2.0.0/16", "dataset": "s3://c-d", "lustreFileSystemPath": "c", "port": 9443 } ] }""", "workers[1].port: is 9443 but workers[0].port is 7443")]
     public void Invalid_federation_file_fails_synthesis_naming_the_field(string json, string expected)
     {
         var (exitCode, _, stderr, outdir) = RunApp(json);

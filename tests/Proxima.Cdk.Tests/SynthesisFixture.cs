@@ -20,12 +20,12 @@ public sealed class SynthesisFixture : IDisposable
           "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16",
                       "certificateArn": "arn:aws:acm:eu-west-2:123456789012:certificate/0b1f5a2c-1111-2222-3333-444455556666" },
           "workers": [
-            { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://era5-pds", "lustreFileSystemPath": "era5-pds" },
+            { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://era5-pds", "lustreFileSystemPath": "era5-pds", "port": 9443 },
             { "region": "us-west-2", "cidr": "10.2.0.0/16", "dataset": "s3://cmip6-pds/CMIP6/ScenarioMIP/MOHC",
               "lustreFileSystemPath": "CMIP6/ScenarioMIP/MOHC", "port": 9443, "minTasks": 2, "maxTasks": 32,
               "cpuTargetPercent": 70, "fsxFileSystemStorageGiB": 2400, "fsxThroughputPerTiB": 250 },
             { "region": "ap-southeast-2", "cidr": "10.3.0.0/20", "dataset": "s3://merra2-example/M2T1NXSLV",
-              "lustreFileSystemPath": "merra2", "autoImport": false, "cpu": 8192, "memoryMiB": 30720, "maxInstances": 8, "instanceType": "c6i.4xlarge" }
+              "lustreFileSystemPath": "merra2", "port": 9443, "autoImport": false, "cpu": 8192, "memoryMiB": 30720, "maxInstances": 8, "instanceType": "c6i.4xlarge" }
           ]
         }
         """;

@@ -294,15 +294,49 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
 
     [Theory]
     [MemberData(nameof(WorkerIndexes))]
-    public void Worker_registers_its_endpoint_in_the_client_cloud_map(int index)
+    public void Worker_registers_its_nlb_as_the_cname_of_its_region_in_the_client_cloud_map(int index)
     {
         var (worker, stack) = Worker(index);
-        var registration = Assert.Single(stack.Resources("Custom::AWS"), r => r.Properties.GetRawText().Contains("registerInstance", StringComparison.Ordinal));
-        var text = registration.Properties.GetRawText();
-        Assert.Contains($"nlb-{worker.Region}", text, StringComparison.Ordinal);
-        Assert.Contains(fixture.Three.Federation.Client.Region, text, StringComparison.Ordinal);
+        var (_, registration) = Assert.Single(stack.Resources("Custom::AWS"), r => r.Properties.GetRawText().Contains("registerInstance", StringComparison.Ordinal));
+        var call = Call(registration.GetProperty("Create"));
+        Assert.Equal(fixture.Three.Federation.Client.Region, call.GetProperty("region").GetString());
+        var parameters = call.GetProperty("parameters");
+        Assert.Equal($"nlb-{worker.Region}", parameters.GetProperty("InstanceId").GetString());
+        Assert.Equal("TOKEN", parameters.GetProperty("ServiceId").GetString()); // read from the client's SSM parameter
+        var attributes = parameters.GetProperty("Attributes");
+        Assert.Equal("TOKEN", attributes.GetProperty("AWS_INSTANCE_CNAME").GetString());
+        Assert.Equal(worker.Region, attributes.GetProperty("region").GetString());
+        Assert.Equal(worker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), attributes.GetProperty("port").GetString());
+        var nlbId = stack.Single("AWS::ElasticLoadBalancingV2::LoadBalancer").Id;
+        Assert.Contains($"{{\"Fn::GetAtt\":[\"{nlbId}\",\"DNSName\"]}}", JsonSerializer.Serialize(registration.GetProperty("Create")), StringComparison.Ordinal);
+        Assert.Equal("deregisterInstance", Call(registration.GetProperty("Delete")).GetProperty("action").GetString());
+
+        // The registration's own policy: Cloud Map on this service, Route 53 on the namespace's zone, nothing wider.
+        var policy = stack.Resources("AWS::IAM::Policy").Single(p => p.Id.StartsWith("CloudMapRegistrationCustomResourcePolicy", StringComparison.Ordinal)).Properties;
+        var statements = policy.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray().ToList();
+        var cloudMap = statements.Single(s => StackTemplate.Strings(s.GetProperty("Action")).Contains("servicediscovery:RegisterInstance"));
+        Assert.Contains(":service/", cloudMap.GetProperty("Resource").GetRawText(), StringComparison.Ordinal);
+        Assert.Contains(fixture.Three.Federation.Client.Region, cloudMap.GetProperty("Resource").GetRawText(), StringComparison.Ordinal);
+        var route53 = statements.Single(s => StackTemplate.Strings(s.GetProperty("Action")).Contains("route53:ChangeResourceRecordSets"));
+        Assert.Equal(["route53:ChangeResourceRecordSets", "route53:GetHostedZone"], StackTemplate.Strings(route53.GetProperty("Action")).Order());
+        var zone = route53.GetProperty("Resource").GetRawText();
+        Assert.Contains(":route53:::hostedzone/", zone, StringComparison.Ordinal);
+        Assert.DoesNotContain("hostedzone/*", zone, StringComparison.Ordinal);
+
         stack.Template.HasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", Props(("Scheme", "internal"), ("Type", "network")));
         stack.Template.HasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", Props(("Port", worker.Port), ("Protocol", "TCP")));
+    }
+
+    /// <summary>An AwsCustomResource call: a Fn::Join whose literal parts, tokens as "TOKEN", are the call's JSON.</summary>
+    private static JsonElement Call(JsonElement joined)
+    {
+        if (joined.ValueKind == JsonValueKind.String)
+        {
+            return JsonDocument.Parse(joined.GetString()!).RootElement;
+        }
+
+        var text = string.Concat(joined.GetProperty("Fn::Join")[1].EnumerateArray().Select(p => p.ValueKind == JsonValueKind.String ? p.GetString() : "TOKEN"));
+        return JsonDocument.Parse(text).RootElement;
     }
 
     private static bool Covers(JsonElement rule, int port)

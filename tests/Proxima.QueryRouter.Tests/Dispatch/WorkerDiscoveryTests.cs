@@ -11,8 +11,9 @@ namespace Proxima.QueryRouter.Tests.Dispatch;
 
 /// <summary>
 /// Worker discovery against a real DNS server on loopback (Debian's python3-dnslib) whose answers
-/// change during the test: SRV + A, A-only with the default port, truncation → TCP, membership changes
-/// that retire departed workers without closing their channels.
+/// change during the test: SRV + A, A-only with the default port, a CNAME to a load balancer (chased by
+/// the server or not), truncation → TCP, membership changes that retire departed workers without closing
+/// their channels.
 /// </summary>
 public sealed class WorkerDiscoveryTests : IAsyncLifetime
 {
@@ -99,6 +100,34 @@ public sealed class WorkerDiscoveryTests : IAsyncLifetime
         Assert.Equal(Protocol.Grpc.StatusCode.Unavailable, Assert.Throws<Protocol.Grpc.RpcException>(() => pools.Pick("r1")).StatusCode);
     }
 
+    [Theory]
+    [InlineData(true)] // the VPC resolver: the CNAME and its target's A records in one answer
+    [InlineData(false)] // only the CNAME comes back: the target is asked for
+    public async Task A_cname_to_the_regions_load_balancer_is_followed_to_its_addresses_with_the_default_port(bool serverChases)
+    {
+        // Cloud Map's CNAME service (the CDK): worker-r1.proxima-workers → the region's internal NLB, two hops here.
+        WriteZone([], [("nlb-r1.elb.test", "127.0.0.31"), ("nlb-r1.elb.test", "127.0.0.32")],
+            cname: [("worker-r1.proxima-workers", "alias-r1.elb.test"), ("alias-r1.elb.test", "nlb-r1.elb.test")], chaseCname: serverChases);
+        using var pools = Pools();
+        await Discovery(pools).ResolveOnceAsync(CancellationToken.None);
+        Assert.Equal(["https://127.0.0.31:7443/", "https://127.0.0.32:7443/"], Members(pools));
+    }
+
+    [Fact]
+    public async Task A_cname_loop_is_a_failed_lookup_that_keeps_the_members()
+    {
+        using var pools = Pools();
+        var discovery = Discovery(pools);
+        await discovery.ResolveOnceAsync(CancellationToken.None);
+        WriteZone([], [], cname: [("worker-r1.proxima-workers", "a.loop.test"), ("a.loop.test", "worker-r1.proxima-workers")], chaseCname: false);
+        await discovery.ResolveOnceAsync(CancellationToken.None);
+        Assert.Equal(["https://127.0.0.11:7001/", "https://127.0.0.12:7002/"], Members(pools));
+        var resolver = new DnsResolver([_endpoint], TimeSpan.FromSeconds(2));
+        var ex = await Assert.ThrowsAsync<DnsException>(() => resolver.ResolveServiceAsync("worker-r1.proxima-workers", 7443, CancellationToken.None));
+        Assert.Contains("'worker-r1.proxima-workers'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("CNAME", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_truncated_udp_answer_is_asked_again_over_tcp()
     {
@@ -171,9 +200,15 @@ public sealed class WorkerDiscoveryTests : IAsyncLifetime
     private static (string Name, string Target, int Port)[] Srv(string name, params (string Target, int Port)[] targets) =>
         targets.Select(t => (name, t.Target, t.Port)).ToArray();
 
-    private void WriteZone((string Name, string Target, int Port)[] srv, (string Name, string Address)[] a, bool additional = true, bool truncateUdp = false)
+    private void WriteZone((string Name, string Target, int Port)[] srv, (string Name, string Address)[] a, bool additional = true, bool truncateUdp = false,
+        (string Name, string Target)[]? cname = null, bool chaseCname = true)
     {
         var records = new JsonArray();
+        foreach (var (name, target) in cname ?? [])
+        {
+            records.Add(new JsonObject { ["name"] = name, ["type"] = "CNAME", ["target"] = target });
+        }
+
         foreach (var (name, target, port) in srv)
         {
             records.Add(new JsonObject { ["name"] = name, ["type"] = "SRV", ["target"] = target, ["port"] = port });
@@ -186,7 +221,7 @@ public sealed class WorkerDiscoveryTests : IAsyncLifetime
 
         // Written whole then renamed, so the server never reads half a file.
         var temp = Zone + ".tmp";
-        File.WriteAllText(temp, new JsonObject { ["records"] = records, ["additional"] = additional, ["truncate_udp"] = truncateUdp }.ToJsonString());
+        File.WriteAllText(temp, new JsonObject { ["records"] = records, ["additional"] = additional, ["truncate_udp"] = truncateUdp, ["chase_cname"] = chaseCname }.ToJsonString());
         File.Move(temp, Zone, overwrite: true);
     }
 

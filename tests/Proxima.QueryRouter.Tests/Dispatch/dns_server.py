@@ -2,8 +2,11 @@
 
 argv[1]: a JSON zone file, re-read for every query:
   {"records": [{"name": "worker-r1.ns", "type": "SRV", "target": "w1.ns", "port": 7001},
-               {"name": "w1.ns", "type": "A", "address": "127.0.0.1"}],
+               {"name": "w1.ns", "type": "A", "address": "127.0.0.1"},
+               {"name": "worker-r2.ns", "type": "CNAME", "target": "nlb.elb"}],
    "additional": true,      # put the SRV targets' A records in the additional section
+   "chase_cname": true,     # answer a CNAME'd name with the CNAME and the target's records (as the VPC resolver
+                            # does), or with the CNAME alone (the client must ask for the target)
    "truncate_udp": false}   # answer UDP with TC set and no records (the client must retry over TCP)
 Serves UDP and TCP on one loopback port and prints it on the first line; runs until stdin closes.
 """
@@ -14,7 +17,7 @@ import struct
 import sys
 import threading
 
-from dnslib import A, DNSRecord, QTYPE, RCODE, RR, SRV
+from dnslib import A, CNAME, DNSRecord, QTYPE, RCODE, RR, SRV
 
 zone_path = sys.argv[1]
 
@@ -28,18 +31,27 @@ def answer(data, tcp):
     qtype = QTYPE[request.q.qtype]
     records = zone.get("records", [])
     known = False
-    for r in records:
-        if r["name"].lower() != qname:
-            continue
-        known = True
-        if r["type"] != qtype:
-            continue
-        if qtype == "SRV":
-            reply.add_answer(RR(qname, QTYPE.SRV, rdata=SRV(0, 0, r["port"], r["target"]), ttl=5))
-        elif qtype == "A":
-            reply.add_answer(RR(qname, QTYPE.A, rdata=A(r["address"]), ttl=5))
+    name = qname
+    for _ in range(10):
+        cname = None
+        for r in records:
+            if r["name"].lower() != name:
+                continue
+            known = True
+            if r["type"] == "CNAME":
+                cname = r["target"].lower()
+                reply.add_answer(RR(name, QTYPE.CNAME, rdata=CNAME(cname), ttl=5))
+            elif r["type"] != qtype:
+                continue
+            elif qtype == "SRV":
+                reply.add_answer(RR(name, QTYPE.SRV, rdata=SRV(0, 0, r["port"], r["target"]), ttl=5))
+            elif qtype == "A":
+                reply.add_answer(RR(name, QTYPE.A, rdata=A(r["address"]), ttl=5))
+        if cname is None or not zone.get("chase_cname", True):
+            break
+        name = cname
     if qtype == "SRV" and zone.get("additional", True):
-        for rr in list(reply.rr):
+        for rr in [rr for rr in reply.rr if rr.rtype == QTYPE.SRV]:
             target = str(rr.rdata.target).rstrip(".").lower()
             for r in records:
                 if r["name"].lower() == target and r["type"] == "A":
