@@ -51,6 +51,21 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         return JsonDocument.Parse(last).RootElement.Clone();
     }
 
+    /// <summary>The storage keys of the bench store's t2m chunks.</summary>
+    internal static List<string> ChunkKeys(string dir)
+    {
+        var keys = new List<string>();
+        foreach (var f in Directory.GetFiles(Path.Combine(dir, "era5_bench.zarr", "t2m")))
+        {
+            if (!Path.GetFileName(f).StartsWith('.'))
+            {
+                keys.Add("era5_bench.zarr/t2m/" + Path.GetFileName(f));
+            }
+        }
+
+        return keys;
+    }
+
     private static string Load()
     {
         var l = File.ReadAllText("/proc/loadavg").Split(' ');
@@ -82,14 +97,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         const int InFlight = 2;
 
         // The chunks' bytes, and a serial storage pass (page cache warm: the second of two passes).
-        var keys = new List<string>();
-        foreach (var f in Directory.GetFiles(Path.Combine(dir, "era5_bench.zarr", "t2m")))
-        {
-            if (!Path.GetFileName(f).StartsWith('.'))
-            {
-                keys.Add("era5_bench.zarr/t2m/" + Path.GetFileName(f));
-            }
-        }
+        var keys = ChunkKeys(dir);
 
         var chunks = new byte[keys.Count][];
         for (var i = 0; i < keys.Count; i++)

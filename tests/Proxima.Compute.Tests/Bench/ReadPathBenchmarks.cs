@@ -60,14 +60,7 @@ public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
         using var dsCopied = await GridDataset.OpenAsync(copied, "era5_bench.zarr");
         using var dsMapped = await GridDataset.OpenAsync(mapped, "era5_bench.zarr");
         var chunkBytes = dsCopied["t2m"].ChunkElementCount * 4;
-        var keys = new List<string>();
-        foreach (var f in Directory.GetFiles(Path.Combine(dir, "era5_bench.zarr", "t2m")))
-        {
-            if (!Path.GetFileName(f).StartsWith('.'))
-            {
-                keys.Add("era5_bench.zarr/t2m/" + Path.GetFileName(f));
-            }
-        }
+        var keys = BenchmarkTests.ChunkKeys(dir);
 
         var chunks = new byte[keys.Count][];
         for (var i = 0; i < keys.Count; i++)
