@@ -182,7 +182,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         Report($"  libblosc raw, 1 thread {rawSerial1:F3} s  {decodedBytes / 1e9 / rawSerial1:F2} GB/s  ({rawLoad})");
         Report($"  -> proxima / libblosc raw in the same layout = {ours / raw:F2} (goal <= 1.3)");
         Report($"  per chunk, {(oneAtATime ? "wall ms" : $"ms summed over the {InFlight} threads")}:");
-        Report($"    read+decompress+decode {perChunk(t.Read):F2}  = storage read ~{storageMs:F2} (1 thread, serial pass; a mapped read only maps, its page faults land in the decompress) + libblosc decompress ~{bloscMs:F2} (same layout) + rest {perChunk(t.Read) - storageMs - bloscMs:F2}");
+        Report($"    read+decompress+decode {perChunk(t.Read):F2}  = storage read ~{storageMs:F2} (1 thread, serial pass; a mapped read is the map and its page-table prefault) + libblosc decompress ~{bloscMs:F2} (same layout) + rest {perChunk(t.Read) - storageMs - bloscMs:F2}");
         Report($"    gather {perChunk(t.Gather):F2}   kernel (fused with the merge into the output on the column path) {perChunk(t.Kernel):F2}   separate merge {perChunk(t.Merge):F2}");
         Report($"    busy {perChunk(busy):F2} of {available:F2} available -> scheduling/idle {available - perChunk(busy):F2}");
 
