@@ -1,7 +1,7 @@
 namespace Proxima.Arrays.Codecs;
 
 /// <summary>
-/// Threads a chunk decode may use inside the codec (Blosc's internal threads), for the current async flow; 1 unless
+/// Threads a chunk decode may use (Blosc: block ranges on our own threads), for the current async flow; 1 unless
 /// a caller that decodes one chunk at a time with the machine's cores asks for more.
 /// </summary>
 /// <example><code>using (DecodeThreads.Use(Environment.ProcessorCount)) { await variable.ReadChunkAsync(...); }</code></example>
