@@ -166,7 +166,10 @@ internal static class FederationBenchmark
 
         PrintRouterBreakdown(Path.Combine(state.LogsDirectory, "router.log"), runs);
         return new PoolResult(units, times[runs / 2], times[0], bytesRead, crossed, partialBytes,
-            Median(mapDirect), Median(scalarTimes), Median(scalarDirect), Median(mapHeaders)) { InterleavedP50 = Median(mapTimes) };
+            Median(mapDirect), Median(scalarTimes), Median(scalarDirect), Median(mapHeaders))
+        {
+            InterleavedP50 = Median(mapTimes),
+        };
     }
 
     private static double Median(double[] values)
