@@ -203,62 +203,62 @@ public static class QuerySpecParser
         switch (v.ValueKind)
         {
             case JsonValueKind.Array:
-            {
-                var n = v.GetArrayLength();
-                if (n == 0)
                 {
-                    throw new QueryValidationException("invalid_range", $"'{field}' is empty: give [start, stop] or a list of values.", field);
-                }
+                    var n = v.GetArrayLength();
+                    if (n == 0)
+                    {
+                        throw new QueryValidationException("invalid_range", $"'{field}' is empty: give [start, stop] or a list of values.", field);
+                    }
 
-                if (n == 2)
-                {
-                    var a = ParseCoord(v[0], time, field + "[0]", allowNull: true);
-                    var b = ParseCoord(v[1], time, field + "[1]", allowNull: true);
-                    return new DimensionSelection { Dim = dim, Start = a, Stop = b };
-                }
+                    if (n == 2)
+                    {
+                        var a = ParseCoord(v[0], time, field + "[0]", allowNull: true);
+                        var b = ParseCoord(v[1], time, field + "[1]", allowNull: true);
+                        return new DimensionSelection { Dim = dim, Start = a, Stop = b };
+                    }
 
-                return new DimensionSelection { Dim = dim, Values = ParseValues(v, time, field) };
-            }
+                    return new DimensionSelection { Dim = dim, Values = ParseValues(v, time, field) };
+                }
 
             case JsonValueKind.Object:
-            {
-                CoordValue? start = null, stop = null;
-                IReadOnlyList<CoordValue>? values = null;
-                var seen = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var p in v.EnumerateObject())
                 {
-                    CheckDuplicate(seen, p.Name, field);
-                    switch (p.Name)
+                    CoordValue? start = null, stop = null;
+                    IReadOnlyList<CoordValue>? values = null;
+                    var seen = new HashSet<string>(StringComparer.Ordinal);
+                    foreach (var p in v.EnumerateObject())
                     {
-                        case "start": start = ParseCoord(p.Value, time, field + ".start", allowNull: true); break;
-                        case "stop": stop = ParseCoord(p.Value, time, field + ".stop", allowNull: true); break;
-                        case "values":
-                            RequireKind(p.Value, JsonValueKind.Array, field + ".values", "array");
-                            if (p.Value.GetArrayLength() == 0)
-                            {
-                                throw new QueryValidationException("invalid_range", $"'{field}.values' is empty.", field + ".values");
-                            }
+                        CheckDuplicate(seen, p.Name, field);
+                        switch (p.Name)
+                        {
+                            case "start": start = ParseCoord(p.Value, time, field + ".start", allowNull: true); break;
+                            case "stop": stop = ParseCoord(p.Value, time, field + ".stop", allowNull: true); break;
+                            case "values":
+                                RequireKind(p.Value, JsonValueKind.Array, field + ".values", "array");
+                                if (p.Value.GetArrayLength() == 0)
+                                {
+                                    throw new QueryValidationException("invalid_range", $"'{field}.values' is empty.", field + ".values");
+                                }
 
-                            values = ParseValues(p.Value, time, field + ".values");
-                            break;
-                        default: throw Unknown(p.Name, field);
+                                values = ParseValues(p.Value, time, field + ".values");
+                                break;
+                            default: throw Unknown(p.Name, field);
+                        }
                     }
-                }
 
-                if (values is not null && (seen.Contains("start") || seen.Contains("stop")))
-                {
-                    throw new QueryValidationException("invalid_range", $"'{field}' has both a range (start/stop) and values.", field);
-                }
+                    if (values is not null && (seen.Contains("start") || seen.Contains("stop")))
+                    {
+                        throw new QueryValidationException("invalid_range", $"'{field}' has both a range (start/stop) and values.", field);
+                    }
 
-                if (values is null && !seen.Contains("start") && !seen.Contains("stop"))
-                {
-                    throw new QueryValidationException("invalid_range", $"'{field}' needs start/stop or values.", field);
-                }
+                    if (values is null && !seen.Contains("start") && !seen.Contains("stop"))
+                    {
+                        throw new QueryValidationException("invalid_range", $"'{field}' needs start/stop or values.", field);
+                    }
 
-                return values is not null
-                    ? new DimensionSelection { Dim = dim, Values = values }
-                    : new DimensionSelection { Dim = dim, Start = start, Stop = stop };
-            }
+                    return values is not null
+                        ? new DimensionSelection { Dim = dim, Values = values }
+                        : new DimensionSelection { Dim = dim, Start = start, Stop = stop };
+                }
 
             case JsonValueKind.Number:
             case JsonValueKind.String:

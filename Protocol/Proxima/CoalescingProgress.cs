@@ -24,8 +24,11 @@ public sealed class CoalescingProgress<TEvent>(IServerStreamWriter<TEvent> strea
             _pending = value;
             if (!_running)
             {
+                // Started on the reporting thread (the lock is reentrant), so the first report of an idle
+                // stream is handed to the transport now: a thread-pool item could wait behind the very chunk
+                // work that reports, until the query is done, leaving only its 100% to be seen.
                 _running = true;
-                _writing = Task.Run(WriteLoopAsync, CancellationToken.None);
+                _writing = WriteLoopAsync();
             }
         }
     }

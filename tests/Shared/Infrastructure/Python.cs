@@ -47,7 +47,18 @@ internal static class Python
         using var process = Process.Start(startInfo)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(timeout ?? TimeSpan.FromMinutes(3));
+        var limit = timeout ?? TimeSpan.FromMinutes(3);
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(limit);
+        }
+        catch (TimeoutException)
+        {
+            // Never leave the reference script running behind a failed test.
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"python {string.Join(' ', startInfo.ArgumentList)} did not finish within {limit}");
+        }
+
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"python failed ({process.ExitCode}): {await stderr}");
