@@ -92,12 +92,16 @@ internal sealed class QueryService(QueryPlanner planner, QueryDispatcher dispatc
         {
             var canonical = QuerySpecWriter.ToUtf8(spec);
             var plan = await planner.PlanAsync(queryId, spec, canonical, client.Groups, deadline, deadlineCts.Token);
+            var planned = Stopwatch.GetTimestamp();
             RouterLog.QueryPlanned(logger, queryId, plan.Datasets.Count, plan.UnitCount);
             var outcome = await dispatcher.DispatchAsync(plan, deadline, progress, deadlineCts.Token);
+            var dispatched = Stopwatch.GetTimestamp();
             var results = ResultAssembly.Finalize(plan, outcome);
             CheckOutputCells(results);
-            outcome.Stats.Ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            RouterLog.QueryAnswered(logger, queryId, outcome.Stats.Ms, outcome.Stats.BytesCrossRegion);
+            var finalised = Stopwatch.GetTimestamp();
+            outcome.Stats.Ms = Stopwatch.GetElapsedTime(started, finalised).TotalMilliseconds;
+            RouterLog.QueryAnswered(logger, queryId, outcome.Stats.Ms, Stopwatch.GetElapsedTime(started, planned).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(planned, dispatched).TotalMilliseconds, Stopwatch.GetElapsedTime(dispatched, finalised).TotalMilliseconds, outcome.Stats.BytesCrossRegion);
             return new QueryAnswer(spec, results, outcome.Stats);
         }
         catch (QueryError ex)

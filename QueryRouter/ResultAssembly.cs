@@ -42,18 +42,27 @@ internal static class ResultAssembly
                     $"no region holding '{dataset.DatasetId}' answered (missing: {string.Join(", ", missing)})");
             }
 
-            var partials = new List<PartialResult>(wire.Count);
-            foreach (var p in wire)
-            {
-                partials.Add(PartialResultMapping.FromWire(p));
-            }
-
-            var merged = PartialMerge.MergeAll(partials);
-            var spec = merged.Variable == plan.Spec.Variable ? plan.Spec : plan.Spec with { Variable = merged.Variable };
-            results.Add(QueryFinalizer.Finalize(merged, spec, partial: missing.Count > 0, missing));
+            results.Add(Answer(wire, plan.Spec, missing));
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// One dataset's answer from its unit partials: decoded (array copies, no per-element work), merged
+    /// exactly (a single partial is taken as it is) and finalised into the requested ops.
+    /// </summary>
+    internal static QueryResult Answer(IReadOnlyList<Protocol.V1.PartialResult> wire, QuerySpec spec, IReadOnlyList<string> missing)
+    {
+        var partials = new List<PartialResult>(wire.Count);
+        foreach (var p in wire)
+        {
+            partials.Add(PartialResultMapping.FromWire(p));
+        }
+
+        var merged = PartialMerge.MergeAll(partials);
+        var unitSpec = merged.Variable == spec.Variable ? spec : spec with { Variable = merged.Variable };
+        return QueryFinalizer.Finalize(merged, unitSpec, partial: missing.Count > 0, missing);
     }
 
     /// <summary>
@@ -99,6 +108,18 @@ internal static class ResultAssembly
 
     private static QueryError Incomplete(DatasetPlan dataset, string detail) =>
         new(500, "incomplete_merge", $"dataset '{dataset.DatasetId}': {detail}; refusing a silently partial answer");
+
+    /// <summary>
+    /// Writes a JSON answer straight into <paramref name="body"/> (the response's pipe): no intermediate
+    /// buffer of the whole document to grow, copy and hand over. Returns the bytes written.
+    /// </summary>
+    public static long WriteJson(QueryAnswer answer, System.IO.Pipelines.PipeWriter body)
+    {
+        using var writer = new System.Text.Json.Utf8JsonWriter(body);
+        ResultWriters.WriteJson(writer, answer.Results, ToComputeStats(answer.Stats));
+        writer.Flush();
+        return writer.BytesCommitted;
+    }
 
     public static (byte[] Body, string ContentType) Encode(QueryAnswer answer)
     {

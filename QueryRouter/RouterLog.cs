@@ -7,8 +7,11 @@ internal static partial class RouterLog
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Query {QueryId}: {Datasets} dataset(s), {Units} unit(s) planned")]
     public static partial void QueryPlanned(ILogger logger, string queryId, int datasets, int units);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Query {QueryId} answered in {Ms:0.0} ms; {CrossRegionBytes} bytes crossed regions")]
-    public static partial void QueryAnswered(ILogger logger, string queryId, double ms, long crossRegionBytes);
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Query {QueryId} answered in {Ms:0.0} ms (parse+plan {PlanMs:0.0}, dispatch {DispatchMs:0.0}, merge+finalise {FinaliseMs:0.0}); {CrossRegionBytes} bytes crossed regions")]
+    public static partial void QueryAnswered(ILogger logger, string queryId, double ms, double planMs, double dispatchMs, double finaliseMs, long crossRegionBytes);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Query answer encoded and written in {Ms:0.0} ms ({Bytes} bytes, {ContentType})")]
+    public static partial void AnswerWritten(ILogger logger, double ms, long bytes, string contentType);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Query {QueryId} rejected: {Status} {Code} at {Field}: {Message}")]
     public static partial void QueryRejected(ILogger logger, string queryId, int status, string code, string? field, string message);

@@ -79,10 +79,18 @@ internal static class MutualTls
         return chain.Build(leaf);
     }
 
-    /// <summary>A client handler for the router: presents <paramref name="client"/>, trusts only servers signed by <paramref name="ca"/>.</summary>
+    /// <summary>Initial HTTP/2 receive window per router → worker stream (bytes): a merged map partial fits in one round trip.</summary>
+    public const int PartialStreamWindow = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// A client handler for the router: presents <paramref name="client"/>, trusts only servers signed by <paramref name="ca"/>.
+    /// The stream window starts at <see cref="PartialStreamWindow"/>: with the 64 KiB default a worker's multi-MB partial
+    /// waits on window updates round trip after round trip while the window grows, which dominates a cross-region unit.
+    /// </summary>
     public static SocketsHttpHandler ClientHandler(X509Certificate2 client, X509Certificate2 ca) => new()
     {
         EnableMultipleHttp2Connections = true,
+        InitialHttp2StreamWindowSize = PartialStreamWindow,
         PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         KeepAlivePingDelay = TimeSpan.FromSeconds(60),
         KeepAlivePingTimeout = TimeSpan.FromSeconds(30),

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -29,11 +30,22 @@ internal static class QueryEndpoints
         {
             var body = await ReadBodyAsync(http, options.MaxRequestBytes, aborted);
             var answer = await queries.RunAsync(body, Security.RouterAuth.Get(http), progress: null, aborted);
-            var (bytes, contentType) = ResultAssembly.Encode(answer);
+            var encoding = Stopwatch.GetTimestamp();
             http.Response.StatusCode = StatusCodes.Status200OK;
+            if (answer.Spec.Output.Format == Compute.Query.OutputFormat.Json)
+            {
+                http.Response.ContentType = "application/json";
+                var written = ResultAssembly.WriteJson(answer, http.Response.BodyWriter);
+                await http.Response.BodyWriter.FlushAsync(aborted);
+                RouterLog.AnswerWritten(logger, Stopwatch.GetElapsedTime(encoding).TotalMilliseconds, written, "application/json");
+                return;
+            }
+
+            var (bytes, contentType) = ResultAssembly.Encode(answer);
             http.Response.ContentType = contentType;
             http.Response.ContentLength = bytes.Length;
             await http.Response.Body.WriteAsync(bytes, aborted);
+            RouterLog.AnswerWritten(logger, Stopwatch.GetElapsedTime(encoding).TotalMilliseconds, bytes.Length, contentType);
         }
         catch (QueryError ex)
         {
