@@ -90,11 +90,26 @@ internal sealed class ServerCallHandler<TRequest, TResponse>
             var encoding = http.Request.Headers[GrpcProtocol.EncodingHeader];
             var encodingValue = encoding.Count > 0 ? encoding[0] : null;
             var reader = http.Request.BodyReader;
-            var request = await MessageFraming.ReadMessageAsync(reader, _method.RequestParser, _maxReceive, encodingValue, token).ConfigureAwait(false)
-                ?? throw new RpcException(StatusCode.Internal, "The request ended without a message.");
-            if (await MessageFraming.ReadMessageAsync(reader, _method.RequestParser, _maxReceive, encodingValue, token).ConfigureAwait(false) is not null)
+            TRequest request;
+            try
             {
-                throw new RpcException(StatusCode.Internal, "Additional data after the request message (this method takes one request).");
+                request = await MessageFraming.ReadMessageAsync(reader, _method.RequestParser, _maxReceive, encodingValue, token).ConfigureAwait(false)
+                    ?? throw new RpcException(StatusCode.Internal, "The request ended without a message.");
+                if (await MessageFraming.ReadMessageAsync(reader, _method.RequestParser, _maxReceive, encodingValue, token).ConfigureAwait(false) is not null)
+                {
+                    throw new RpcException(StatusCode.Internal, "Additional data after the request message (this method takes one request).");
+                }
+            }
+            catch (IOException)
+            {
+                // Kestrel throws this when the client resets the stream (RST_STREAM) or the connection drops
+                // while the request is read, sometimes before RequestAborted is signalled: a cancelled call,
+                // not a handler error.
+                GrpcServerLog.CallCancelled(_logger, _method.FullName);
+                deadlineRegistration.Dispose();
+                linkedCts?.Dispose();
+                deadlineCts?.Dispose();
+                return;
             }
 
             if (_unary is not null)
