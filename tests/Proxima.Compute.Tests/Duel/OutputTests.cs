@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Proxima.Compute.Execution;
 using Proxima.Compute.Output;
 using Proxima.Compute.Query;
+using Proxima.Tests.Infrastructure;
 
 namespace Proxima.Compute.Tests.Duel;
 
@@ -134,12 +134,7 @@ public sealed class OutputTests(DuelFixture fixture) : IClassFixture<DuelFixture
             assert np.isnan(red.t2m_mean.values).all() and red.t2m_mean.shape == (19, 36)
             print("ok")
             """;
-        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", script, fixture.Root, dir]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = await p.StandardOutput.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, await err);
+        var output = await Python.RunCodeAsync(script, fixture.Root, dir);
         Assert.Contains("ok", output, StringComparison.Ordinal);
     }
 
@@ -177,12 +172,7 @@ public sealed class OutputTests(DuelFixture fixture) : IClassFixture<DuelFixture
             np.testing.assert_allclose(got["std"].values, want["std"].values, rtol=1e-5)
             print("ok")
             """;
-        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", script, fixture.Root, dir]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var output = await p.StandardOutput.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, await err);
+        var output = await Python.RunCodeAsync(script, fixture.Root, dir);
         Assert.Contains("ok", output, StringComparison.Ordinal);
     }
 
@@ -220,12 +210,7 @@ public sealed class OutputTests(DuelFixture fixture) : IClassFixture<DuelFixture
                 out[key] = r
             print(json.dumps(out))
             """;
-        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", script, dir]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var text = await p.StandardOutput.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, await err);
+        var text = await Python.RunCodeAsync(script, dir);
         using var doc = JsonDocument.Parse(text);
         foreach (var (key, result) in new[] { ("one", monthly), ("points", points), ("seasons", seasons) })
         {
