@@ -36,11 +36,8 @@ public sealed class DnsDiscoveryTests(FederationFixture federation) : IDisposabl
         try
         {
             var dnsPort = await dns.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            var certs = Path.Combine(federation.State, "certs");
-            List<string> args = ["router", "--port", "0", "--state", federation.State, "--token-file", Path.Combine(federation.State, "token"),
-                "--worker-client-cert", Path.Combine(certs, "router.crt"), "--worker-client-key", Path.Combine(certs, "router.key"),
-                "--worker-ca", Path.Combine(certs, "ca.crt"), "--workers-namespace", "proxima-workers",
-                "--workers-dns-server", $"127.0.0.1:{dnsPort}", "--discovery-refresh", "0.2"];
+            var args = federation.SecondRouterArgs(mutualTls: true);
+            args.AddRange(["--workers-namespace", "proxima-workers", "--workers-dns-server", $"127.0.0.1:{dnsPort}", "--discovery-refresh", "0.2"]);
             foreach (var (region, _) in FederationFixtureBase.Regions)
             {
                 args.Add("--discover-region");

@@ -39,6 +39,24 @@ public abstract class FederationFixtureBase : IAsyncLifetime
 
     public string WholeStore => _temp.Combine("whole.zarr");
 
+    /// <summary>
+    /// The command line of a second <c>proxima router</c> on this federation's state (catalog, admin token), for
+    /// tests that need a router with other options; with <paramref name="mutualTls"/> it presents the state's
+    /// router certificate to the workers and trusts the state's CA.
+    /// </summary>
+    public List<string> SecondRouterArgs(bool mutualTls)
+    {
+        List<string> args = ["router", "--port", "0", "--state", State, "--token-file", Path.Combine(State, "token")];
+        if (mutualTls)
+        {
+            var certs = Path.Combine(State, "certs");
+            args.AddRange(["--worker-client-cert", Path.Combine(certs, "router.crt"), "--worker-client-key", Path.Combine(certs, "router.key"),
+                "--worker-ca", Path.Combine(certs, "ca.crt")]);
+        }
+
+        return args;
+    }
+
     /// <summary>A path in the fixture's temporary directory (deleted with it).</summary>
     protected string TempPath(string name) => _temp.Combine(name);
 

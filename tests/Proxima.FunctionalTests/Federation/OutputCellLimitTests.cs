@@ -18,10 +18,8 @@ public sealed class OutputCellLimitTests(FederationFixture federation)
     [Fact]
     public async Task An_over_limit_answer_is_400_before_any_worker_reads_data()
     {
-        var certs = Path.Combine(federation.State, "certs");
-        List<string> args = ["router", "--port", "0", "--state", federation.State, "--token-file", Path.Combine(federation.State, "token"),
-            "--worker-client-cert", Path.Combine(certs, "router.crt"), "--worker-client-key", Path.Combine(certs, "router.key"),
-            "--worker-ca", Path.Combine(certs, "ca.crt"), "--max-output-cells", "1000"];
+        var args = federation.SecondRouterArgs(mutualTls: true);
+        args.AddRange(["--max-output-cells", "1000"]);
         foreach (var w in federation.RunFile.GetProperty("workers").EnumerateArray())
         {
             args.Add("--worker");

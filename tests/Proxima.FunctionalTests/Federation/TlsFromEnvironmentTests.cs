@@ -31,8 +31,8 @@ public sealed class TlsFromEnvironmentTests(FederationFixture federation)
         Assert.StartsWith("https://", workerUrl, StringComparison.Ordinal);
 
         // A router whose client certificate is one-line JSON-style text with \n escapes (how some secrets are stored).
-        List<string> args = ["router", "--port", "0", "--state", federation.State, "--token-file", Path.Combine(federation.State, "token"),
-            "--worker", $"ap-southeast-2={workerUrl}"];
+        var args = federation.SecondRouterArgs(mutualTls: false);
+        args.AddRange(["--worker", $"ap-southeast-2={workerUrl}"]);
         foreach (var w in federation.RunFile.GetProperty("workers").EnumerateArray())
         {
             if (w.GetProperty("region").GetString() is { } region && region != "ap-southeast-2")
@@ -81,7 +81,7 @@ public sealed class TlsFromEnvironmentTests(FederationFixture federation)
             : "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
         string[] args = service == "worker"
             ? ["worker", "--region", "us-east-1", "--data-root", Path.Combine(federation.DataRoot, "us-east-1"), "--port", "0"]
-            : ["router", "--port", "0", "--state", federation.State, "--token-file", Path.Combine(federation.State, "token")];
+            : [.. federation.SecondRouterArgs(mutualTls: false)];
         await using var process = ProximaProcess.Start(environment, args);
         Assert.NotEqual(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains(variable, process.StandardError, StringComparison.Ordinal);
