@@ -3,7 +3,10 @@ using Proxima.Arrays.Codecs.Native;
 
 namespace Proxima.Arrays.Codecs;
 
-/// <summary>Blosc (c-blosc 1.x format) through libblosc1's thread-safe context API.</summary>
+/// <summary>
+/// Blosc (c-blosc 1.x format): LZ4 buffers decoded block by block by <see cref="BloscFrame"/> (liblz4 + our unshuffle),
+/// everything else through libblosc1's thread-safe context API.
+/// </summary>
 internal sealed class BloscCodec : IBytesCodec
 {
     private const int HeaderSize = 16;
@@ -75,6 +78,12 @@ internal sealed class BloscCodec : IBytesCodec
             return 0;
         }
 
+        if (BloscFrame.TryParse(source[..cbytes], out BloscFrame frame))
+        {
+            frame.DecodeAll(source[..cbytes], destination[..nbytes], DecodeThreads.Current);
+            return nbytes;
+        }
+
         int r = DecodeThreads.Current is int threads && threads > 1 && SplitBlocks(source, nbytes, threads) is int blocksize
             ? BloscNative.DecompressSplit(source[..cbytes], destination[..nbytes], blocksize, source[3], threads)
             : BloscNative.Decompress(source[..cbytes], destination[..nbytes]);
@@ -103,8 +112,10 @@ internal sealed class BloscCodec : IBytesCodec
     /// <summary>
     /// Decodes at least the bytes of the listed elements (ascending element offsets of <paramref name="itemSize"/>
     /// bytes) into <paramref name="destination"/> (the whole decoded chunk's length), decompressing only the blosc
-    /// blocks that hold them; other bytes of <paramref name="destination"/> are left as they were. When more than
-    /// half the blocks are needed (or the buffer is stored uncompressed) the whole chunk is decoded.
+    /// blocks that hold them; other bytes of <paramref name="destination"/> are unspecified. An LZ4 buffer whose
+    /// typesize is the item size goes through <see cref="BloscFrame.DecodeElements"/> (only the needed elements are
+    /// gathered from the byte planes); otherwise, when more than half the blocks are needed (or the buffer is stored
+    /// uncompressed) the whole chunk is decoded, else the needed blocks by <c>blosc_getitem</c>.
     /// </summary>
     /// <returns>The number of decompressed bytes (the work done), at most <paramref name="destination"/>'s length.</returns>
     public int DecodeElements(ReadOnlySpan<byte> source, ReadOnlySpan<int> elements, int itemSize, Span<byte> destination)
@@ -112,6 +123,11 @@ internal sealed class BloscCodec : IBytesCodec
         if (!TryReadHeader(source, out int nbytes, out int cbytes, out int typesize) || cbytes > source.Length || cbytes < HeaderSize || nbytes != destination.Length || typesize < 1)
         {
             return Decode(source, destination);
+        }
+
+        if (typesize == itemSize && !elements.IsEmpty && BloscFrame.TryParse(source[..cbytes], out BloscFrame frame))
+        {
+            return frame.DecodeElements(source[..cbytes], elements, destination);
         }
 
         const byte Memcpyed = 0x2;

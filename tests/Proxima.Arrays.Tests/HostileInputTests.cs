@@ -59,6 +59,25 @@ public sealed class HostileInputTests : IClassFixture<HostileStores>
         Assert.Contains($"truncated_{codec}.zarr/0", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Blosc-lz4 chunks our block decoder reads: a lying stream or block table is an error, never an overrun.</summary>
+    [Theory]
+    [InlineData("blosc_overlong_stream", ChunkErrorKind.Corrupt, "decode past")]
+    [InlineData("blosc_bad_block_start", ChunkErrorKind.Corrupt, "outside")]
+    [InlineData("blosc_stream_past_end", ChunkErrorKind.Truncated, "compressed bytes")]
+    public async Task Lying_blosc_block_data_is_a_typed_error_naming_the_key(string store, ChunkErrorKind kind, string fragment)
+    {
+        GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_stores.Root), store + ".zarr");
+        ChunkDecodeException e = await Assert.ThrowsAsync<ChunkDecodeException>(async () => await ds.Variables[0].ReadAllAsync<float>(CancellationToken.None));
+        Assert.Equal(kind, e.Kind);
+        Assert.Contains($"{store}.zarr/0", e.Message, StringComparison.Ordinal);
+        Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
+
+        // The element path (a point series) decodes the same blocks.
+        var dst = new float[ds.Variables[0].ChunkElementCount];
+        e = await Assert.ThrowsAsync<ChunkDecodeException>(async () => await ds.Variables[0].ReadChunkElementsAsync<float>(new long[] { 0 }, new[] { 1, 4000 }, dst, CancellationToken.None));
+        Assert.Equal(kind, e.Kind);
+    }
+
     [Theory]
     [InlineData("absurd_shape.zarr", "exceeds the limit")]
     [InlineData("absurd_chunk.zarr", "chunks")]

@@ -36,6 +36,33 @@ for name, comp in compressors.items():
         f.write(data[: len(data) // 2])
 
 
+# Blosc-lz4 chunks (4096 float32, one block split in 4 streams of 4096 bytes) whose block data lies: a stream that
+# would decode past its 4096 bytes, a block start outside the buffer, a stream size running past the end.
+def lz4_block(raw):
+    return numcodecs.LZ4(1).encode(raw)[4:]  # numcodecs frames a raw LZ4 block behind a 4-byte length
+
+
+def blosc_frame(streams, start=20, tail=b""):
+    body = b"".join(len(s).to_bytes(4, "little", signed=True) + s for s in streams) + tail
+    cbytes = 20 + len(body)
+    header = bytes([2, 1, 0x21, 4]) + (16384).to_bytes(4, "little") + (16384).to_bytes(4, "little") + cbytes.to_bytes(4, "little")
+    return header + start.to_bytes(4, "little") + body
+
+
+ok = lz4_block(bytes(4096))
+lying = {
+    "blosc_overlong_stream": blosc_frame([lz4_block(bytes(8192)), ok, ok, ok]),
+    "blosc_bad_block_start": blosc_frame([ok, ok, ok, ok], start=1 << 20),
+    "blosc_stream_past_end": blosc_frame([ok, ok, ok], tail=(1 << 20).to_bytes(4, "little") + ok),
+}
+for name, frame in lying.items():
+    p = os.path.join(out, name + ".zarr")
+    z = zarr.open_array(p, mode="w", shape=(4096,), chunks=(4096,), dtype="f4", compressor=compressors["blosc"])
+    z[...] = small[:4096]
+    with open(os.path.join(p, "0"), "wb") as f:
+        f.write(frame)
+
+
 def write_array(name, meta):
     p = os.path.join(out, name)
     os.makedirs(p, exist_ok=True)

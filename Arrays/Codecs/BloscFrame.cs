@@ -1,0 +1,319 @@
+using System.Buffers.Binary;
+using Proxima.Arrays.Codecs.Native;
+
+namespace Proxima.Arrays.Codecs;
+
+/// <summary>
+/// A c-blosc 1.x buffer (format version 2) whose blocks we decode ourselves: LZ4 (or LZ4HC) streams through
+/// liblz4's <c>LZ4_decompress_safe</c> with the exact destination capacity, then our own byte unshuffle
+/// (<see cref="ByteUnshuffle"/>). Decoding block by block lets a caller unshuffle straight into its output, or gather only
+/// the elements it needs from the decompressed byte planes, where libblosc would unshuffle and copy every byte.
+/// Anything else (blosclz/zstd/zlib/snappy, bit shuffle, memcpyed buffers, other format versions, reserved flag bits)
+/// is not parsed: <see cref="TryParse"/> returns false and the caller falls back to libblosc.
+/// </summary>
+/// <remarks>
+/// Layout as c-blosc 1.x <c>blosc_d</c> reads it: a 16-byte header (version, compressor version, flags, typesize,
+/// nbytes, blocksize, cbytes), one int32 start offset per block, then per block either one stream or, when split,
+/// <c>typesize</c> streams of <c>blocksize / typesize</c> bytes each. A block is split unless flag 0x10 (dont_split)
+/// is set, typesize exceeds 16, the block holds fewer than 128 items, or it is the leftover last block. Each stream is
+/// an int32 compressed size and that many bytes; a size equal to the stream's decoded size means stored raw.
+/// </remarks>
+internal readonly struct BloscFrame
+{
+    private const int HeaderSize = 16;
+    private const byte ByteShuffleFlag = 0x1;
+    private const byte MemcpyedFlag = 0x2;
+    private const byte BitShuffleFlag = 0x4;
+    private const byte ReservedFlag = 0x8;
+    private const byte DontSplitFlag = 0x10;
+    private const int Lz4Format = 1;
+    private const int MaxSplits = 16;
+    private const int MinBufferSize = 128;
+
+    private BloscFrame(int nbytes, int blockSize, int typeSize, int blocks, bool shuffle, bool dontSplit)
+    {
+        NBytes = nbytes;
+        BlockSize = blockSize;
+        TypeSize = typeSize;
+        Blocks = blocks;
+        Shuffle = shuffle;
+        DontSplit = dontSplit;
+    }
+
+    /// <summary>Decoded size of the whole buffer.</summary>
+    public int NBytes { get; }
+
+    /// <summary>Decoded size of every block but a shorter leftover last one.</summary>
+    public int BlockSize { get; }
+
+    public int TypeSize { get; }
+
+    public int Blocks { get; }
+
+    /// <summary>Byte shuffle applies (flag set and typesize above 1, as blosc_d decides).</summary>
+    public bool Shuffle { get; }
+
+    private bool DontSplit { get; }
+
+    /// <summary>
+    /// Parses the header and block table of <paramref name="source"/> (already cut to the header's cbytes, with
+    /// nbytes checked against the destination by the caller). False when the buffer is something we do not decode
+    /// ourselves; the caller then uses libblosc, which also reports any corruption of those.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> source, out BloscFrame frame)
+    {
+        frame = default;
+        if (source.Length < HeaderSize || source[0] != 2)
+        {
+            return false;
+        }
+
+        byte flags = source[2];
+        if ((flags & (MemcpyedFlag | BitShuffleFlag | ReservedFlag)) != 0 || flags >> 5 != Lz4Format)
+        {
+            return false;
+        }
+
+        int typesize = source[3];
+        long nbytes = BinaryPrimitives.ReadUInt32LittleEndian(source[4..]);
+        long blocksize = BinaryPrimitives.ReadUInt32LittleEndian(source[8..]);
+        if (typesize < 1 || nbytes < 1 || nbytes > int.MaxValue || blocksize < 1 || blocksize > nbytes || blocksize % typesize != 0)
+        {
+            return false;
+        }
+
+        long blocks = (nbytes + blocksize - 1) / blocksize;
+        if (HeaderSize + (blocks * 4) > source.Length)
+        {
+            return false;
+        }
+
+        frame = new BloscFrame((int)nbytes, (int)blocksize, typesize, (int)blocks, (flags & ByteShuffleFlag) != 0 && typesize > 1, (flags & DontSplitFlag) != 0);
+        return true;
+    }
+
+    /// <summary>
+    /// Decodes every block into <paramref name="destination"/> (<see cref="NBytes"/> bytes), on up to
+    /// <paramref name="threads"/> of our own threads (contiguous block ranges, at least two blocks per thread).
+    /// </summary>
+    public unsafe void DecodeAll(ReadOnlySpan<byte> source, Span<byte> destination, int threads)
+    {
+        int parts = Math.Max(1, Math.Min(threads, Blocks / 2));
+        if (parts == 1)
+        {
+            DecodeBlocks(source, 0, Blocks, destination);
+            return;
+        }
+
+        BloscFrame frame = this;
+        fixed (byte* s = source)
+        fixed (byte* d = destination)
+        {
+            nint sp = (nint)s;
+            nint dp = (nint)d;
+            int sourceLength = source.Length;
+            int destinationLength = destination.Length;
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+            {
+                int first = (int)((long)frame.Blocks * p / parts);
+                int end = (int)((long)frame.Blocks * (p + 1) / parts);
+                frame.DecodeBlocks(new ReadOnlySpan<byte>((void*)sp, sourceLength), first, end, new Span<byte>((void*)dp, destinationLength));
+            });
+        }
+    }
+
+    /// <summary>
+    /// Decodes at least the listed elements (ascending element offsets, items of <see cref="TypeSize"/> bytes) into
+    /// <paramref name="destination"/> (the whole decoded buffer): blocks holding none are skipped, blocks holding few
+    /// are decompressed and only those elements gathered from the byte planes, the others decoded whole.
+    /// </summary>
+    /// <returns>Bytes decompressed (the work done).</returns>
+    public int DecodeElements(ReadOnlySpan<byte> source, ReadOnlySpan<int> elements, Span<byte> destination)
+    {
+        byte[] scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
+        try
+        {
+            int itemsPerBlock = BlockSize / TypeSize;
+            int done = 0;
+            int i = 0;
+            while (i < elements.Length)
+            {
+                int block = elements[i] / itemsPerBlock;
+                int j = i + 1;
+                int blockEnd = (block + 1) * itemsPerBlock;
+                while (j < elements.Length && elements[j] < blockEnd)
+                {
+                    j++;
+                }
+
+                int length = BlockLength(block);
+                Span<byte> planes = scratch.AsSpan(0, length);
+
+                // Gathering costs a few scattered byte moves per element; unshuffling the block, a fraction of one.
+                if (Shuffle && (j - i) * 8 <= length / TypeSize)
+                {
+                    Decompress(source, block, planes);
+                    Gather(planes, block, elements[i..j], destination);
+                }
+                else
+                {
+                    DecodeBlock(source, block, destination.Slice(block * BlockSize, length), scratch);
+                }
+
+                done += length;
+                i = j;
+            }
+
+            return done;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private void DecodeBlocks(ReadOnlySpan<byte> source, int first, int end, Span<byte> destination)
+    {
+        byte[]? scratch = Shuffle ? System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize) : null;
+        try
+        {
+            for (int b = first; b < end; b++)
+            {
+                DecodeBlock(source, b, destination.Slice(b * BlockSize, BlockLength(b)), scratch);
+            }
+        }
+        finally
+        {
+            if (scratch is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+            }
+        }
+    }
+
+    /// <summary>Decoded length of block <paramref name="block"/> (the last one may be a shorter leftover).</summary>
+    public int BlockLength(int block) => block == Blocks - 1 ? NBytes - (block * BlockSize) : BlockSize;
+
+    /// <summary>
+    /// Decodes block <paramref name="block"/> into <paramref name="destination"/> (its <see cref="BlockLength"/> bytes);
+    /// <paramref name="scratch"/> holds the byte planes when the block is shuffled (at least <see cref="BlockSize"/> bytes).
+    /// </summary>
+    public void DecodeBlock(ReadOnlySpan<byte> source, int block, Span<byte> destination, Span<byte> scratch)
+    {
+        int length = BlockLength(block);
+        if (!Shuffle)
+        {
+            Decompress(source, block, destination[..length]);
+            return;
+        }
+
+        Span<byte> planes = scratch[..length];
+        Decompress(source, block, planes);
+        ByteUnshuffle.Unshuffle(planes, destination[..length], TypeSize);
+    }
+
+    /// <summary>
+    /// Decompresses block <paramref name="block"/>'s streams into <paramref name="planes"/> (its <see cref="BlockLength"/>
+    /// bytes): still byte-shuffled when <see cref="Shuffle"/> is set, read them with <see cref="Gather"/>.
+    /// </summary>
+    public void Decompress(ReadOnlySpan<byte> source, int block, Span<byte> planes)
+    {
+        int length = BlockLength(block);
+        long start = BinaryPrimitives.ReadUInt32LittleEndian(source[(HeaderSize + (block * 4))..]);
+        if (start < HeaderSize + ((long)Blocks * 4) || start >= source.Length)
+        {
+            throw new CodecException(ChunkErrorKind.Corrupt, $"blosc: block {block} starts at byte {start}, outside the {source.Length}-byte buffer");
+        }
+
+        bool leftover = block == Blocks - 1 && NBytes % BlockSize != 0;
+        int splits = !DontSplit && TypeSize <= MaxSplits && length / TypeSize >= MinBufferSize && !leftover ? TypeSize : 1;
+        int stream = length / splits;
+        int pos = (int)start;
+        for (int j = 0; j < splits; j++)
+        {
+            if (pos > source.Length - 4)
+            {
+                throw new CodecException(ChunkErrorKind.Truncated, $"blosc: block {block} stream {j} header lies past the {source.Length}-byte buffer");
+            }
+
+            int csize = BinaryPrimitives.ReadInt32LittleEndian(source[pos..]);
+            pos += 4;
+            if (csize < 0 || csize > source.Length - pos)
+            {
+                throw new CodecException(ChunkErrorKind.Truncated, $"blosc: block {block} stream {j} says {csize} compressed bytes, {source.Length - pos} remain");
+            }
+
+            Span<byte> dst = planes.Slice(j * stream, stream);
+            ReadOnlySpan<byte> src = source.Slice(pos, csize);
+            if (csize == stream)
+            {
+                src.CopyTo(dst);
+            }
+            else
+            {
+                int r = Lz4Native.DecompressSafe(src, dst);
+                if (r != stream)
+                {
+                    throw new CodecException(
+                        ChunkErrorKind.Corrupt,
+                        $"blosc: lz4 stream {j} of block {block} does not decode to exactly its {stream} bytes (liblz4 returned {r}; a stream that would decode past them is refused)");
+                }
+            }
+
+            pos += csize;
+        }
+    }
+
+    /// <summary>
+    /// Copies the listed elements (ascending element offsets in the whole buffer, items of <see cref="TypeSize"/> bytes,
+    /// all inside block <paramref name="block"/>) from the block's decompressed <paramref name="planes"/> into
+    /// <paramref name="destination"/> (the whole decoded buffer) at their own offsets.
+    /// </summary>
+    public void Gather(ReadOnlySpan<byte> planes, int block, ReadOnlySpan<int> elements, Span<byte> destination)
+    {
+        int ts = TypeSize;
+        int baseItem = block * (BlockSize / ts);
+        if (!Shuffle)
+        {
+            int baseByte = block * BlockSize;
+            foreach (int e in elements)
+            {
+                int b = e * ts;
+                planes.Slice(b - baseByte, ts).CopyTo(destination.Slice(b, ts));
+            }
+
+            return;
+        }
+
+        // Plane k holds byte k of every item of the block; a leftover tail (length not a multiple of typesize) is
+        // not shuffled, but whole items never reach into it.
+        int perPlane = BlockLength(block) / ts;
+        switch (ts)
+        {
+            case 4:
+                foreach (int e in elements)
+                {
+                    int j = e - baseItem;
+                    int b = e * 4;
+                    destination[b] = planes[j];
+                    destination[b + 1] = planes[perPlane + j];
+                    destination[b + 2] = planes[(2 * perPlane) + j];
+                    destination[b + 3] = planes[(3 * perPlane) + j];
+                }
+
+                break;
+            default:
+                foreach (int e in elements)
+                {
+                    int j = e - baseItem;
+                    int b = e * ts;
+                    for (int k = 0; k < ts; k++)
+                    {
+                        destination[b + k] = planes[(k * perPlane) + j];
+                    }
+                }
+
+                break;
+        }
+    }
+}
