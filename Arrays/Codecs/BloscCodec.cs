@@ -53,26 +53,7 @@ internal sealed class BloscCodec : IBytesCodec
 
     public int Decode(ReadOnlySpan<byte> source, Span<byte> destination)
     {
-        if (!TryReadHeader(source, out int nbytes, out int cbytes, out _))
-        {
-            throw new CodecException(ChunkErrorKind.Truncated, $"blosc: {source.Length} bytes is shorter than the 16-byte header");
-        }
-
-        if (cbytes > source.Length)
-        {
-            throw new CodecException(ChunkErrorKind.Truncated, $"blosc: header says {cbytes} compressed bytes but only {source.Length} are present");
-        }
-
-        if (cbytes < HeaderSize)
-        {
-            throw new CodecException(ChunkErrorKind.Corrupt, $"blosc: header compressed size {cbytes} is invalid");
-        }
-
-        if (nbytes > destination.Length)
-        {
-            throw new CodecException(ChunkErrorKind.ExceedsExpectedSize, $"blosc: header says {nbytes} decompressed bytes, more than the chunk's {destination.Length}");
-        }
-
+        (int nbytes, int cbytes) = CheckHeader(source, destination.Length);
         if (nbytes == 0)
         {
             return 0;
@@ -93,6 +74,52 @@ internal sealed class BloscCodec : IBytesCodec
         }
 
         return r;
+    }
+
+    /// <summary>
+    /// Decodes a chunk of <paramref name="chunkBytes"/> bytes straight into a region's output: the elements of each
+    /// run (items of <paramref name="itemSize"/> bytes) land at the run's place in <paramref name="destination"/>, each
+    /// piece passed to <paramref name="finish"/> once written.
+    /// </summary>
+    /// <returns>False, having written nothing, when the buffer is not one <see cref="BloscFrame"/> decodes this way
+    /// (the caller decodes the chunk whole and copies).</returns>
+    public bool DecodeRuns(ReadOnlySpan<byte> source, ReadOnlySpan<Grid.ChunkRun> runs, int itemSize, int chunkBytes, Span<byte> destination, Grid.RunFinisher? finish)
+    {
+        (int nbytes, int cbytes) = CheckHeader(source, chunkBytes);
+        if (nbytes != chunkBytes || source[3] != itemSize || nbytes % itemSize != 0 || runs.IsEmpty
+            || (long)runs[^1].ChunkElement + runs[^1].Length > nbytes / itemSize || !BloscFrame.TryParse(source[..cbytes], out BloscFrame frame))
+        {
+            return false;
+        }
+
+        frame.DecodeRuns(source[..cbytes], runs, destination, finish);
+        return true;
+    }
+
+    /// <summary>The header's nbytes and cbytes, checked against the buffer and the chunk's <paramref name="capacity"/>.</summary>
+    private static (int NBytes, int CBytes) CheckHeader(ReadOnlySpan<byte> source, int capacity)
+    {
+        if (!TryReadHeader(source, out int nbytes, out int cbytes, out _))
+        {
+            throw new CodecException(ChunkErrorKind.Truncated, $"blosc: {source.Length} bytes is shorter than the 16-byte header");
+        }
+
+        if (cbytes > source.Length)
+        {
+            throw new CodecException(ChunkErrorKind.Truncated, $"blosc: header says {cbytes} compressed bytes but only {source.Length} are present");
+        }
+
+        if (cbytes < HeaderSize)
+        {
+            throw new CodecException(ChunkErrorKind.Corrupt, $"blosc: header compressed size {cbytes} is invalid");
+        }
+
+        if (nbytes > capacity)
+        {
+            throw new CodecException(ChunkErrorKind.ExceedsExpectedSize, $"blosc: header says {nbytes} decompressed bytes, more than the chunk's {capacity}");
+        }
+
+        return (nbytes, cbytes);
     }
 
     /// <summary>

@@ -172,6 +172,78 @@ internal readonly struct BloscFrame
         }
     }
 
+    /// <summary>
+    /// Decodes the chunk's elements listed by <paramref name="runs"/> (ascending in the chunk, items of
+    /// <see cref="TypeSize"/> bytes) straight to their places in <paramref name="destination"/> (the region's output
+    /// as bytes): each block is decompressed into an L2-sized scratch and its rows unshuffled from the byte planes to
+    /// where they go, so the chunk never exists whole; <paramref name="finish"/> then sees each piece while it is in
+    /// cache. Blocks holding no run are skipped.
+    /// </summary>
+    public unsafe void DecodeRuns(ReadOnlySpan<byte> source, ReadOnlySpan<Grid.ChunkRun> runs, Span<byte> destination, Grid.RunFinisher? finish)
+    {
+        int ts = TypeSize;
+        int itemsPerBlock = BlockSize / ts;
+        byte[] scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
+        try
+        {
+            fixed (byte* planes = scratch)
+            fixed (byte* dst = destination)
+            {
+                int r = 0;
+                int pos = runs.IsEmpty ? 0 : runs[0].ChunkElement;
+                while (r < runs.Length)
+                {
+                    int block = pos / itemsPerBlock;
+                    int length = BlockLength(block);
+                    int first = block * itemsPerBlock;
+                    int perPlane = length / ts;
+                    int end = first + perPlane;
+                    Decompress(source, block, scratch.AsSpan(0, length));
+
+                    // Every run overlapping this block (the part before it went with earlier blocks); one reaching
+                    // past it is continued by the next block.
+                    int k = r;
+                    for (; k < runs.Length && runs[k].ChunkElement < end; k++)
+                    {
+                        Grid.ChunkRun run = runs[k];
+                        int from = Math.Max(run.ChunkElement, first);
+                        int runEnd = run.ChunkElement + run.Length;
+                        int to = Math.Min(runEnd, end);
+                        long at = ((long)run.DestinationElement + (from - run.ChunkElement)) * ts;
+                        long bytes = (long)(to - from) * ts;
+                        if (at < 0 || at + bytes > destination.Length)
+                        {
+                            throw new ArgumentOutOfRangeException(nameof(runs), $"run at element {run.DestinationElement} lies past the {destination.Length}-byte output");
+                        }
+
+                        if (Shuffle)
+                        {
+                            ByteUnshuffle.UnshuffleRange(planes, perPlane, ts, from - first, to - first, dst + at);
+                        }
+                        else
+                        {
+                            Buffer.MemoryCopy(planes + ((long)(from - first) * ts), dst + at, bytes, bytes);
+                        }
+
+                        finish?.Invoke(destination.Slice((int)at, (int)bytes));
+
+                        if (runEnd > end)
+                        {
+                            break;
+                        }
+                    }
+
+                    r = k;
+                    pos = r < runs.Length ? Math.Max(runs[r].ChunkElement, end) : 0;
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
     private void DecodeBlocks(ReadOnlySpan<byte> source, int first, int end, Span<byte> destination)
     {
         byte[]? scratch = Shuffle ? System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize) : null;

@@ -32,25 +32,35 @@ internal static unsafe class ByteUnshuffle
         fixed (byte* s = src)
         fixed (byte* d = dst)
         {
-            int done = typesize switch
-            {
-                2 => Unshuffle2(s, d, n),
-                4 => Unshuffle4(s, d, n),
-                8 => Unshuffle8(s, d, n),
-                _ => 0,
-            };
-            Scalar(s, d, n, typesize, done);
+            UnshuffleRange(s, n, typesize, 0, n, d);
         }
 
         src[(n * typesize)..].CopyTo(dst[(n * typesize)..length]);
     }
 
-    /// <summary>Items [from, n) one byte at a time (the reference the vector paths are tested against).</summary>
-    internal static void Scalar(byte* s, byte* d, int n, int typesize, int from)
+    /// <summary>
+    /// Items [<paramref name="from"/>, <paramref name="to"/>) of <paramref name="typesize"/>-byte planes of
+    /// <paramref name="n"/> bytes each at <paramref name="s"/>, written whole to <paramref name="d"/> (item
+    /// <paramref name="from"/> first): lets a caller unshuffle a block's rows straight to where they go in its output.
+    /// </summary>
+    public static void UnshuffleRange(byte* s, int n, int typesize, int from, int to, byte* d)
     {
-        for (int j = from; j < n; j++)
+        int done = typesize switch
         {
-            byte* o = d + ((long)j * typesize);
+            2 => Unshuffle2(s, n, from, to, d),
+            4 => Unshuffle4(s, n, from, to, d),
+            8 => Unshuffle8(s, n, from, to, d),
+            _ => from,
+        };
+        Scalar(s, n, typesize, done, to, d + ((long)(done - from) * typesize));
+    }
+
+    /// <summary>Items [from, to) one byte at a time to <paramref name="d"/> (the reference the vector paths are tested against).</summary>
+    internal static void Scalar(byte* s, int n, int typesize, int from, int to, byte* d)
+    {
+        for (int j = from; j < to; j++)
+        {
+            byte* o = d + ((long)(j - from) * typesize);
             for (int k = 0; k < typesize; k++)
             {
                 o[k] = s[((long)k * n) + j];
@@ -58,20 +68,20 @@ internal static unsafe class ByteUnshuffle
         }
     }
 
-    private static int Unshuffle2(byte* s, byte* d, int n)
+    private static int Unshuffle2(byte* s, int n, int from, int to, byte* d)
     {
         if (!Sse2.IsSupported)
         {
-            return 0;
+            return from;
         }
 
         byte* p1 = s + n;
-        int j = 0;
-        for (; j + 16 <= n; j += 16)
+        int j = from;
+        for (; j + 16 <= to; j += 16)
         {
             Vector128<byte> a = Sse2.LoadVector128(s + j);
             Vector128<byte> b = Sse2.LoadVector128(p1 + j);
-            byte* o = d + (2L * j);
+            byte* o = d + (2L * (j - from));
             Sse2.Store(o, Sse2.UnpackLow(a, b));
             Sse2.Store(o + 16, Sse2.UnpackHigh(a, b));
         }
@@ -79,15 +89,15 @@ internal static unsafe class ByteUnshuffle
         return j;
     }
 
-    private static int Unshuffle4(byte* s, byte* d, int n)
+    private static int Unshuffle4(byte* s, int n, int from, int to, byte* d)
     {
         byte* p1 = s + n;
         byte* p2 = s + (2L * n);
         byte* p3 = s + (3L * n);
-        int j = 0;
+        int j = from;
         if (Avx2.IsSupported)
         {
-            for (; j + 32 <= n; j += 32)
+            for (; j + 32 <= to; j += 32)
             {
                 Vector256<byte> a = Avx.LoadVector256(s + j);
                 Vector256<byte> b = Avx.LoadVector256(p1 + j);
@@ -103,7 +113,7 @@ internal static unsafe class ByteUnshuffle
                 Vector256<byte> r1 = Avx2.UnpackHigh(ab0, ce0).AsByte();
                 Vector256<byte> r2 = Avx2.UnpackLow(ab1, ce1).AsByte();
                 Vector256<byte> r3 = Avx2.UnpackHigh(ab1, ce1).AsByte();
-                byte* o = d + (4L * j);
+                byte* o = d + (4L * (j - from));
                 Avx.Store(o, Avx2.Permute2x128(r0, r1, 0x20));
                 Avx.Store(o + 32, Avx2.Permute2x128(r2, r3, 0x20));
                 Avx.Store(o + 64, Avx2.Permute2x128(r0, r1, 0x31));
@@ -113,7 +123,7 @@ internal static unsafe class ByteUnshuffle
 
         if (Sse2.IsSupported)
         {
-            for (; j + 16 <= n; j += 16)
+            for (; j + 16 <= to; j += 16)
             {
                 Vector128<byte> a = Sse2.LoadVector128(s + j);
                 Vector128<byte> b = Sse2.LoadVector128(p1 + j);
@@ -123,7 +133,7 @@ internal static unsafe class ByteUnshuffle
                 Vector128<ushort> ab1 = Sse2.UnpackHigh(a, b).AsUInt16();
                 Vector128<ushort> ce0 = Sse2.UnpackLow(c, e).AsUInt16();
                 Vector128<ushort> ce1 = Sse2.UnpackHigh(c, e).AsUInt16();
-                byte* o = d + (4L * j);
+                byte* o = d + (4L * (j - from));
                 Sse2.Store(o, Sse2.UnpackLow(ab0, ce0).AsByte());
                 Sse2.Store(o + 16, Sse2.UnpackHigh(ab0, ce0).AsByte());
                 Sse2.Store(o + 32, Sse2.UnpackLow(ab1, ce1).AsByte());
@@ -134,15 +144,15 @@ internal static unsafe class ByteUnshuffle
         return j;
     }
 
-    private static int Unshuffle8(byte* s, byte* d, int n)
+    private static int Unshuffle8(byte* s, int n, int from, int to, byte* d)
     {
         if (!Sse2.IsSupported)
         {
-            return 0;
+            return from;
         }
 
-        int j = 0;
-        for (; j + 16 <= n; j += 16)
+        int j = from;
+        for (; j + 16 <= to; j += 16)
         {
             // Bytes 0..7 of items j..j+15, paired, then quadrupled, then octupled.
             Vector128<ushort> b01l = Sse2.UnpackLow(Sse2.LoadVector128(s + j), Sse2.LoadVector128(s + n + j)).AsUInt16();
@@ -163,7 +173,7 @@ internal static unsafe class ByteUnshuffle
             Vector128<uint> h1 = Sse2.UnpackHigh(b45l, b67l).AsUInt32();
             Vector128<uint> h2 = Sse2.UnpackLow(b45h, b67h).AsUInt32();
             Vector128<uint> h3 = Sse2.UnpackHigh(b45h, b67h).AsUInt32();
-            byte* o = d + (8L * j);
+            byte* o = d + (8L * (j - from));
             Sse2.Store(o, Sse2.UnpackLow(q0, h0).AsByte());
             Sse2.Store(o + 16, Sse2.UnpackHigh(q0, h0).AsByte());
             Sse2.Store(o + 32, Sse2.UnpackLow(q1, h1).AsByte());

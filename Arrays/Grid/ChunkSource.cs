@@ -46,4 +46,15 @@ internal abstract class ChunkSource
     /// <returns>Bytes read from storage (the decoded chunk size when the format cannot tell), or -1 when the chunk is absent.</returns>
     public virtual async ValueTask<long> ReadChunkElementsAsync(long[] chunkIndex, ReadOnlyMemory<int> elements, Memory<byte> destination, CancellationToken cancellationToken) =>
         await ReadChunkAsync(chunkIndex, destination, cancellationToken).ConfigureAwait(false) ? destination.Length : -1;
+
+    /// <summary>
+    /// Decodes one chunk straight into a region's output: each of <paramref name="runs"/> (ascending in the chunk) lands
+    /// at its place in <paramref name="destination"/> (the whole output's bytes, stored type, C order), without a
+    /// temporary chunk; every written piece goes through <paramref name="finish"/>. Formats that can (Blosc Zarr v2)
+    /// override this; the default declines.
+    /// </summary>
+    /// <returns>1 when written, 0 when the chunk is absent (nothing written), -1 when the format declines (the caller
+    /// reads the chunk whole and copies).</returns>
+    public virtual ValueTask<int> ReadChunkRunsAsync(long[] chunkIndex, ChunkRun[] runs, Memory<byte> destination, RunFinisher? finish, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(-1);
 }

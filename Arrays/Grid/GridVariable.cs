@@ -301,6 +301,10 @@ public sealed class GridVariable
             chunkShapeLong[d] = ChunkShape[d];
         }
 
+        // float32 into float (float64 into double) with an output addressable as bytes: a chunk that is not one run of
+        // it may be decoded straight to its rows' places (ReadChunkRunsAsync) rather than through a temporary chunk.
+        bool direct = ((Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double)))
+            && total * StoredType.Size() <= int.MaxValue;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrency), CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(EnumerateChunks(first, last), parallel, async (chunk, ct) =>
         {
@@ -309,6 +313,11 @@ public sealed class GridVariable
             if (offset >= 0)
             {
                 await ReadChunkAsync<T>(chunk, destination.Slice((int)offset, _chunkElements), ct).ConfigureAwait(false);
+                return;
+            }
+
+            if (direct && await ReadChunkRunsAsync<T>(chunk, start, count, destination[..(int)total], ct).ConfigureAwait(false))
+            {
                 return;
             }
 
@@ -323,6 +332,51 @@ public sealed class GridVariable
                 ArrayPool<T>.Shared.Return(buffer);
             }
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The intersection of a chunk with the box, decoded by the source straight into <paramref name="destination"/>
+    /// (the box's output, <typeparamref name="T"/> the stored type), each piece CF-decoded in place as it is written;
+    /// false when the source
+    /// declines (nothing written).
+    /// </summary>
+    private async ValueTask<bool> ReadChunkRunsAsync<T>(long[] chunk, long[] start, long[] count, Memory<T> destination, CancellationToken cancellationToken)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rank = Shape.Length;
+        var srcStart = new long[rank];
+        var dstStart = new long[rank];
+        var n = new long[rank];
+        for (int d = 0; d < rank; d++)
+        {
+            long c0 = chunk[d] * ChunkShape[d];
+            long lo = Math.Max(c0, start[d]);
+            srcStart[d] = lo - c0;
+            dstStart[d] = lo - start[d];
+            n[d] = Math.Min(c0 + ChunkShape[d], start[d] + count[d]) - lo;
+        }
+
+        ChunkRun[] runs = ChunkRun.Build(ChunkShape.AsSpan(), srcStart, count, dstStart, n);
+        CfDecoding decoding = Decoding;
+        RunFinisher? finish = decoding.IsIdentity ? null : written => decoding.Decode(written, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(written));
+        int status;
+        using (MemoryHandle pin = destination.Pin())
+        {
+            using var view = new PinnedBytes(pin, destination.Length * StoredType.Size());
+            status = await _source.ReadChunkRunsAsync(chunk, runs, view.Memory, finish, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (status == 0)
+        {
+            Span<T> dst = destination.Span;
+            T fill = DecodedFill<T>();
+            foreach (ChunkRun run in runs)
+            {
+                dst.Slice(run.DestinationElement, run.Length).Fill(fill);
+            }
+        }
+
+        return status >= 0;
     }
 
     /// <summary>Reads the whole variable (for coordinates and small arrays).</summary>

@@ -229,6 +229,57 @@ internal sealed class ZarrV2Array : ChunkSource
         return encoded.Memory.Length;
     }
 
+    /// <summary>
+    /// Blosc chunks in C order and native byte order: LZ4 buffers are decoded block by block straight into the runs'
+    /// places (<see cref="BloscCodec.DecodeRuns"/>); any other blosc buffer is decoded whole into a pooled chunk and
+    /// copied. Other codec pipelines decline.
+    /// </summary>
+    public override async ValueTask<int> ReadChunkRunsAsync(long[] chunkIndex, ChunkRun[] runs, Memory<byte> destination, RunFinisher? finish, CancellationToken cancellationToken)
+    {
+        int itemSize = StoredType.Size();
+        if (_fortranOrder || _bigEndian || itemSize < 1 || _codecs.Count != 1 || _codecs[0] is not BloscCodec blosc)
+        {
+            return -1;
+        }
+
+        string key = ChunkKey(chunkIndex);
+        long maxEncoded = ((long)_chunkBytes * 2) + 65536;
+        using IMemoryOwner<byte>? encoded = await _storage.ReadAsync(key, 0, null, maxEncoded, cancellationToken).ConfigureAwait(false);
+        if (encoded is null)
+        {
+            return 0;
+        }
+
+        try
+        {
+            if (!blosc.DecodeRuns(encoded.Memory.Span, runs, itemSize, _chunkBytes, destination.Span, finish))
+            {
+                byte[] temp = ArrayPool<byte>.Shared.Rent(_chunkBytes);
+                try
+                {
+                    DecodeChunk(encoded.Memory.Span, temp.AsSpan(0, _chunkBytes));
+                    Span<byte> dst = destination.Span;
+                    foreach (ChunkRun run in runs)
+                    {
+                        Span<byte> piece = dst.Slice(run.DestinationElement * itemSize, run.Length * itemSize);
+                        temp.AsSpan(run.ChunkElement * itemSize, run.Length * itemSize).CopyTo(piece);
+                        finish?.Invoke(piece);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(temp);
+                }
+            }
+        }
+        catch (CodecException e)
+        {
+            throw new ChunkDecodeException(_storage.Describe(key), e.Kind, e.Message, e);
+        }
+
+        return 1;
+    }
+
     /// <summary>Byte ranges [start, end) covering ascending element offsets, merging ranges closer than <paramref name="gap"/>.</summary>
     internal static List<(int Start, int End)> ByteRanges(ReadOnlySpan<int> elements, int itemSize, int gap)
     {

@@ -158,11 +158,23 @@ public sealed class BloscFrameTests : IClassFixture<BloscFrames>
                 fixed (byte* s = src)
                 fixed (byte* d = want)
                 {
-                    ByteUnshuffle.Scalar(s, d, n, ts, 0);
+                    ByteUnshuffle.Scalar(s, n, ts, 0, n, d);
                 }
 
                 src.AsSpan(n * ts).CopyTo(want.AsSpan(n * ts));
                 Assert.True(want.AsSpan().SequenceEqual(got), $"typesize {ts}, length {length}, path {ByteUnshuffle.Path}");
+
+                // A range of items (a row of a block) lands whole at its own destination.
+                int from = n / 3;
+                int to = n - (n / 5);
+                var part = new byte[(to - from) * ts];
+                fixed (byte* s = src)
+                fixed (byte* d = part)
+                {
+                    ByteUnshuffle.UnshuffleRange(s, n, ts, from, to, d);
+                }
+
+                Assert.True(want.AsSpan(from * ts, part.Length).SequenceEqual(part), $"typesize {ts}, items {from}..{to} of {n}, path {ByteUnshuffle.Path}");
             }
         }
     }
