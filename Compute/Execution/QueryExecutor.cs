@@ -229,6 +229,18 @@ public static partial class QueryExecutor
         }
         while (Advance(idx, groups, nl));
 
+        // Usually ascending already (a point series walks time in order): sort only when not.
+        var sorted = true;
+        for (var i = 1; i < all.Length && sorted; i++)
+        {
+            sorted = all[i] > all[i - 1];
+        }
+
+        if (sorted)
+        {
+            return all;
+        }
+
         Array.Sort(all);
         var m = 0;
         for (var i = 0; i < all.Length; i++)
