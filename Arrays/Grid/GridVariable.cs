@@ -301,23 +301,24 @@ public sealed class GridVariable
             chunkShapeLong[d] = ChunkShape[d];
         }
 
-        // float32 into float (float64 into double) with an output addressable as bytes: a chunk that is not one run of
-        // it may be decoded straight to its rows' places (ReadChunkRunsAsync) rather than through a temporary chunk.
+        // float32 into float (float64 into double) with an output addressable as bytes: a chunk may be decoded block
+        // by block straight to its rows' places (ReadChunkRunsAsync), CF-decoding each piece while it is in cache,
+        // rather than through a temporary chunk (or, when contiguous, decoded whole and then masked in a second pass).
         bool direct = ((Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double)))
             && total * StoredType.Size() <= int.MaxValue;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrency), CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(EnumerateChunks(first, last), parallel, async (chunk, ct) =>
         {
+            if (direct && await ReadChunkRunsAsync<T>(chunk, start, count, destination[..(int)total], ct).ConfigureAwait(false))
+            {
+                return;
+            }
+
             // A whole, unpadded chunk that is one contiguous run of the destination decodes in place.
             long offset = ContiguousOffset(chunk, start, count);
             if (offset >= 0)
             {
                 await ReadChunkAsync<T>(chunk, destination.Slice((int)offset, _chunkElements), ct).ConfigureAwait(false);
-                return;
-            }
-
-            if (direct && await ReadChunkRunsAsync<T>(chunk, start, count, destination[..(int)total], ct).ConfigureAwait(false))
-            {
                 return;
             }
 
