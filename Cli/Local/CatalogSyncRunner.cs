@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Proxima.Catalog;
+using Proxima.Catalog.OpenSearch;
 using Proxima.CatalogSync;
 using Proxima.CatalogSync.Fsx;
 
@@ -18,8 +19,13 @@ internal static class CatalogSyncRunner
             Directory.CreateDirectory(regionRoot); // a local region may start empty; an FSx mount must exist
         }
 
-        // The state folder's SQLite catalog, or OpenSearch when PROXIMA_OPENSEARCH_URL names one (the AWS sync task).
-        await using var catalog = await CatalogFactory.OpenAsync(CatalogFactory.FromEnvironment(state.Root), loggers, cancellationToken);
+        // The state folder's SQLite catalog, or OpenSearch when PROXIMA_OPENSEARCH_URL names one (the AWS sync task: it signs
+        // as the assumed PROXIMA_CATALOG_ROLE_ARN, the domain's master, and first maps the router's role to readall).
+        await using var catalog = await CatalogFactory.OpenAsync(CatalogFactory.FromEnvironment(state.Root, loggers), loggers, cancellationToken);
+        if (catalog is OpenSearchCatalog openSearch)
+        {
+            await openSearch.EnsureReaderMappingAsync(cancellationToken);
+        }
         using var fsx = extras.FsxFileSystemId is null ? null : new FsxClient(
             new FsxClientOptions { Region = region, Endpoint = FsxEndpointFromEnvironment() }, logger: loggers.CreateLogger("Proxima.CatalogSync.Fsx"));
         var options = new SyncOptions
