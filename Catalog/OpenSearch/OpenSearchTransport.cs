@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Amazon.Runtime;
 using Microsoft.Extensions.Logging;
 using Proxima.Aws;
+using Proxima.Catalog.Aws;
 
 namespace Proxima.Catalog.OpenSearch;
 
@@ -150,7 +151,10 @@ internal sealed class OpenSearchTransport
 
             if (_signingRegion is not null)
             {
-                var creds = await AwsSigV4.ResolveAsync(_options.Credentials).ConfigureAwait(false);
+                // An assumed role may call STS here: give it the request's token.
+                var creds = _options.Credentials is AssumeRoleCredentials assumed
+                    ? await assumed.GetAsync(ct).ConfigureAwait(false)
+                    : await AwsSigV4.ResolveAsync(_options.Credentials).ConfigureAwait(false);
                 AwsSigV4.Sign(request, body ?? [], creds, _signingRegion, _options.SigningService, _time.GetUtcNow().UtcDateTime);
             }
 

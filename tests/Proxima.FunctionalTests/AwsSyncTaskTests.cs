@@ -65,16 +65,104 @@ public sealed class AwsSyncTaskTests
         Assert.Contains("--region-root needs --region", process.StandardError, StringComparison.Ordinal);
     }
 
-    private static async Task<(int Code, string Output)> SyncAsync(TempDirectory temp, string mount, string cache, LoopbackHttpServer fsx)
+    [Fact]
+    public async Task Catalog_writes_are_signed_as_the_assumed_writer_role_after_mapping_the_router_to_readall()
     {
-        var environment = new Dictionary<string, string>
+        // The CDK's sync environment (PROXIMA_CATALOG_ROLE_ARN, PROXIMA_CATALOG_READER_ROLE_ARN, the domain's region)
+        // against a loopback STS and a scripted OpenSearch domain that records every request.
+        const string writer = "arn:aws:iam::123456789012:role/proxima-catalog-writer";
+        const string reader = "arn:aws:iam::123456789012:role/ProximaClient-RouterTaskRole-1A2B3C";
+        using var temp = new TempDirectory();
+        var mount = temp.Combine("fsx");
+        await WriteRegionAsync(mount);
+        await using var sts = await LoopbackHttpServer.StartAsync(_ => new(200, $"""
+            <AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
+              <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/proxima-catalog-writer/proxima-catalog-us-east-1</Arn></AssumedRoleUser>
+              <Credentials><AccessKeyId>ASIAWRITER</AccessKeyId><SecretAccessKey>writer-secret</SecretAccessKey>
+                <SessionToken>writer-session-token</SessionToken><Expiration>{DateTime.UtcNow.AddHours(1):yyyy-MM-dd'T'HH:mm:ss'Z'}</Expiration></Credentials>
+            </AssumeRoleResult></AssumeRoleResponse>
+            """));
+        bool mapped = false;
+        ScriptedResponse Domain(RecordedRequest r)
         {
-            ["PROXIMA_FSX_FILE_SYSTEM_ID"] = FileSystemId,
-            ["PROXIMA_FSX_ENDPOINT"] = fsx.BaseUri.ToString(),
-            ["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE",
-            ["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            ["AWS_REGION"] = "us-east-1",
-        };
+            const string mappingPath = "_plugins/_security/api/rolesmapping/readall";
+            if (r.PathAndQuery == mappingPath)
+            {
+                if (r.Method == "PUT")
+                {
+                    mapped = true;
+                    return new(200, """{"status":"OK","message":"'readall' updated."}""");
+                }
+
+                return mapped
+                    ? new(200, $$$"""{"readall":{"backend_roles":["{{{reader}}}"],"users":[],"hosts":[]}}""")
+                    : new(404, """{"status":"NOT_FOUND","message":"readall not found."}""");
+            }
+
+            return (r.Method, r.PathAndQuery) switch
+            {
+                ("GET", var p) when p.StartsWith("_alias/", StringComparison.Ordinal) => new(404, """{"error":"alias missing","status":404}"""),
+                ("GET", var p) when p.StartsWith("_cat/indices/", StringComparison.Ordinal) => new(200, "[]"),
+                ("POST", "_bulk") => new(200, """{"took":1,"errors":false,"items":[]}"""),
+                ("POST", var p) when p.Contains("/_search", StringComparison.Ordinal) => new(200, """{"took":1,"hits":{"total":{"value":0,"relation":"eq"},"hits":[]}}"""),
+                ("PUT" or "POST" or "DELETE", _) => new(200, """{"acknowledged":true,"result":"created","_seq_no":0,"_primary_term":1}"""),
+                _ => new(500, "unexpected request " + r.Line),
+            };
+        }
+
+        await using var domain = await LoopbackHttpServer.StartAsync(Domain);
+        var environment = AwsKeys();
+        environment["PROXIMA_CATALOG"] = "opensearch";
+        environment["PROXIMA_OPENSEARCH_URL"] = domain.BaseUri.ToString();
+        environment["PROXIMA_OPENSEARCH_REGION"] = "eu-west-2";
+        environment["PROXIMA_CATALOG_ROLE_ARN"] = writer;
+        environment["PROXIMA_CATALOG_READER_ROLE_ARN"] = reader;
+        environment["PROXIMA_STS_ENDPOINT"] = sts.BaseUri.ToString();
+        environment["PROXIMA_REGION"] = "us-east-1";
+
+        var (code, output) = await SyncAsync(temp, mount, temp.Combine("cache"), environment);
+
+        Assert.True(code == 0, output);
+        Assert.Contains("us-east-1: committed: found 2, registered 2", output, StringComparison.Ordinal);
+        var assume = Assert.Single(sts.Requests); // one session for the whole run
+        Assert.Contains("Action=AssumeRole&Version=2011-06-15&RoleArn=" + Uri.EscapeDataString(writer), assume.BodyText, StringComparison.Ordinal);
+        Assert.StartsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/", assume.Headers["Authorization"], StringComparison.Ordinal);
+        Assert.Contains("/us-east-1/sts/aws4_request", assume.Headers["Authorization"], StringComparison.Ordinal);
+
+        var requests = domain.Requests;
+        Assert.All(requests, r =>
+        {
+            Assert.StartsWith("AWS4-HMAC-SHA256 Credential=ASIAWRITER/", r.Headers["Authorization"], StringComparison.Ordinal);
+            Assert.Contains("/eu-west-2/es/aws4_request", r.Headers["Authorization"], StringComparison.Ordinal);
+            Assert.Equal("writer-session-token", r.Headers["X-Amz-Security-Token"]);
+        });
+        var lines = requests.Select(r => r.Line).ToList();
+        int mapping = lines.IndexOf("PUT _plugins/_security/api/rolesmapping/readall");
+        Assert.True(mapping >= 0, string.Join('\n', lines));
+        Assert.Equal($$"""{"backend_roles":["{{reader}}"]}""", requests[mapping].BodyText);
+        int firstBulk = lines.IndexOf("POST _bulk");
+        Assert.True(mapping < firstBulk, string.Join('\n', lines)); // mapped before any dataset is written
+        Assert.Contains("era5/t2m", requests[firstBulk].BodyText, StringComparison.Ordinal);
+        Assert.Contains("POST _aliases", lines);
+    }
+
+    private static Dictionary<string, string> AwsKeys() => new()
+    {
+        ["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE",
+        ["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ["AWS_REGION"] = "us-east-1",
+    };
+
+    private static Task<(int Code, string Output)> SyncAsync(TempDirectory temp, string mount, string cache, LoopbackHttpServer fsx)
+    {
+        var environment = AwsKeys();
+        environment["PROXIMA_FSX_FILE_SYSTEM_ID"] = FileSystemId;
+        environment["PROXIMA_FSX_ENDPOINT"] = fsx.BaseUri.ToString();
+        return SyncAsync(temp, mount, cache, environment);
+    }
+
+    private static async Task<(int Code, string Output)> SyncAsync(TempDirectory temp, string mount, string cache, Dictionary<string, string> environment)
+    {
         await using var process = ProximaProcess.Start(environment,
             "sync", "--region", "us-east-1", "--region-root", mount, "--metadata-cache", cache, "--state", temp.Combine("state"));
         var code = await process.WaitForExitAsync(TimeSpan.FromSeconds(120));
