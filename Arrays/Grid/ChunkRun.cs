@@ -56,19 +56,7 @@ internal readonly record struct ChunkRun(int ChunkElement, int DestinationElemen
                 runs.Add(new ChunkRun((int)so, (int)dof, row));
             }
 
-            int k = rank - 2;
-            while (k >= 0)
-            {
-                if (++idx[k] < count[k])
-                {
-                    break;
-                }
-
-                idx[k] = 0;
-                k--;
-            }
-
-            if (k < 0)
+            if (!NdIndex.AdvanceRow(idx, count))
             {
                 return [.. runs];
             }

@@ -79,23 +79,30 @@ internal static class NdIndex
 
             src.Slice((int)so, row).CopyTo(dst.Slice((int)dof, row));
 
-            int k = rank - 2;
-            while (k >= 0)
-            {
-                if (++idx[k] < count[k])
-                {
-                    break;
-                }
-
-                idx[k] = 0;
-                k--;
-            }
-
-            if (k < 0)
+            if (!AdvanceRow(idx, count))
             {
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Steps <paramref name="idx"/> to the next row of a box of <paramref name="count"/> (C order over every dimension but
+    /// the last); false after the last row.
+    /// </summary>
+    internal static bool AdvanceRow(Span<long> idx, ReadOnlySpan<long> count)
+    {
+        for (int k = count.Length - 2; k >= 0; k--)
+        {
+            if (++idx[k] < count[k])
+            {
+                return true;
+            }
+
+            idx[k] = 0;
+        }
+
+        return false;
     }
 
     /// <summary>Sets every element of a C-order chunk outside the valid box [0, valid) to <paramref name="value"/>.</summary>
