@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Proxima.Arrays.Grid;
+using Proxima.Arrays.NetCdf;
 using Proxima.Arrays.Storage;
 using Proxima.Arrays.Tests.Infrastructure;
 using Xunit;
@@ -17,7 +19,13 @@ public sealed class NetCdfReference : ReferenceSet
 /// <summary>NetCDF-3/4 files and a NetCDF collection read through libnetcdf, compared with xarray.</summary>
 public sealed class NetCdfTests : IClassFixture<NetCdfReference>
 {
-    private static readonly string[] Names = ["collection", "nc3_unsigned", "nc4_360day", "nc4_groups", "nc4_packed", "nc4_packed_f4scale", "nc4_zlib_shuffle", "netcdf3_64bit", "netcdf3_classic", "netcdf4_classic"];
+    private static readonly string[] Names =
+    [
+        "collection", "nc3_single_record_short", "nc3_unsigned", "nc4_360day", "nc4_bigendian", "nc4_fletcher32", "nc4_groups", "nc4_packed",
+        "nc4_packed_f4scale", "nc4_partial", "nc4_zlib_shuffle", "netcdf3_64bit", "netcdf3_cdf5", "netcdf3_classic", "netcdf4_classic",
+    ];
+
+    private static readonly GridDatasetOptions ThroughLibNetCdf = new() { NetCdfDirectReads = false };
 
     private readonly NetCdfReference _ref;
 
@@ -44,6 +52,44 @@ public sealed class NetCdfTests : IClassFixture<NetCdfReference>
         foreach (ExpectedVariable v in c.Variables.Values)
         {
             await Compare.AssertVariableMatches(ds, v, caseName);
+        }
+    }
+
+    /// <summary>The same files through libnetcdf only (the path variables without a chunk index take).</summary>
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public async Task File_reads_back_equal_to_xarray_through_libnetcdf(string caseName)
+    {
+        ExpectedCase c = _ref.Cases[caseName];
+        using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_ref.Root), c.Path, ThroughLibNetCdf);
+        foreach (ExpectedVariable v in c.Variables.Values)
+        {
+            Assert.False(NetCdfArray.IsDirect(ds[v.Name].Source));
+            await Compare.AssertVariableMatches(ds, v, caseName);
+        }
+    }
+
+    /// <summary>
+    /// Which variables read through their chunk index (no libnetcdf, no lock): every numeric variable
+    /// except r2 of nc4_partial, whose HDF5 extent (3 records) is shorter than its unlimited dimension (7),
+    /// so libnetcdf's fill of the missing records is kept by reading it through libnetcdf.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public async Task Numeric_variables_read_through_their_chunk_index(string caseName)
+    {
+        ExpectedCase c = _ref.Cases[caseName];
+        using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_ref.Root), c.Path);
+        foreach (ExpectedVariable v in c.Variables.Values)
+        {
+            ChunkSource source = ds[v.Name].Source;
+            if (source is MemoryArray)
+            {
+                continue; // a collection's aggregated time coordinate
+            }
+
+            bool expected = !(caseName == "nc4_partial" && v.Name == "r2");
+            Assert.True(expected == NetCdfArray.IsDirect(source), $"{caseName}/{v.Name}: direct {NetCdfArray.IsDirect(source)}, expected {expected}");
         }
     }
 
