@@ -14,7 +14,6 @@ internal static unsafe class Hdf5ChunkIndexer
     /// <summary>Chunk grids larger than this are read through libnetcdf (the index would be too large to cache).</summary>
     public const long MaxChunks = 1L << 20;
 
-    private static bool s_quiet;
 
     /// <summary>One index (or null) per variable. The caller holds <see cref="NetCdfNative.Gate"/>.</summary>
     public static NcChunkIndex?[] Build(string path, string location, IReadOnlyList<NcVariableInfo> variables, long fileSize)
@@ -23,13 +22,7 @@ internal static unsafe class Hdf5ChunkIndexer
         long file;
         try
         {
-            if (!s_quiet)
-            {
-                // HDF5 prints its error stack on every failed call otherwise; a missing dataset is expected here.
-                Hdf5Native.ErrorSetAuto(Hdf5Native.Default, IntPtr.Zero, IntPtr.Zero);
-                s_quiet = true;
-            }
-
+            Hdf5Native.QuietOnThisThread();
             file = Hdf5Native.FileOpen(path, Hdf5Native.ReadOnly, Hdf5Native.Default);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)

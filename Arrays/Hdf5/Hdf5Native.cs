@@ -4,7 +4,7 @@ namespace Proxima.Arrays.Hdf5;
 
 /// <summary>
 /// libhdf5 1.10 (Debian's serial build, libhdf5_serial.so.103), used only to locate chunks: layout,
-/// filters, chunk addresses. Not thread-safe and shared with libnetcdf, so every call holds
+/// filters, chunk addresses. Shared with libnetcdf (which is not thread-safe), so every call holds
 /// <see cref="NetCdf.NetCdfNative.Gate"/>. hid_t is int64 since 1.10; haddr_t and hsize_t are uint64.
 /// </summary>
 internal static unsafe partial class Hdf5Native
@@ -24,11 +24,26 @@ internal static unsafe partial class Hdf5Native
     public const int FilterShuffle = 2;
     public const int FilterFletcher32 = 3;
 
-    [LibraryImport(Lib, EntryPoint = "H5open")]
-    public static partial int Open();
+    [ThreadStatic]
+    private static bool t_quiet;
 
     [LibraryImport(Lib, EntryPoint = "H5Eset_auto2")]
-    public static partial int ErrorSetAuto(long stack, IntPtr func, IntPtr clientData);
+    private static partial int ErrorSetAuto(long stack, IntPtr func, IntPtr clientData);
+
+    /// <summary>
+    /// Turns off HDF5's printing of its error stack for the calling thread. Debian's build is thread-safe,
+    /// which makes error stacks per thread: libnetcdf silences only the thread that initialised it, so
+    /// every thread that calls libnetcdf or HDF5 (under the gate) calls this first. Expected failures
+    /// (an absent attribute netcdf-c probes for, a dataset name we try) then stay off stderr.
+    /// </summary>
+    public static void QuietOnThisThread()
+    {
+        if (!t_quiet)
+        {
+            ErrorSetAuto(Default, IntPtr.Zero, IntPtr.Zero);
+            t_quiet = true;
+        }
+    }
 
     [LibraryImport(Lib, EntryPoint = "H5Fopen", StringMarshalling = StringMarshalling.Utf8)]
     public static partial long FileOpen(string name, uint flags, long accessPlist);

@@ -34,6 +34,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
             int ncid;
             try
             {
+                QuietHdf5();
                 status = NetCdfNative.Open(path, NetCdfNative.NoWrite, out ncid);
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
@@ -47,6 +48,18 @@ internal sealed unsafe class NetCdfFile : IDisposable
             }
 
             return new NetCdfFile(path, location, ncid);
+        }
+    }
+
+    /// <summary>HDF5 error printing off for this thread (see <see cref="Hdf5.Hdf5Native.QuietOnThisThread"/>); without libhdf5 nothing to silence.</summary>
+    private static void QuietHdf5()
+    {
+        try
+        {
+            Hdf5.Hdf5Native.QuietOnThisThread();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
         }
     }
 
@@ -64,6 +77,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
         lock (NetCdfNative.Gate)
         {
             EnsureOpen();
+            QuietHdf5();
             var vars = new List<NcVariableInfo>();
             int nunlim;
             Check(NetCdfNative.InqUnlimdims(_ncid, out nunlim, null), "nc_inq_unlimdims");
@@ -386,6 +400,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
         lock (NetCdfNative.Gate)
         {
             EnsureOpen();
+            QuietHdf5();
             int groupId = GroupId(groupPath);
             fixed (byte* p = destination)
             {
