@@ -93,6 +93,28 @@ public sealed class NetCdfTests : IClassFixture<NetCdfReference>
         }
     }
 
+    /// <summary>A flipped byte in a Fletcher-32 chunk (its offset from h5py) is a checksum error naming file and variable, not wrong data.</summary>
+    [Fact]
+    public async Task A_corrupted_fletcher32_chunk_is_a_checksum_error_naming_file_and_variable()
+    {
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Path, "f32.nc");
+        File.Copy(Path.Combine(_ref.Root, "nc/nc4_fletcher32.nc"), path);
+        Python.RunCode("""
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    offset = f["plain"].id.get_chunk_info(1).byte_offset
+with open(sys.argv[1], "r+b") as f:
+    f.seek(offset + 3); b = f.read(1); f.seek(offset + 3); f.write(bytes([b[0] ^ 0x40]))
+""", path);
+        using GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(dir.Path), "f32.nc");
+        Assert.True(NetCdfArray.IsDirect(ds["plain"].Source));
+        ChunkDecodeException e = await Assert.ThrowsAsync<ChunkDecodeException>(async () => await ds["plain"].ReadAllAsync<double>(CancellationToken.None));
+        Assert.Equal(ChunkErrorKind.ChecksumMismatch, e.Kind);
+        Assert.Contains("f32.nc:plain", e.Message, StringComparison.Ordinal);
+        Assert.Equal(12 * 17 * 12, (await ds["t2m"].ReadAllAsync<double>(CancellationToken.None)).Length); // the other variable still reads
+    }
+
     [Fact]
     public async Task NetCdf4_exposes_chunking_unlimited_time_and_coordinates()
     {
