@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Proxima.Arrays.Codecs;
 using Proxima.Arrays.Grid;
@@ -449,25 +448,9 @@ internal sealed class NcDirectReader
 
     private void SwapToNative(Span<byte> data)
     {
-        if (!_index.BigEndian || _index.ElementSize == 1)
+        if (_index.BigEndian && _index.ElementSize > 1)
         {
-            return;
-        }
-
-        switch (_index.ElementSize)
-        {
-            case 2:
-                Span<ushort> s = MemoryMarshal.Cast<byte, ushort>(data);
-                BinaryPrimitives.ReverseEndianness(s, s);
-                break;
-            case 4:
-                Span<uint> i = MemoryMarshal.Cast<byte, uint>(data);
-                BinaryPrimitives.ReverseEndianness(i, i);
-                break;
-            default:
-                Span<ulong> l = MemoryMarshal.Cast<byte, ulong>(data);
-                BinaryPrimitives.ReverseEndianness(l, l);
-                break;
+            Zarr.ZarrV2Array.SwapInPlace(data, _index.ElementSize);
         }
     }
 

@@ -34,6 +34,19 @@ public sealed class NetCdfMetadataCacheTests : IClassFixture<NetCdfReference>
         return (dir, coll, new GridDatasetOptions { NetCdfMetadataCacheDirectory = Path.Combine(dir.Path, "cache") });
     }
 
+    /// <summary>Opens the collection once (writing its cache), then rewrites the cache file through <paramref name="edit"/>.</summary>
+    private static async Task EditCacheAsync(PosixStorage storage, GridDatasetOptions options, Action<System.Text.Json.Nodes.JsonNode> edit)
+    {
+        using (await GridDataset.OpenAsync(storage, "coll", options))
+        {
+        }
+
+        string cacheFile = CollectionMetadataCache.PathFor(options.NetCdfMetadataCacheDirectory!, storage.Describe("coll"));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(cacheFile))!;
+        edit(json);
+        await File.WriteAllTextAsync(cacheFile, json.ToJsonString());
+    }
+
     private async Task AssertMatches(GridDataset ds, ExpectedCase expected)
     {
         foreach (ExpectedVariable v in expected.Variables.Values)
@@ -88,17 +101,12 @@ public sealed class NetCdfMetadataCacheTests : IClassFixture<NetCdfReference>
         using (dir)
         {
             var storage = new PosixStorage(Path.Combine(dir.Path, "data"));
-            using (await GridDataset.OpenAsync(storage, "coll", options))
+            await EditCacheAsync(storage, options, json =>
             {
-            }
-
-            string cacheFile = CollectionMetadataCache.PathFor(options.NetCdfMetadataCacheDirectory!, storage.Describe("coll"));
-            var json = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(cacheFile))!;
-            System.Text.Json.Nodes.JsonNode index = json["files"]![2]!["parts"]!["t2m"]!["index"]!;
-            long size = (long)index["fileSize"]!;
-            index["offsets"]![1] = size - 100;
-            index["sizes"]![1] = 5000;
-            await File.WriteAllTextAsync(cacheFile, json.ToJsonString());
+                System.Text.Json.Nodes.JsonNode index = json["files"]![2]!["parts"]!["t2m"]!["index"]!;
+                index["offsets"]![1] = (long)index["fileSize"]! - 100;
+                index["sizes"]![1] = 5000;
+            });
 
             using GridDataset cached = await GridDataset.OpenAsync(storage, "coll", options);
             Assert.Equal(0, OpenFiles(cached));
@@ -117,14 +125,7 @@ public sealed class NetCdfMetadataCacheTests : IClassFixture<NetCdfReference>
         using (dir)
         {
             var storage = new PosixStorage(Path.Combine(dir.Path, "data"));
-            using (await GridDataset.OpenAsync(storage, "coll", options))
-            {
-            }
-
-            string cacheFile = CollectionMetadataCache.PathFor(options.NetCdfMetadataCacheDirectory!, storage.Describe("coll"));
-            var json = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(cacheFile))!;
-            json["files"]![1]!["parts"]!["t2m"]!["index"]!["offsets"]!.AsArray().RemoveAt(0);
-            await File.WriteAllTextAsync(cacheFile, json.ToJsonString());
+            await EditCacheAsync(storage, options, json => json["files"]![1]!["parts"]!["t2m"]!["index"]!["offsets"]!.AsArray().RemoveAt(0));
             using GridDataset ds = await GridDataset.OpenAsync(storage, "coll", options);
             Assert.Equal(4, OpenFiles(ds));
             await AssertMatches(ds, _ref.Cases["collection"]);
