@@ -6,117 +6,215 @@ using Proxima.Tests.Infrastructure;
 namespace Proxima.FunctionalTests.Federation;
 
 /// <summary>
-/// A real federation (one <c>proxima up</c>) holding many random splits of one xarray-made dataset, with
-/// xarray's answer on the whole dataset for each split's random query windows (one python run).
+/// The duel's process tree: one <c>proxima up</c> with three regions of three running workers each, holding
+/// <see cref="Federations"/> random splits of one xarray-made dataset (one python run, which also draws the
+/// <see cref="Topologies"/> router topologies over those workers and computes xarray's answers).
 /// The seed is <c>PROXIMA_DUEL_SEED</c> (default 6) and is printed with every failure.
 /// </summary>
-public abstract class DuelFixtureBase : FederationFixtureBase
+public sealed class DuelFixture : FederationFixtureBase
 {
-    public const int Splits = 25;
+    public const int Federations = 200;
 
-    public const int WindowsPerSplit = 4;
+    public const int Topologies = 10;
+
+    /// <summary>Running workers per region: the most a topology's pool can hold.</summary>
+    public const int WorkersPerRegion = 3;
 
     public static int Seed { get; } = int.TryParse(System.Environment.GetEnvironmentVariable("PROXIMA_DUEL_SEED"), CultureInfo.InvariantCulture, out var s) ? s : 6;
 
-    public abstract string Name { get; }
-
     protected override double LatencyMs => 2;
 
+    protected override IReadOnlyList<(string Region, int Workers)> Topology { get; } =
+        [("us-east-1", WorkersPerRegion), ("us-west-2", WorkersPerRegion), ("ap-southeast-2", WorkersPerRegion)];
+
     public JsonElement Manifest { get; private set; }
+
+    public IEnumerable<string> AllRegions => Topology.Select(t => t.Region);
 
     protected override async Task WriteDataAsync()
     {
         var manifest = TempPath("duel-manifest.json");
         await Python.RunAsync(Script("make_duel_data.py"),
-            [DataRoot, manifest, Seed.ToString(CultureInfo.InvariantCulture), Splits.ToString(CultureInfo.InvariantCulture),
-             WindowsPerSplit.ToString(CultureInfo.InvariantCulture), Name, string.Join(",", Topology.Select(t => t.Region))]);
+            [DataRoot, manifest, Seed.ToString(CultureInfo.InvariantCulture), Federations.ToString(CultureInfo.InvariantCulture),
+             Topologies.ToString(CultureInfo.InvariantCulture), string.Join(",", Topology.Select(t => $"{t.Region}:{t.Workers}"))]);
         using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(manifest));
         Manifest = doc.RootElement.Clone();
     }
 }
 
-/// <summary>Three regions with pools of 1, 2 and 3 workers: splits over 1–3 of them.</summary>
-public sealed class DuelFederationA : DuelFixtureBase
-{
-    public override string Name => "a";
-
-    protected override IReadOnlyList<(string Region, int Workers)> Topology { get; } = [("us-east-1", 1), ("us-west-2", 2), ("ap-southeast-2", 3)];
-}
-
-/// <summary>Two regions with pools of 3 workers each: splits over 1–2 of them.</summary>
-public sealed class DuelFederationB : DuelFixtureBase
-{
-    public override string Name => "b";
-
-    protected override IReadOnlyList<(string Region, int Workers)> Topology { get; } = [("eu-central-1", 3), ("sa-east-1", 3)];
-}
-
 /// <summary>
-/// The duel: random federations (1–3 regions, 1–3 workers each, random split points and chunking) give
-/// xarray's mean/std/min/max/count on the whole dataset. 2 topologies × 25 splits × 4 windows = 200.
+/// The duel: 200 random federations (1–3 regions, 1–3 workers each, random split points and chunking) give
+/// xarray's mean/std/min/max/count on the whole dataset. Each of the random topologies is a real
+/// <c>proxima router</c> process pointed (mTLS, through the link emulators) at exactly its pools' workers of
+/// the running <c>proxima up</c>, serving its share of the federations; the workers it was not given must
+/// see none of its work.
 /// </summary>
-public abstract class DuelTestsBase<TFixture>(TFixture federation)
-    where TFixture : DuelFixtureBase
+public sealed class DuelTests(DuelFixture duel) : IClassFixture<DuelFixture>
 {
     private static readonly string[] Ops = ["mean", "std", "min", "max", "count"];
 
     [Fact]
-    public async Task Random_split_federations_give_xarrays_answer_on_the_whole_dataset()
+    public async Task Random_federations_give_xarrays_answer_on_the_whole_dataset()
     {
-        var federations = new List<(JsonElement Split, JsonElement Query)>();
-        foreach (var split in federation.Manifest.EnumerateArray())
+        var topologies = duel.Manifest.GetProperty("topologies").EnumerateArray().ToList();
+        var federations = duel.Manifest.GetProperty("federations").EnumerateArray().ToList();
+        Assert.Equal(DuelFixture.Federations, federations.Count);
+        Assert.Equal(DuelFixture.Topologies, topologies.Count);
+        // Every region count and every pool size is exercised.
+        Assert.Equal([1, 2, 3], topologies.Select(t => t.GetArrayLength()).Distinct().Order());
+        Assert.Equal([1, 2, 3], topologies.SelectMany(t => t.EnumerateArray()).Select(p => p.GetProperty("workers").GetArrayLength()).Distinct().Order());
+
+        for (var t = 0; t < topologies.Count; t++)
         {
-            foreach (var query in split.GetProperty("queries").EnumerateArray())
+            await DuelTopologyAsync(t, topologies[t], federations.Where(f => f.GetProperty("topology").GetInt32() == t).ToList());
+        }
+    }
+
+    /// <summary>One topology: its router over its workers, its federations against xarray, then what the workers did.</summary>
+    private async Task DuelTopologyAsync(int index, JsonElement topology, List<JsonElement> federations)
+    {
+        var pools = topology.EnumerateArray()
+            .Select(p => (Region: p.GetProperty("region").GetString()!, Workers: p.GetProperty("workers").EnumerateArray().Select(w => w.GetInt32()).ToList()))
+            .ToList();
+        var what = $"seed {DuelFixture.Seed} (PROXIMA_DUEL_SEED), topology {index} [{string.Join(", ", pools.Select(p => $"{p.Region}: workers {string.Join("/", p.Workers)}"))}]";
+        var args = duel.SecondRouterArgs(mutualTls: true);
+        var links = duel.RunFile.GetProperty("workers").EnumerateArray()
+            .ToDictionary(w => (w.GetProperty("region").GetString()!, w.GetProperty("index").GetInt32()), w => w.GetProperty("linkUrl").GetString()!);
+        foreach (var (region, workers) in pools)
+        {
+            foreach (var w in workers)
             {
-                federations.Add((split, query));
+                args.AddRange(["--worker", $"{region}={links[(region, w)]}"]);
             }
         }
 
-        Assert.Equal(DuelFixtureBase.Splits * DuelFixtureBase.WindowsPerSplit, federations.Count);
-        var unitsBefore = SplitDatasetTests.UnitsSent(await federation.RouterMetricsAsync());
-        var partsAnswering = 0;
-        // A few queries at once (within the per-client limit of 8): the pools see concurrent plans.
-        await Parallel.ForEachAsync(federations, new ParallelOptions { MaxDegreeOfParallelism = 4 },
-            async (f, _) => Interlocked.Add(ref partsAnswering, await DuelAsync(f.Split, f.Query)));
+        await using var router = ProximaProcess.Start([.. args]);
+        using var ready = JsonDocument.Parse(await router.WaitForLineAsync("PROXIMA-READY ", TimeSpan.FromSeconds(60)));
+        var url = new Uri(ready.RootElement.GetProperty("url").GetString()!);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
+        var workersBefore = await WorkerCountersAsync(http);
 
-        // Parts on pools of 2 and 3 workers were split into chunk-range units: more units than parts.
-        var units = SplitDatasetTests.UnitsSent(await federation.RouterMetricsAsync()) - unitsBefore;
-        Assert.True(units > partsAnswering, $"seed {DuelFixtureBase.Seed}: {units} work units for {partsAnswering} answering parts");
+        // A few queries at once (within the per-client limit of 8): the pools see concurrent plans.
+        var answering = new Dictionary<string, int>(StringComparer.Ordinal);
+        var multiChunk = new Dictionary<string, int>(StringComparer.Ordinal);
+        var chunks = new Dictionary<string, long>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(federations, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (f, ct) =>
+        {
+            foreach (var part in await DuelAsync(http, url, what, f, ct))
+            {
+                lock (answering)
+                {
+                    answering[part.Region] = answering.GetValueOrDefault(part.Region) + 1;
+                    multiChunk[part.Region] = multiChunk.GetValueOrDefault(part.Region) + (part.Chunks > 1 ? 1 : 0);
+                    chunks[part.Region] = chunks.GetValueOrDefault(part.Region) + part.Chunks;
+                }
+            }
+        });
+
+        var metrics = await http.GetStringAsync(new Uri(url, "metrics"));
+        var workersAfter = await WorkerCountersAsync(http);
+        foreach (var region in duel.AllRegions)
+        {
+            var pool = pools.Find(p => p.Region == region).Workers ?? [];
+            var units = PrometheusText.Value(metrics, $"proxima_router_work_units_total{{region=\"{region}\"}}");
+            var extra = PrometheusText.Value(metrics, $"proxima_router_retries_total{{region=\"{region}\"}}")
+                + PrometheusText.Value(metrics, $"proxima_router_hedges_total{{region=\"{region}\"}}");
+            var parts = answering.GetValueOrDefault(region);
+            var ran = new List<int>();
+            long workerChunks = 0;
+            for (var w = 0; w < DuelFixture.WorkersPerRegion; w++)
+            {
+                var (before, after) = (workersBefore[(region, w)], workersAfter[(region, w)]);
+                var (ranUnits, plans, read) = (after.Units - before.Units, after.Plans - before.Plans, after.Chunks - before.Chunks);
+                if (!pool.Contains(w))
+                {
+                    // Not in this router's pool: none of its work, not even a Plan.
+                    Assert.True(ranUnits == 0 && plans == 0 && read == 0,
+                        $"{what}: worker-{region}-{w}, not in the pool, ran {ranUnits} unit(s) and {plans} plan(s) over {read} chunk(s)");
+                    continue;
+                }
+
+                if (ranUnits > 0)
+                {
+                    ran.Add(w);
+                }
+
+                workerChunks += read;
+            }
+
+            var summary = $"{what}: {region} got {units} unit(s) ({extra} retried/hedged) for {parts} answering part(s), workers {string.Join("/", ran)} ran them";
+            Assert.True(units >= parts, summary);
+            if (pool.Count > 1 && multiChunk.GetValueOrDefault(region) > 0)
+            {
+                // A pool of 2+ workers splits a part of 2+ chunks into chunk-range units, spread over the pool.
+                Assert.True(units > parts, summary);
+                Assert.True(ran.Count >= 2, summary);
+            }
+
+            // The workers read every chunk the windows touch in this region's parts, once (hedged or retried units may read some twice).
+            var expected = chunks.GetValueOrDefault(region);
+            Assert.True(extra > 0 ? workerChunks >= expected : workerChunks == expected, $"{summary}, {workerChunks} chunk(s) read, the windows touch {expected}");
+        }
     }
 
-    /// <summary>One federation's query against xarray; returns how many parts answered.</summary>
-    private async Task<int> DuelAsync(JsonElement split, JsonElement query)
+    /// <summary>One federation's query against xarray; returns each answering part's region and the chunks the window touches there.</summary>
+    private async Task<List<(string Region, long Chunks)>> DuelAsync(HttpClient http, Uri router, string topology, JsonElement federation, CancellationToken cancellationToken)
     {
-        var spec = query.GetProperty("spec");
-        var what = $"seed {DuelFixtureBase.Seed} (PROXIMA_DUEL_SEED), topology {federation.Name}, split {split.GetProperty("split")} " +
-            $"parts {split.GetProperty("parts")}, query {spec}";
-        var (status, body, text) = await federation.QueryAsync(spec.GetRawText());
+        var spec = federation.GetProperty("spec");
+        var what = $"{topology}, federation {federation.GetProperty("federation")} parts {federation.GetProperty("parts")}, query {spec}";
+        var (status, body, text) = await duel.QueryAsync(http, router, spec.GetRawText(), "", cancellationToken);
         Assert.True(status == HttpStatusCode.OK, $"{what}: {text}");
         var result = body.GetProperty("results")[0];
-        Assert.False(result.GetProperty("partial").GetBoolean(), what);
-        var expected = query.GetProperty("expected");
+        Assert.False(result.GetProperty("partial").GetBoolean(), $"{what}: {text}");
+        Assert.Equal(0, result.GetProperty("missing").GetArrayLength());
+        var expected = federation.GetProperty("expected");
         foreach (var op in Ops)
         {
             SplitDatasetTests.AssertClose(expected.GetProperty(op), result.GetProperty("data").GetProperty(op), op is "min" or "max" or "count" ? 0 : 1e-6, $"{what}: {op}");
         }
 
-        // Every region whose part overlaps the window's time steps answered, and no other.
-        var (first, last) = (query.GetProperty("steps")[0].GetInt32(), query.GetProperty("steps")[1].GetInt32());
+        // Each part the window touches was answered exactly once, whole: its region read exactly the chunks
+        // the window touches in that part's chunk grid. No other region answered.
         var regions = body.GetProperty("stats").GetProperty("regions");
-        var answering = 0;
-        foreach (var part in split.GetProperty("parts").EnumerateArray())
+        var answering = new List<(string Region, long Chunks)>();
+        var holders = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var part in federation.GetProperty("parts").EnumerateArray())
         {
-            var overlaps = part.GetProperty("start").GetInt32() <= last && first < part.GetProperty("end").GetInt32();
             var region = part.GetProperty("region").GetString()!;
-            var answered = regions.TryGetProperty(region, out var r) && r.GetProperty("chunks").GetInt64() > 0;
-            Assert.True(overlaps == answered, $"{what}: region {region} answered={answered}, overlaps={overlaps} ({regions})");
-            answering += answered ? 1 : 0;
+            var touched = part.GetProperty("chunks").GetInt64();
+            var read = regions.TryGetProperty(region, out var r) ? r.GetProperty("chunks").GetInt64() : 0;
+            Assert.True(read == touched, $"{what}: region {region} read {read} chunk(s), the window touches {touched} of its part ({regions})");
+            if (touched > 0)
+            {
+                answering.Add((region, touched));
+            }
+
+            holders.Add(region);
+        }
+
+        foreach (var region in regions.EnumerateObject())
+        {
+            Assert.True(holders.Contains(region.Name), $"{what}: region {region.Name} holds no part but answered ({regions})");
         }
 
         return answering;
     }
+
+    /// <summary>Each running worker's work units (any outcome), Plan calls and chunks processed, by (region, index).</summary>
+    private async Task<Dictionary<(string Region, int Index), (long Units, long Plans, long Chunks)>> WorkerCountersAsync(HttpClient http)
+    {
+        var counters = new Dictionary<(string, int), (long, long, long)>();
+        using var doc = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(duel.State, "metrics.json")));
+        foreach (var region in duel.AllRegions)
+        {
+            for (var w = 0; w < DuelFixture.WorkersPerRegion; w++)
+            {
+                var metrics = await http.GetStringAsync(doc.RootElement.GetProperty($"worker-{region}-{w}").GetString());
+                counters[(region, w)] = (PrometheusText.Sum(metrics, "proxima_worker_work_units_total"), PrometheusText.Sum(metrics, "proxima_worker_plans_total"),
+                    PrometheusText.Sum(metrics, "proxima_worker_chunks_total"));
+            }
+        }
+
+        return counters;
+    }
 }
-
-public sealed class DuelTopologyATests(DuelFederationA federation) : DuelTestsBase<DuelFederationA>(federation), IClassFixture<DuelFederationA>;
-
-public sealed class DuelTopologyBTests(DuelFederationB federation) : DuelTestsBase<DuelFederationB>(federation), IClassFixture<DuelFederationB>;
