@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Proxima.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Proxima.FunctionalTests.Federation;
 
@@ -15,7 +16,7 @@ public sealed class DuelFixture : FederationFixtureBase
 {
     public const int Federations = 200;
 
-    public const int Topologies = 10;
+    public const int Topologies = 20;
 
     /// <summary>Running workers per region: the most a topology's pool can hold.</summary>
     public const int WorkersPerRegion = 3;
@@ -49,7 +50,7 @@ public sealed class DuelFixture : FederationFixtureBase
 /// the running <c>proxima up</c>, serving its share of the federations; the workers it was not given must
 /// see none of its work.
 /// </summary>
-public sealed class DuelTests(DuelFixture duel) : IClassFixture<DuelFixture>
+public sealed class DuelTests(DuelFixture duel, ITestOutputHelper output) : IClassFixture<DuelFixture>
 {
     private static readonly string[] Ops = ["mean", "std", "min", "max", "count"];
 
@@ -64,19 +65,44 @@ public sealed class DuelTests(DuelFixture duel) : IClassFixture<DuelFixture>
         Assert.Equal([1, 2, 3], topologies.Select(t => t.GetArrayLength()).Distinct().Order());
         Assert.Equal([1, 2, 3], topologies.SelectMany(t => t.EnumerateArray()).Select(p => p.GetProperty("workers").GetArrayLength()).Distinct().Order());
 
-        for (var t = 0; t < topologies.Count; t++)
+        // Router t + 1 starts while topology t is queried (its start-up is most of a topology's cost); a
+        // router's start-up sends no unit and no plan, so each topology's worker counters stay its own.
+        var pools = topologies.Select(Pools).ToList();
+        Task<(ProximaProcess Process, Uri Url)>? next = StartRouterAsync(pools[0]);
+        try
         {
-            await DuelTopologyAsync(t, topologies[t], federations.Where(f => f.GetProperty("topology").GetInt32() == t).ToList());
+            for (var t = 0; t < topologies.Count; t++)
+            {
+                var pending = next!;
+                next = null;
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var (router, url) = await pending;
+                var waited = clock.Elapsed;
+                next = t + 1 < topologies.Count ? StartRouterAsync(pools[t + 1]) : null;
+                await using (router)
+                {
+                    await DuelTopologyAsync(t, pools[t], url, waited, federations.Where(f => f.GetProperty("topology").GetInt32() == t).ToList());
+                }
+            }
+        }
+        finally
+        {
+            // A failed topology leaves the next router starting: stop it (a failure of its own start is secondary).
+            if (next is not null && await Task.WhenAny(next) == next && next.IsCompletedSuccessfully)
+            {
+                await (await next).Process.DisposeAsync();
+            }
         }
     }
 
-    /// <summary>One topology: its router over its workers, its federations against xarray, then what the workers did.</summary>
-    private async Task DuelTopologyAsync(int index, JsonElement topology, List<JsonElement> federations)
-    {
-        var pools = topology.EnumerateArray()
-            .Select(p => (Region: p.GetProperty("region").GetString()!, Workers: p.GetProperty("workers").EnumerateArray().Select(w => w.GetInt32()).ToList()))
+    private static List<(string Region, List<int> Workers)> Pools(JsonElement topology) =>
+        topology.EnumerateArray()
+            .Select(p => (p.GetProperty("region").GetString()!, p.GetProperty("workers").EnumerateArray().Select(w => w.GetInt32()).ToList()))
             .ToList();
-        var what = $"seed {DuelFixture.Seed} (PROXIMA_DUEL_SEED), topology {index} [{string.Join(", ", pools.Select(p => $"{p.Region}: workers {string.Join("/", p.Workers)}"))}]";
+
+    /// <summary>A <c>proxima router</c> on the federation's catalog (mTLS) whose pools are exactly these workers, through their links.</summary>
+    private async Task<(ProximaProcess Process, Uri Url)> StartRouterAsync(List<(string Region, List<int> Workers)> pools)
+    {
         var args = duel.SecondRouterArgs(mutualTls: true);
         var links = duel.RunFile.GetProperty("workers").EnumerateArray()
             .ToDictionary(w => (w.GetProperty("region").GetString()!, w.GetProperty("index").GetInt32()), w => w.GetProperty("linkUrl").GetString()!);
@@ -88,9 +114,24 @@ public sealed class DuelTests(DuelFixture duel) : IClassFixture<DuelFixture>
             }
         }
 
-        await using var router = ProximaProcess.Start([.. args]);
-        using var ready = JsonDocument.Parse(await router.WaitForLineAsync("PROXIMA-READY ", TimeSpan.FromSeconds(60)));
-        var url = new Uri(ready.RootElement.GetProperty("url").GetString()!);
+        var router = ProximaProcess.Start([.. args]);
+        try
+        {
+            using var ready = JsonDocument.Parse(await router.WaitForLineAsync("PROXIMA-READY ", TimeSpan.FromSeconds(60)));
+            return (router, new Uri(ready.RootElement.GetProperty("url").GetString()!));
+        }
+        catch
+        {
+            await router.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>One topology: its federations against xarray on its router, then what the workers did.</summary>
+    private async Task DuelTopologyAsync(int index, List<(string Region, List<int> Workers)> pools, Uri url, TimeSpan waited, List<JsonElement> federations)
+    {
+        var what = $"seed {DuelFixture.Seed} (PROXIMA_DUEL_SEED), topology {index} [{string.Join(", ", pools.Select(p => $"{p.Region}: workers {string.Join("/", p.Workers)}"))}]";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
         var workersBefore = await WorkerCountersAsync(http);
 
@@ -111,8 +152,11 @@ public sealed class DuelTests(DuelFixture duel) : IClassFixture<DuelFixture>
             }
         });
 
+        var queried = clock.Elapsed;
         var metrics = await http.GetStringAsync(new Uri(url, "metrics"));
         var workersAfter = await WorkerCountersAsync(http);
+        var line = new System.Text.StringBuilder(string.Create(CultureInfo.InvariantCulture,
+            $"{what}: waited {waited.TotalSeconds:0.0} s for its router, {federations.Count} federations in {queried.TotalSeconds:0.0} s;"));
         foreach (var region in duel.AllRegions)
         {
             var pool = pools.Find(p => p.Region == region).Workers ?? [];
@@ -143,6 +187,11 @@ public sealed class DuelTests(DuelFixture duel) : IClassFixture<DuelFixture>
             }
 
             var summary = $"{what}: {region} got {units} unit(s) ({extra} retried/hedged) for {parts} answering part(s), workers {string.Join("/", ran)} ran them";
+            if (pool.Count > 0)
+            {
+                line.Append(CultureInfo.InvariantCulture, $" {region} {units} units for {parts} parts on workers {string.Join("/", ran)};");
+            }
+
             Assert.True(units >= parts, summary);
             if (pool.Count > 1 && multiChunk.GetValueOrDefault(region) > 0)
             {
@@ -155,6 +204,8 @@ public sealed class DuelTests(DuelFixture duel) : IClassFixture<DuelFixture>
             var expected = chunks.GetValueOrDefault(region);
             Assert.True(extra > 0 ? workerChunks >= expected : workerChunks == expected, $"{summary}, {workerChunks} chunk(s) read, the windows touch {expected}");
         }
+
+        output.WriteLine(line.ToString());
     }
 
     /// <summary>One federation's query against xarray; returns each answering part's region and the chunks the window touches there.</summary>
