@@ -2,8 +2,9 @@
 tree, and random federations for each, each with xarray's answer on the whole dataset.
 
 A topology is 1-3 of the up's regions, each with a pool of 1-3 of that region's running workers (a
-random subset, in random order): a `proxima router` pointed at exactly those workers. The topologies
-are drawn at random until together they have every region count and every pool size.
+random subset, in random order): a `proxima router` pointed at exactly those workers. Every shape (the
+multiset of pool sizes: (1), (2), (3), (1,1), (1,2), ... (3,3,3), 19 in all) is one topology, its
+sizes in random order over random regions; the rest of the topologies have random shapes.
 A federation is one topology's regions holding one xarray-made dataset split at random time points
 (the regions in random order, each part a Zarr store with random chunking, all sharing a proxima_id),
 and a random query window whose answers xarray computes on the whole dataset, with the chunks of each
@@ -11,6 +12,7 @@ part the window touches (from the part's chunk grid: what the region must read, 
 
 usage: make_duel_data.py DATA_ROOT MANIFEST SEED FEDERATIONS TOPOLOGIES REGION:WORKERS,...
 writes DATA_ROOT/REGION/duel/fNNN_partK.zarr and MANIFEST {"topologies": [...], "federations": [...]}"""
+import itertools
 import json
 import sys
 import warnings
@@ -35,21 +37,21 @@ ref = whole.t.astype("float64")
 ops = ["mean", "std", "min", "max", "count"]
 
 
-def draw_topology():
-    k = int(rng.integers(1, len(supply) + 1))
-    pools = []
-    for i in rng.permutation(len(supply))[:k]:
-        region, running = supply[i]
-        n = int(rng.integers(1, min(3, running) + 1))
-        pools.append({"region": region, "workers": [int(w) for w in rng.permutation(running)[:n]]})
-    return pools
+def topology(sizes):
+    """Pools of these sizes, in random regions (random order), each a random subset of its region's workers."""
+    regions = rng.permutation(len(supply))[:len(sizes)]
+    return [{"region": supply[i][0], "workers": [int(w) for w in rng.permutation(supply[i][1])[:n]]}
+            for i, n in zip(regions, sizes)]
 
 
-while True:
-    topologies = [draw_topology() for _ in range(n_topologies)]
-    if ({len(t) for t in topologies} == set(range(1, min(3, len(supply)) + 1))
-            and {len(p["workers"]) for t in topologies for p in t} == {1, 2, 3}):
-        break
+# Every shape (the pool sizes of 1-3 regions, as a multiset: 19 of them) once, in random order, then random ones.
+max_regions, max_pool = min(3, len(supply)), min(3, *(n for _, n in supply))
+shapes = [list(c) for k in range(1, max_regions + 1) for c in itertools.combinations_with_replacement(range(1, max_pool + 1), k)]
+if n_topologies < len(shapes):
+    sys.exit(f"{n_topologies} topologies cannot hold all {len(shapes)} shapes")
+while len(shapes) < n_topologies:
+    shapes.append(rng.integers(1, max_pool + 1, size=int(rng.integers(1, max_regions + 1))).tolist())
+topologies = [topology(rng.permutation(shapes[i]).tolist()) for i in rng.permutation(len(shapes))]
 
 
 def iso(i):
