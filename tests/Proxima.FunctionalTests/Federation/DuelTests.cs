@@ -179,7 +179,8 @@ public sealed class DuelTests(DuelFixture duel, ITestOutputHelper output) : ICla
                     continue;
                 }
 
-                if (ranUnits > 0)
+                // Chunks, not units: a worker counts its chunks before it sends the partial, its unit only after.
+                if (read > 0)
                 {
                     ran.Add(w);
                 }
