@@ -161,96 +161,8 @@ internal static class ChunkReducer
         where T : unmanaged
         where TL : IWideningLoader<T>
     {
-        var nl = groups.Length;
-        var inner = nl - 1;
-        var innerLen = groups[inner].Positions.Length;
-        var strides = state.GlobalStrides;
-        var denseStride = new int[nl];
-        var st = 1;
-        for (var j = nl - 1; j >= 0; j--)
-        {
-            denseStride[j] = st;
-            st *= groups[j].Positions.Length;
-        }
-
-        // Outer dims split into kept (cells differ), reduced (rows fold into the same cells) and at most one grouped
-        // dim (rows of one group fold into that group's cells): each bucket is the set of rows sharing cells.
-        var keptDims = new List<int>();
-        var redDims = new List<int>();
-        var grouped = -1;
-        for (var j = 0; j < inner; j++)
-        {
-            switch (dims[j].Role)
-            {
-                case DimRole.Reduced: redDims.Add(j); break;
-                case DimRole.Grouped: grouped = j; break;
-                default: keptDims.Add(j); break;
-            }
-        }
-
-        var redCount = 1;
-        foreach (var j in redDims)
-        {
-            redCount *= groups[j].Positions.Length;
-        }
-
-        var redOffsets = new int[redCount];
-        var ri = new int[redDims.Count];
-        for (var r = 0; r < redCount; r++)
-        {
-            var off = 0;
-            for (var k = 0; k < redDims.Count; k++)
-            {
-                off += ri[k] * denseStride[redDims[k]];
-            }
-
-            redOffsets[r] = off;
-            for (var k = redDims.Count - 1; k >= 0; k--)
-            {
-                if (++ri[k] < groups[redDims[k]].Positions.Length)
-                {
-                    break;
-                }
-
-                ri[k] = 0;
-            }
-        }
-
-        var buckets = new List<(long CellOffset, int[] RowOffsets)>();
-        if (grouped < 0)
-        {
-            buckets.Add((0, redOffsets));
-        }
-        else
-        {
-            var byGroup = new SortedDictionary<int, List<int>>();
-            var gp = outPos[grouped];
-            for (var l = 0; l < gp.Length; l++)
-            {
-                if (!byGroup.TryGetValue(gp[l], out var rows))
-                {
-                    byGroup[gp[l]] = rows = [];
-                }
-
-                foreach (var r in redOffsets)
-                {
-                    rows.Add(r + (l * denseStride[grouped]));
-                }
-            }
-
-            foreach (var kv in byGroup)
-            {
-                buckets.Add((kv.Key * strides[grouped], [.. kv.Value]));
-            }
-        }
-
-        var keptCount = 1;
-        foreach (var j in keptDims)
-        {
-            keptCount *= groups[j].Positions.Length;
-        }
-
-        var ctx = new KeptInner(state, outPos, keptDims, denseStride, buckets, inner, innerLen, path);
+        var ctx = KeptInner.Create(state, groups, dims, outPos, path);
+        var keptCount = ctx.KeptCount;
         var parts = Math.Min(threads, keptCount);
         if (parts <= 1)
         {
@@ -263,14 +175,229 @@ internal static class ChunkReducer
             ctx.Run<T, TL>(boxArray, boxLength, (int)((long)keptCount * p / parts), (int)((long)keptCount * (p + 1) / parts)));
     }
 
-    /// <summary>What every range of kept indices of one chunk shares (see <see cref="ReduceKeptInner"/>).</summary>
-    private sealed class KeptInner(ExecutionState state, int[][] outPos, List<int> keptDims, int[] denseStride, List<(long CellOffset, int[] RowOffsets)> buckets, int inner, int innerLen, SimdPath path)
+    /// <summary>
+    /// A whole chunk whose leading dim is reduced or grouped and whose other dims are kept, decoded a piece of leading
+    /// rows (<paramref name="pieceRows"/>) at a time into <paramref name="buffer"/> (ranges on compressed-block boundaries, so
+    /// each block is decoded once; the partial row after a piece's last block moves to the buffer's start), each piece
+    /// reduced by the fused column kernel and merged into the output with Chan's formula while it is still in the
+    /// cache. <paramref name="rotate"/> (0..1) picks where in the chunk's cells the kernel starts, so chunks in flight
+    /// at once work on different output stripes. Returns the decode and kernel ticks.
+    /// </summary>
+    public static (long Decode, long Kernel) ReduceInPieces(ExecutionState state, ChunkGroup[] groups, IChunkRanges ranges, float[] buffer, int rows, int rowLength, int pieceRows, double rotate)
     {
-        /// <summary>Kept indices [from, to) in odometer order (last kept dim fastest).</summary>
+        var dims = state.Plan.LogicalDims;
+        var nl = groups.Length;
+        var outPos = new int[nl][];
+        for (var j = 0; j < nl; j++)
+        {
+            outPos[j] = state.OutPositions(j, groups[j]);
+        }
+
+        var all = KeptInner.Create(state, groups, dims, outPos, SimdPaths.Best);
+        var start = Math.Min(all.KeptCount - 1, (int)(all.KeptCount * rotate));
+        var block = ranges.BlockElements;
+        var chunkLen = (long)rows * rowLength;
+        long decoded = 0;
+        long bufferBase = 0;
+        long decodeTicks = 0;
+        long kernelTicks = 0;
+        var done = 0;
+        while (done < rows)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            var target = Math.Min(rows, done + pieceRows);
+            var end = Math.Min(chunkLen, ((((long)target * rowLength) + block - 1) / block) * block);
+            if (end > decoded)
+            {
+                ranges.Read((int)decoded, buffer.AsSpan((int)(decoded - bufferBase), (int)(end - decoded)));
+                decoded = end;
+            }
+
+            var complete = (int)Math.Min(rows, decoded / rowLength);
+            var t1 = Stopwatch.GetTimestamp();
+            var piece = all.Window((long)done * rowLength, (long)complete * rowLength, bufferBase);
+            var length = (int)(decoded - bufferBase);
+            piece.Run<float, FloatLoader>(buffer, length, start, piece.KeptCount);
+            piece.Run<float, FloatLoader>(buffer, length, 0, start);
+
+            // The rows after the last complete one (less than a row) move to the buffer's start.
+            var tail = (int)(decoded - ((long)complete * rowLength));
+            if (tail > 0)
+            {
+                buffer.AsSpan((int)(((long)complete * rowLength) - bufferBase), tail).CopyTo(buffer);
+            }
+
+            bufferBase = (long)complete * rowLength;
+            done = complete;
+            decodeTicks += t1 - t0;
+            kernelTicks += Stopwatch.GetTimestamp() - t1;
+        }
+
+        return (decodeTicks, kernelTicks);
+    }
+
+    /// <summary>What every range of kept indices of one chunk shares (see <see cref="ReduceKeptInner"/>).</summary>
+    private sealed class KeptInner(ExecutionState state, int[][] outPos, List<int> keptDims, int[] denseStride, List<(long CellOffset, int[] RowOffsets)> buckets, int inner, int innerLen, SimdPath path, int keptCount)
+    {
+        /// <summary>Kept outer indices (the product of the kept dims' lengths, innermost dim excluded).</summary>
+        public int KeptCount => keptCount;
+
+        public static KeptInner Create(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, int[][] outPos, SimdPath path)
+        {
+            var nl = groups.Length;
+            var inner = nl - 1;
+            var innerLen = groups[inner].Positions.Length;
+            var strides = state.GlobalStrides;
+            var denseStride = new int[nl];
+            var st = 1;
+            for (var j = nl - 1; j >= 0; j--)
+            {
+                denseStride[j] = st;
+                st *= groups[j].Positions.Length;
+            }
+
+            // Outer dims split into kept (cells differ), reduced (rows fold into the same cells) and at most one grouped
+            // dim (rows of one group fold into that group's cells): each bucket is the set of rows sharing cells.
+            var keptDims = new List<int>();
+            var redDims = new List<int>();
+            var grouped = -1;
+            for (var j = 0; j < inner; j++)
+            {
+                switch (dims[j].Role)
+                {
+                    case DimRole.Reduced: redDims.Add(j); break;
+                    case DimRole.Grouped: grouped = j; break;
+                    default: keptDims.Add(j); break;
+                }
+            }
+
+            var redCount = 1;
+            foreach (var j in redDims)
+            {
+                redCount *= groups[j].Positions.Length;
+            }
+
+            var redOffsets = new int[redCount];
+            var ri = new int[redDims.Count];
+            for (var r = 0; r < redCount; r++)
+            {
+                var off = 0;
+                for (var k = 0; k < redDims.Count; k++)
+                {
+                    off += ri[k] * denseStride[redDims[k]];
+                }
+
+                redOffsets[r] = off;
+                for (var k = redDims.Count - 1; k >= 0; k--)
+                {
+                    if (++ri[k] < groups[redDims[k]].Positions.Length)
+                    {
+                        break;
+                    }
+
+                    ri[k] = 0;
+                }
+            }
+
+            var buckets = new List<(long CellOffset, int[] RowOffsets)>();
+            if (grouped < 0)
+            {
+                buckets.Add((0, redOffsets));
+            }
+            else
+            {
+                var byGroup = new SortedDictionary<int, List<int>>();
+                var gp = outPos[grouped];
+                for (var l = 0; l < gp.Length; l++)
+                {
+                    if (!byGroup.TryGetValue(gp[l], out var rows))
+                    {
+                        byGroup[gp[l]] = rows = [];
+                    }
+
+                    foreach (var r in redOffsets)
+                    {
+                        rows.Add(r + (l * denseStride[grouped]));
+                    }
+                }
+
+                foreach (var kv in byGroup)
+                {
+                    buckets.Add((kv.Key * strides[grouped], [.. kv.Value]));
+                }
+            }
+
+            var keptCount = 1;
+            foreach (var j in keptDims)
+            {
+                keptCount *= groups[j].Positions.Length;
+            }
+
+            return new KeptInner(state, outPos, keptDims, denseStride, buckets, inner, innerLen, path, keptCount);
+        }
+
+        /// <summary>
+        /// The same reduction restricted to the rows at box offsets [<paramref name="from"/>, <paramref name="to"/>) (the
+        /// leading dim is not kept, so every row offset is a whole leading row), read from a buffer that starts at box
+        /// offset <paramref name="bufferBase"/>.
+        /// </summary>
+        public KeptInner Window(long from, long to, long bufferBase)
+        {
+            var window = new List<(long CellOffset, int[] RowOffsets)>(buckets.Count);
+            foreach (var (cellOffset, rowOffsets) in buckets)
+            {
+                var n = 0;
+                foreach (var r in rowOffsets)
+                {
+                    n += r >= from && r < to ? 1 : 0;
+                }
+
+                if (n == 0)
+                {
+                    continue;
+                }
+
+                var shifted = new int[n];
+                n = 0;
+                foreach (var r in rowOffsets)
+                {
+                    if (r >= from && r < to)
+                    {
+                        shifted[n++] = (int)(r - bufferBase);
+                    }
+                }
+
+                window.Add((cellOffset, shifted));
+            }
+
+            return new KeptInner(state, outPos, keptDims, denseStride, window, inner, innerLen, path, keptCount);
+        }
+
+        /// <summary>Kept indices [from, to) in odometer order (last kept dim fastest), for the moments the query's ops need.</summary>
         public void Run<T, TL>(T[] boxArray, int boxLength, int from, int to)
             where T : unmanaged
             where TL : IWideningLoader<T>
         {
+            if (from >= to)
+            {
+                return;
+            }
+
+            switch (state.Moments)
+            {
+                case MomentSets.NoMinMax: Run<T, TL, NoMinMax>(boxArray, boxLength, from, to); break;
+                case MomentSets.NoM2: Run<T, TL, NoM2>(boxArray, boxLength, from, to); break;
+                case MomentSets.CountSum: Run<T, TL, CountSum>(boxArray, boxLength, from, to); break;
+                default: Run<T, TL, AllMoments>(boxArray, boxLength, from, to); break;
+            }
+        }
+
+        private void Run<T, TL, TSet>(T[] boxArray, int boxLength, int from, int to)
+            where T : unmanaged
+            where TL : IWideningLoader<T>
+            where TSet : IMomentSet
+        {
+
             var box = new ReadOnlySpan<T>(boxArray, 0, boxLength);
             var strides = state.GlobalStrides;
             var count = state.Count!;
@@ -306,7 +433,7 @@ internal static class ChunkReducer
                     state.EnterCells(c0, innerLen);
                     try
                     {
-                        ColumnKernels.MomentsInto<TL, T>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
+                        ColumnKernels.MomentsInto<TL, T, TSet>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
                     }
                     finally
                     {

@@ -1,3 +1,4 @@
+using Proxima.Compute.Kernels;
 using Proxima.Compute.Planning;
 
 namespace Proxima.Compute.Execution;
@@ -124,6 +125,20 @@ internal sealed class ExecutionState
         }
         if (plan.IsReduce)
         {
+            bool m2 = false, minMax = false;
+            foreach (var op in plan.Spec.Reduce!.Ops)
+            {
+                m2 |= op is Query.ReduceOp.Std or Query.ReduceOp.Var;
+                minMax |= op is Query.ReduceOp.Min or Query.ReduceOp.Max;
+            }
+
+            Moments = (m2, minMax) switch
+            {
+                (true, true) => MomentSets.All,
+                (true, false) => MomentSets.NoMinMax,
+                (false, true) => MomentSets.NoM2,
+                _ => MomentSets.CountSum,
+            };
             Count = new double[CellCount];
             Sum = new double[CellCount];
             M2 = new double[CellCount];
@@ -140,6 +155,12 @@ internal sealed class ExecutionState
     }
 
     public QueryPlan Plan { get; }
+
+    /// <summary>
+    /// The moments the ops need on the column path (the others keep their empty values: M2 0, min +inf, max -inf;
+    /// the span path always computes all five).
+    /// </summary>
+    public MomentSets Moments { get; }
 
     public int ChunkLength { get; }
 
@@ -210,6 +231,21 @@ internal sealed class ExecutionState
 
     /// <summary>Chunk and box buffers, at most one of each per chunk in flight.</summary>
     public BufferSet Buffers { get; } = new();
+
+    /// <summary>Decoded bytes a chunk is reduced in, or 0 (see <see cref="ExecutionOptions.PieceBytes"/>).</summary>
+    public int PieceBytes { get; init; }
+
+    /// <summary>Chunks processed at once (<see cref="ExecutionOptions.MaxChunksInFlight"/>).</summary>
+    public int ChunksInFlight { get; init; } = 1;
+
+    /// <summary>
+    /// True when whole chunks may be reduced a piece of leading rows at a time: a float32 reduction in storage dim
+    /// order whose leading dim is reduced or grouped and whose innermost dim is kept (the column kernel's rows are
+    /// then whole leading rows).
+    /// </summary>
+    public bool CanReduceInPieces =>
+        Plan.IsReduce && !Plan.Source.IsDouble && _orderedAsSource && Plan.LogicalDims.Length >= 2
+        && Plan.LogicalDims[0].Role != DimRole.Kept && Plan.LogicalDims[^1].Role == DimRole.Kept;
 
     /// <summary>Per-phase times, when a benchmark asked for them.</summary>
     public ExecutionTimings? Timings { get; init; }
