@@ -12,7 +12,8 @@ namespace Proxima.Compute.Tests.Bench;
 /// Mean+std over time against libblosc's own decompress of the same chunks (opt-in, <c>PROXIMA_BENCH=1</c>, on the
 /// store <see cref="BenchmarkTests"/> generates): libblosc alone on in-memory chunks in both thread layouts, the
 /// executor on whole chunks (one at a time with every thread, or two at a time) and in pieces of each size in
-/// <c>PROXIMA_BENCH_PIECES</c> (MiB, default 0.5,1,2,4,8), page cache warm, in interleaved rounds, best of 7, as ms per
+/// <c>PROXIMA_BENCH_PIECES</c> (MiB, default 0.5,1,2,4,8; <c>PROXIMA_BENCH_QUERY=climatology</c> runs the monthly mean
+/// instead of mean+std), page cache warm, in interleaved rounds, best of 7, as ms per
 /// chunk and as ratios to libblosc alone.
 /// </summary>
 public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
@@ -56,7 +57,11 @@ public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
         var n = keys.Count;
         const int Threads = 2;
         const int Rounds = 7;
-        var spec = QuerySpecParser.Parse("""{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"]}}""");
+        var climatology = Environment.GetEnvironmentVariable("PROXIMA_BENCH_QUERY") == "climatology";
+        var spec = QuerySpecParser.Parse(climatology
+            ? """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean"],"groupby":"time.month"}}"""
+            : """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"]}}""");
+        var what = climatology ? "monthly mean" : "mean+std";
         var options = new ExecutionOptions { MaxChunksInFlight = Threads };
         var pieces = new List<int>();
         foreach (var mib in (Environment.GetEnvironmentVariable("PROXIMA_BENCH_PIECES") ?? "0.5,1,2,4,8").Split(','))
@@ -68,12 +73,12 @@ public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
         {
             $"libblosc alone, chunks in memory, 1 at a time x {Threads} blosc threads",
             $"libblosc alone, chunks in memory, {Threads} at a time x 1 thread",
-            $"mean+std, executor, whole chunks, 1 at a time x {Threads} threads",
-            $"mean+std, executor, whole chunks, {Threads} at a time",
+            $"{what}, executor, whole chunks, 1 at a time x {Threads} threads",
+            $"{what}, executor, whole chunks, {Threads} at a time",
         };
         foreach (var b in pieces)
         {
-            names.Add($"mean+std, executor, {Threads} at a time in {b / (double)(1 << 20):0.##} MiB pieces");
+            names.Add($"{what}, executor, {Threads} at a time in {b / (double)(1 << 20):0.##} MiB pieces");
         }
 
         var timings = new ExecutionTimings?[names.Count];
