@@ -18,7 +18,8 @@ namespace Proxima.Compute.Execution;
 internal static class ChunkReducer
 {
     /// <param name="threads">Threads the column kernel may split this chunk's rows over (the span path uses one).</param>
-    public static void Reduce<T, TL>(ExecutionState state, ChunkGroup[] groups, T[] boxArray, int boxLength, int threads)
+    /// <param name="lane">The accumulators this chunk merges into (<see cref="ExecutionState.RentLane"/>).</param>
+    public static void Reduce<T, TL>(ExecutionState state, ChunkGroup[] groups, T[] boxArray, int boxLength, int threads, Accumulators lane)
         where T : unmanaged
         where TL : IWideningLoader<T>
     {
@@ -57,7 +58,7 @@ internal static class ChunkReducer
         if (dims[inner].Role == DimRole.Kept && QueryExecutor.IsConsecutive(innerOut))
         {
             // Rows map onto runs of consecutive output cells: the column kernel merges straight into the output.
-            ReduceKeptInner<T, TL>(state, groups, dims, boxArray, boxLength, outPos, path, threads);
+            ReduceKeptInner<T, TL>(state, groups, dims, boxArray, boxLength, outPos, path, threads, lane);
             if (state.Timings is { } kt)
             {
                 kt.AddKernel(Stopwatch.GetTimestamp() - t0);
@@ -134,7 +135,7 @@ internal static class ChunkReducer
             while (QueryExecutor.Advance(idx, groups, inner));
 
             var t1 = Stopwatch.GetTimestamp();
-            MergeIntoOutput(state, dims, lmin, lext, cells, cnt, sum, m2, mn, mx);
+            MergeIntoOutput(state, lane, dims, lmin, lext, cells, cnt, sum, m2, mn, mx);
             if (state.Timings is { } timings)
             {
                 timings.AddKernel(t1 - t0);
@@ -157,11 +158,11 @@ internal static class ChunkReducer
     /// registers (moments, then M2 about the cell mean while the rows are in L1) and merges it into the output cell
     /// with Chan's formula, holding the stripe locks of those cells: no chunk-local accumulators, no second pass.
     /// </summary>
-    private static void ReduceKeptInner<T, TL>(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, T[] boxArray, int boxLength, int[][] outPos, SimdPath path, int threads)
+    private static void ReduceKeptInner<T, TL>(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, T[] boxArray, int boxLength, int[][] outPos, SimdPath path, int threads, Accumulators lane)
         where T : unmanaged
         where TL : IWideningLoader<T>
     {
-        var ctx = KeptInner.Create(state, groups, dims, outPos, path);
+        var ctx = KeptInner.Create(state, groups, dims, outPos, path, lane);
         var keptCount = ctx.KeptCount;
         var parts = Math.Min(threads, keptCount);
         if (parts <= 1)
@@ -180,10 +181,9 @@ internal static class ChunkReducer
     /// rows (<paramref name="pieceRows"/>) at a time into <paramref name="buffer"/> (ranges on compressed-block boundaries, so
     /// each block is decoded once; the partial row after a piece's last block moves to the buffer's start), each piece
     /// reduced by the fused column kernel and merged into the output with Chan's formula while it is still in the
-    /// cache. <paramref name="rotate"/> (0..1) picks where in the chunk's cells the kernel starts, so chunks in flight
-    /// at once work on different output stripes. Returns the decode and kernel ticks.
+    /// cache, into <paramref name="lane"/>. Returns the decode and kernel ticks.
     /// </summary>
-    public static (long Decode, long Kernel) ReduceInPieces(ExecutionState state, ChunkGroup[] groups, IChunkRanges ranges, float[] buffer, int rows, int rowLength, int pieceRows, double rotate)
+    public static (long Decode, long Kernel) ReduceInPieces(ExecutionState state, ChunkGroup[] groups, IChunkRanges ranges, float[] buffer, int rows, int rowLength, int pieceRows, Accumulators lane)
     {
         var dims = state.Plan.LogicalDims;
         var nl = groups.Length;
@@ -193,8 +193,7 @@ internal static class ChunkReducer
             outPos[j] = state.OutPositions(j, groups[j]);
         }
 
-        var all = KeptInner.Create(state, groups, dims, outPos, SimdPaths.Best);
-        var start = Math.Min(all.KeptCount - 1, (int)(all.KeptCount * rotate));
+        var all = KeptInner.Create(state, groups, dims, outPos, SimdPaths.Best, lane);
         var block = ranges.BlockElements;
         var chunkLen = (long)rows * rowLength;
         long decoded = 0;
@@ -217,8 +216,7 @@ internal static class ChunkReducer
             var t1 = Stopwatch.GetTimestamp();
             var piece = all.Window((long)done * rowLength, (long)complete * rowLength, bufferBase);
             var length = (int)(decoded - bufferBase);
-            piece.Run<float, FloatLoader>(buffer, length, start, piece.KeptCount);
-            piece.Run<float, FloatLoader>(buffer, length, 0, start);
+            piece.Run<float, FloatLoader>(buffer, length, 0, piece.KeptCount);
 
             // The rows after the last complete one (less than a row) move to the buffer's start.
             var tail = (int)(decoded - ((long)complete * rowLength));
@@ -237,12 +235,12 @@ internal static class ChunkReducer
     }
 
     /// <summary>What every range of kept indices of one chunk shares (see <see cref="ReduceKeptInner"/>).</summary>
-    private sealed class KeptInner(ExecutionState state, int[][] outPos, List<int> keptDims, int[] denseStride, List<(long CellOffset, int[] RowOffsets)> buckets, int inner, int innerLen, SimdPath path, int keptCount)
+    private sealed class KeptInner(ExecutionState state, Accumulators lane, int[][] outPos, List<int> keptDims, int[] denseStride, List<(long CellOffset, int[] RowOffsets)> buckets, int inner, int innerLen, SimdPath path, int keptCount)
     {
         /// <summary>Kept outer indices (the product of the kept dims' lengths, innermost dim excluded).</summary>
         public int KeptCount => keptCount;
 
-        public static KeptInner Create(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, int[][] outPos, SimdPath path)
+        public static KeptInner Create(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, int[][] outPos, SimdPath path, Accumulators lane)
         {
             var nl = groups.Length;
             var inner = nl - 1;
@@ -333,7 +331,7 @@ internal static class ChunkReducer
                 keptCount *= groups[j].Positions.Length;
             }
 
-            return new KeptInner(state, outPos, keptDims, denseStride, buckets, inner, innerLen, path, keptCount);
+            return new KeptInner(state, lane, outPos, keptDims, denseStride, buckets, inner, innerLen, path, keptCount);
         }
 
         /// <summary>
@@ -370,7 +368,7 @@ internal static class ChunkReducer
                 window.Add((cellOffset, shifted));
             }
 
-            return new KeptInner(state, outPos, keptDims, denseStride, window, inner, innerLen, path, keptCount);
+            return new KeptInner(state, lane, outPos, keptDims, denseStride, window, inner, innerLen, path, keptCount);
         }
 
         /// <summary>Kept indices [from, to) in odometer order (last kept dim fastest), for the moments the query's ops need.</summary>
@@ -400,11 +398,12 @@ internal static class ChunkReducer
 
             var box = new ReadOnlySpan<T>(boxArray, 0, boxLength);
             var strides = state.GlobalStrides;
-            var count = state.Count!;
-            var sum = state.Sum!;
-            var m2 = state.M2!;
-            var min = state.Min!;
-            var max = state.Max!;
+            var count = lane.Count;
+            var sum = lane.Sum;
+            var m2 = lane.M2;
+            var min = lane.Min;
+            var max = lane.Max;
+            var locked = !state.PrivateLanes;
             var ki = new int[keptDims.Count];
             var rest = from;
             for (var k = keptDims.Count - 1; k >= 0; k--)
@@ -425,11 +424,18 @@ internal static class ChunkReducer
                     cellBase += outPos[j][ki[k]] * strides[j];
                 }
 
-                // Each (kept index, bucket) covers its own cells of this chunk; other chunks may cover them too, hence the locks.
+                // Each (kept index, bucket) covers its own cells of this chunk; other chunks may cover them too in a
+                // shared lane, hence the locks there.
                 foreach (var (cellOffset, rowOffsets) in buckets)
                 {
                     var c0 = cellBase + cellOffset;
                     var g = (int)c0;
+                    if (!locked)
+                    {
+                        ColumnKernels.MomentsInto<TL, T, TSet>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
+                        continue;
+                    }
+
                     state.EnterCells(c0, innerLen);
                     try
                     {
@@ -468,16 +474,21 @@ internal static class ChunkReducer
         return b;
     }
 
-    private static void MergeIntoOutput(ExecutionState state, LogicalDim[] dims, int[] lmin, int[] lext, int cells, double[] cnt, double[] sum, double[] m2, double[] mn, double[] mx)
+    private static void MergeIntoOutput(ExecutionState state, Accumulators lane, LogicalDim[] dims, int[] lmin, int[] lext, int cells, double[] cnt, double[] sum, double[] m2, double[] mn, double[] mx)
     {
         var nl = dims.Length;
-        var gCount = state.Count!;
-        var gSum = state.Sum!;
-        var gM2 = state.M2!;
-        var gMin = state.Min!;
-        var gMax = state.Max!;
+        var gCount = lane.Count;
+        var gSum = lane.Sum;
+        var gM2 = lane.M2;
+        var gMin = lane.Min;
+        var gMax = lane.Max;
         var li = new int[nl];
-        state.EnterAll();
+        var locked = !state.PrivateLanes;
+        if (locked)
+        {
+            state.EnterAll();
+        }
+
         try
         {
             for (var c = 0; c < cells; c++)
@@ -506,7 +517,10 @@ internal static class ChunkReducer
         }
         finally
         {
-            state.ExitAll();
+            if (locked)
+            {
+                state.ExitAll();
+            }
         }
     }
 }

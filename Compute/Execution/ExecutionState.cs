@@ -139,13 +139,8 @@ internal sealed class ExecutionState
                 (false, true) => MomentSets.NoM2,
                 _ => MomentSets.CountSum,
             };
-            Count = new double[CellCount];
-            Sum = new double[CellCount];
-            M2 = new double[CellCount];
-            Min = new double[CellCount];
-            Max = new double[CellCount];
-            Array.Fill(Min, double.PositiveInfinity);
-            Array.Fill(Max, double.NegativeInfinity);
+            Shared = new Accumulators(CellCount);
+            _freeLanes.Push(Shared);
         }
         else
         {
@@ -173,16 +168,69 @@ internal sealed class ExecutionState
 
     public int CellCount { get; }
 
+    /// <summary>The accumulators the partial result reports (null without reduce).</summary>
+    public Accumulators? Shared { get; }
+
     /// <summary>Counts in float64 (exact below 2^53) so the kernels merge them in vector lanes; long on the wire.</summary>
-    public double[]? Count { get; }
+    public double[]? Count => Shared?.Count;
 
-    public double[]? Sum { get; }
+    public double[]? Sum => Shared?.Sum;
 
-    public double[]? M2 { get; }
+    public double[]? M2 => Shared?.M2;
 
-    public double[]? Min { get; }
+    public double[]? Min => Shared?.Min;
 
-    public double[]? Max { get; }
+    public double[]? Max => Shared?.Max;
+
+    /// <summary>
+    /// True when each chunk in flight merges into accumulators of its own (a lane) without locks, the lanes merged
+    /// into <see cref="Shared"/> at the end: with several chunks in flight and an output box no larger than one
+    /// chunk's values (so memory stays within twice chunks in flight × chunk). Otherwise every chunk merges into
+    /// <see cref="Shared"/> holding the stripe locks of its cells — which a thread preempted on a loaded machine
+    /// holds while the other waits.
+    /// </summary>
+    public bool PrivateLanes => Shared is not null && ChunksInFlight > 1 && (long)CellCount * 5 * 8 <= (long)ChunkLength * 4;
+
+    /// <summary>Accumulators for one chunk: a free lane (or a new one) with <see cref="PrivateLanes"/>, else <see cref="Shared"/>.</summary>
+    public Accumulators RentLane()
+    {
+        if (!PrivateLanes)
+        {
+            return Shared!;
+        }
+
+        lock (_lanesLock)
+        {
+            if (_freeLanes.TryPop(out var lane))
+            {
+                return lane;
+            }
+        }
+
+        var created = new Accumulators(CellCount);
+        lock (_lanesLock)
+        {
+            _extraLanes.Add(created);
+        }
+
+        return created;
+    }
+
+    /// <summary>Gives back what <see cref="RentLane"/> returned.</summary>
+    public void ReturnLane(Accumulators lane)
+    {
+        if (PrivateLanes)
+        {
+            lock (_lanesLock)
+            {
+                _freeLanes.Push(lane);
+            }
+        }
+    }
+
+    private readonly Stack<Accumulators> _freeLanes = new();
+    private readonly List<Accumulators> _extraLanes = [];
+    private readonly Lock _lanesLock = new();
 
     public double[]? Values { get; }
 
@@ -297,6 +345,12 @@ internal sealed class ExecutionState
 
     public PartialResult ToPartial(int chunksDone, long bytesRead)
     {
+        foreach (var lane in _extraLanes)
+        {
+            Shared!.MergeFrom(lane);
+        }
+
+        _extraLanes.Clear();
         var plan = Plan;
         var dims = new List<string>();
         var shape = new List<int>();

@@ -131,7 +131,7 @@ public static partial class QueryExecutor
         var chunkIndex = plan.ChunkIndexOf(gi);
         var chunkLen = state.ChunkLength;
         if (typeof(T) == typeof(float) && state.PieceBytes > 0 && state.CanReduceInPieces
-            && await TryReduceInPiecesAsync(state, ordinal, gi, chunkIndex, ct).ConfigureAwait(false) is long pieceRead)
+            && await TryReduceInPiecesAsync(state, gi, chunkIndex, ct).ConfigureAwait(false) is long pieceRead)
         {
             return pieceRead;
         }
@@ -181,7 +181,15 @@ public static partial class QueryExecutor
 
             if (plan.IsReduce)
             {
-                ChunkReducer.Reduce<T, TL>(state, groups, box, boxLen, threads);
+                var lane = state.RentLane();
+                try
+                {
+                    ChunkReducer.Reduce<T, TL>(state, groups, box, boxLen, threads, lane);
+                }
+                finally
+                {
+                    state.ReturnLane(lane);
+                }
             }
             else
             {
@@ -204,7 +212,7 @@ public static partial class QueryExecutor
     /// Reduces a whole chunk a piece of leading rows at a time (<see cref="ChunkReducer.ReduceInPieces"/>) when its
     /// selection covers it whole and the source can decode it in ranges; null to read it whole instead.
     /// </summary>
-    private static async ValueTask<long?> TryReduceInPiecesAsync(ExecutionState state, int ordinal, int[] gi, int[] chunkIndex, CancellationToken ct)
+    private static async ValueTask<long?> TryReduceInPiecesAsync(ExecutionState state, int[] gi, int[] chunkIndex, CancellationToken ct)
     {
         var plan = state.Plan;
         var nl = gi.Length;
@@ -235,10 +243,11 @@ public static partial class QueryExecutor
         var pieceRows = Math.Max(1, state.PieceBytes / 4 / rowLength);
         var capacity = (int)Math.Min(state.ChunkLength, ((long)pieceRows * rowLength) + ranges.BlockElements);
         var buffer = state.Buffers.Rent<float>(capacity);
+        var lane = state.RentLane();
         try
         {
             var open = Stopwatch.GetTimestamp() - t0;
-            var (decode, kernel) = ChunkReducer.ReduceInPieces(state, groups, ranges, buffer, rows, rowLength, pieceRows, (double)(ordinal % state.ChunksInFlight) / state.ChunksInFlight);
+            var (decode, kernel) = ChunkReducer.ReduceInPieces(state, groups, ranges, buffer, rows, rowLength, pieceRows, lane);
             if (state.Timings is { } timings)
             {
                 timings.AddRead(open + decode);
@@ -250,6 +259,7 @@ public static partial class QueryExecutor
         }
         finally
         {
+            state.ReturnLane(lane);
             state.Buffers.Return(buffer);
         }
     }
