@@ -30,7 +30,8 @@ public sealed record ExecutionOptions
     /// float32 Blosc chunk whose leading dim is reduced or grouped and whose innermost dim is kept is decoded a range
     /// of leading rows at a time into a buffer of this size (whole compressed blocks, on the chunk's own thread) and
     /// each range is reduced and merged while it is still in the CPU cache, so the decoded chunk never goes to memory
-    /// and back. Such chunks run <see cref="MaxChunksInFlight"/> at a time whatever <see cref="CacheBytes"/> says.
+    /// and back. A plan of that shape runs <see cref="MaxChunksInFlight"/> chunks at a time whatever <see cref="CacheBytes"/>
+    /// says (also when its source turns out to read chunks whole: that is known only per chunk).
     /// </summary>
     public int PieceBytes { get; init; } = 2 << 20;
 
