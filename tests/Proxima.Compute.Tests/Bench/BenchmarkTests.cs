@@ -140,8 +140,10 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         {
             var spec = QuerySpecParser.Parse(json);
             var best = double.MaxValue;
-            PartialResult? r = null;
             ExecutionTimings? bestTimings = null;
+
+            // One untimed run first (see QueryBenchmarks.Ours: the first query of a fresh host runs slow).
+            var r = await QueryExecutor.ExecuteAsync(ds, "era5_bench", spec, options: options ?? new ExecutionOptions { MaxChunksInFlight = InFlight });
             for (var i = 0; i < 3; i++)
             {
                 var timings = new ExecutionTimings();
@@ -155,7 +157,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
                 }
             }
 
-            return (best, r!, bestTimings!);
+            return (best, r, bestTimings!);
         }
 
         var (ours, result, t) = await Ours(MeanStd);
