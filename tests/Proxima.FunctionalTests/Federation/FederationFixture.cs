@@ -140,9 +140,13 @@ public abstract class FederationFixtureBase : IAsyncLifetime
     }
 
     /// <summary>Posts a query on a caller's client (many queries, one connection pool); token "" = the admin token, null = none.</summary>
-    public async Task<(System.Net.HttpStatusCode Status, JsonElement Body, string Text)> QueryAsync(HttpClient http, string json, string? token, CancellationToken cancellationToken)
+    public Task<(System.Net.HttpStatusCode Status, JsonElement Body, string Text)> QueryAsync(HttpClient http, string json, string? token, CancellationToken cancellationToken) =>
+        QueryAsync(http, RouterUrl, json, token, cancellationToken);
+
+    /// <summary>Posts a query to another router on this federation (one started with <see cref="SecondRouterArgs"/>).</summary>
+    public async Task<(System.Net.HttpStatusCode Status, JsonElement Body, string Text)> QueryAsync(HttpClient http, Uri router, string json, string? token, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(RouterUrl, "v1/query")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(router, "v1/query")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         if (token is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Length == 0 ? Token : token);
@@ -254,6 +258,21 @@ internal static class PrometheusText
         }
 
         return 0;
+    }
+
+    /// <summary>The sum of every series of a metric (<c>name</c> or <c>name{labels}</c>); 0 when absent.</summary>
+    public static long Sum(string metrics, string name)
+    {
+        long total = 0;
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is ' ' or '{')
+            {
+                total += long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return total;
     }
 }
 
