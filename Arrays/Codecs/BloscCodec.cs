@@ -224,6 +224,36 @@ internal sealed class BloscCodec : IBytesCodec
         return r;
     }
 
+    /// <summary>
+    /// The block size of a blosc buffer that decodes to exactly <paramref name="decodedBytes"/> bytes, for decoding it in
+    /// item ranges (<see cref="DecodeItems"/>); false when the header does not describe such a buffer.
+    /// </summary>
+    public static bool TryGetBlocks(ReadOnlySpan<byte> source, int decodedBytes, out int blockBytes, out int typesize)
+    {
+        blockBytes = 0;
+        if (!TryReadHeader(source, out int nbytes, out int cbytes, out typesize) || cbytes > source.Length || cbytes < HeaderSize || nbytes != decodedBytes || typesize < 1)
+        {
+            return false;
+        }
+
+        blockBytes = (int)BinaryPrimitives.ReadUInt32LittleEndian(source[8..]);
+        return blockBytes > 0 && blockBytes % typesize == 0 && nbytes % typesize == 0;
+    }
+
+    /// <summary>
+    /// Decodes items [<paramref name="startItem"/>, + <paramref name="destination"/>.Length / typesize) of a blosc buffer
+    /// checked by <see cref="TryGetBlocks"/> into <paramref name="destination"/>, on the caller's thread (<c>blosc_getitem</c>:
+    /// the blocks holding them are decompressed whole, so ranges on block boundaries decode each block once).
+    /// </summary>
+    public static void DecodeItems(ReadOnlySpan<byte> source, int startItem, int typesize, Span<byte> destination)
+    {
+        int r = BloscNative.GetItems(source, startItem, destination.Length / typesize, destination);
+        if (r != destination.Length)
+        {
+            throw new CodecException(ChunkErrorKind.Corrupt, $"blosc: decompression of items {startItem}..{startItem + (destination.Length / typesize)} failed (code {r})");
+        }
+    }
+
     public byte[] Encode(ReadOnlySpan<byte> source)
     {
         byte[] dst = new byte[source.Length + MaxOverhead];

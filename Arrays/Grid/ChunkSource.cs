@@ -57,4 +57,23 @@ internal abstract class ChunkSource
     /// reads the chunk whole and copies).</returns>
     public virtual ValueTask<int> ReadChunkRunsAsync(long[] chunkIndex, ChunkRun[] runs, Memory<byte> destination, RunFinisher? finish, CancellationToken cancellationToken) =>
         ValueTask.FromResult(-1);
+
+    /// <summary>
+    /// Opens one chunk for decoding in element ranges (<see cref="ChunkByteRanges"/>), or null when the format cannot
+    /// (only single-codec Blosc Zarr v2 chunks in C order and native byte order can) or the chunk is absent.
+    /// </summary>
+    public virtual ValueTask<ChunkByteRanges?> OpenChunkRangesAsync(long[] chunkIndex, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<ChunkByteRanges?>(null);
+}
+
+/// <summary>One chunk's encoded bytes, decodable a byte range at a time (ranges on block boundaries decode each block once).</summary>
+internal abstract class ChunkByteRanges : IDisposable
+{
+    /// <summary>Bytes of one independently compressed block.</summary>
+    public abstract int BlockBytes { get; }
+
+    /// <summary>Decodes bytes [<paramref name="start"/>, + destination.Length) of the chunk (whole items) into <paramref name="destination"/>.</summary>
+    public abstract void Read(int start, Span<byte> destination);
+
+    public abstract void Dispose();
 }

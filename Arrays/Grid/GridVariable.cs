@@ -238,6 +238,32 @@ public sealed class GridVariable
         }
     }
 
+    /// <summary>
+    /// Opens one chunk for decoding a range of elements at a time (<see cref="ChunkRanges{T}"/>), or null when that is
+    /// not possible — the format cannot (only Blosc Zarr v2 chunks in C order and native byte order can), the stored
+    /// type is not <typeparamref name="T"/>, the chunk crosses the array's edge, or it is absent — and the caller
+    /// should use <see cref="ReadChunkAsync{T}"/>.
+    /// </summary>
+    public async ValueTask<ChunkRanges<T>?> OpenChunkRangesAsync<T>(ReadOnlyMemory<long> chunkIndex, CancellationToken cancellationToken)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        EnsureReadable<T>();
+        long[] idx = CheckedChunkIndex(chunkIndex);
+        bool inPlace = (Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double));
+        for (int d = 0; d < idx.Length && inPlace; d++)
+        {
+            inPlace = (idx[d] + 1) * ChunkShape[d] <= Shape[d];
+        }
+
+        if (!inPlace)
+        {
+            return null;
+        }
+
+        ChunkByteRanges? bytes = await _source.OpenChunkRangesAsync(idx, cancellationToken).ConfigureAwait(false);
+        return bytes is null ? null : new ChunkRanges<T>(bytes, Decoding, _chunkElements);
+    }
+
     /// <summary>Reads a box (start and count per dimension), decoded, in C order.</summary>
     public async ValueTask<T[]> ReadRegionAsync<T>(long[] start, long[] count, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>

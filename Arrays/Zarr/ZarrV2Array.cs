@@ -280,6 +280,50 @@ internal sealed class ZarrV2Array : ChunkSource
         return 1;
     }
 
+    public override async ValueTask<ChunkByteRanges?> OpenChunkRangesAsync(long[] chunkIndex, CancellationToken cancellationToken)
+    {
+        if (_fortranOrder || _bigEndian || _codecs.Count != 1 || _codecs[0] is not BloscCodec)
+        {
+            return null;
+        }
+
+        string key = ChunkKey(chunkIndex);
+        long maxEncoded = ((long)_chunkBytes * 2) + 65536;
+        IMemoryOwner<byte>? encoded = await _storage.ReadAsync(key, 0, null, maxEncoded, cancellationToken).ConfigureAwait(false);
+        if (encoded is null)
+        {
+            return null;
+        }
+
+        if (!BloscCodec.TryGetBlocks(encoded.Memory.Span, _chunkBytes, out int blockBytes, out int typesize))
+        {
+            encoded.Dispose();
+            return null;
+        }
+
+        return new BloscRanges(encoded, blockBytes, typesize, _storage.Describe(key));
+    }
+
+    /// <summary>A Blosc chunk decoded a block range at a time with <c>blosc_getitem</c> on the caller's thread.</summary>
+    private sealed class BloscRanges(IMemoryOwner<byte> encoded, int blockBytes, int typesize, string location) : ChunkByteRanges
+    {
+        public override int BlockBytes => blockBytes;
+
+        public override void Read(int start, Span<byte> destination)
+        {
+            try
+            {
+                BloscCodec.DecodeItems(encoded.Memory.Span, start / typesize, typesize, destination);
+            }
+            catch (CodecException e)
+            {
+                throw new ChunkDecodeException(location, e.Kind, e.Message, e);
+            }
+        }
+
+        public override void Dispose() => encoded.Dispose();
+    }
+
     /// <summary>Byte ranges [start, end) covering ascending element offsets, merging ranges closer than <paramref name="gap"/>.</summary>
     internal static List<(int Start, int End)> ByteRanges(ReadOnlySpan<int> elements, int itemSize, int gap)
     {

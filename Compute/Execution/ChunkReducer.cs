@@ -18,7 +18,8 @@ namespace Proxima.Compute.Execution;
 internal static class ChunkReducer
 {
     /// <param name="threads">Threads the column kernel may split this chunk's rows over (the span path uses one).</param>
-    public static void Reduce<T, TL>(ExecutionState state, ChunkGroup[] groups, T[] boxArray, int boxLength, int threads)
+    /// <param name="lane">The accumulators this chunk merges into (<see cref="ExecutionState.RentLane"/>).</param>
+    public static void Reduce<T, TL>(ExecutionState state, ChunkGroup[] groups, T[] boxArray, int boxLength, int threads, Accumulators lane)
         where T : unmanaged
         where TL : IWideningLoader<T>
     {
@@ -57,7 +58,7 @@ internal static class ChunkReducer
         if (dims[inner].Role == DimRole.Kept && QueryExecutor.IsConsecutive(innerOut))
         {
             // Rows map onto runs of consecutive output cells: the column kernel merges straight into the output.
-            ReduceKeptInner<T, TL>(state, groups, dims, boxArray, boxLength, outPos, path, threads);
+            ReduceKeptInner<T, TL>(state, groups, dims, boxArray, boxLength, outPos, path, threads, lane);
             if (state.Timings is { } kt)
             {
                 kt.AddKernel(Stopwatch.GetTimestamp() - t0);
@@ -134,7 +135,7 @@ internal static class ChunkReducer
             while (QueryExecutor.Advance(idx, groups, inner));
 
             var t1 = Stopwatch.GetTimestamp();
-            MergeIntoOutput(state, dims, lmin, lext, cells, cnt, sum, m2, mn, mx);
+            MergeIntoOutput(state, lane, dims, lmin, lext, cells, cnt, sum, m2, mn, mx);
             if (state.Timings is { } timings)
             {
                 timings.AddKernel(t1 - t0);
@@ -157,100 +158,12 @@ internal static class ChunkReducer
     /// registers (moments, then M2 about the cell mean while the rows are in L1) and merges it into the output cell
     /// with Chan's formula, holding the stripe locks of those cells: no chunk-local accumulators, no second pass.
     /// </summary>
-    private static void ReduceKeptInner<T, TL>(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, T[] boxArray, int boxLength, int[][] outPos, SimdPath path, int threads)
+    private static void ReduceKeptInner<T, TL>(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, T[] boxArray, int boxLength, int[][] outPos, SimdPath path, int threads, Accumulators lane)
         where T : unmanaged
         where TL : IWideningLoader<T>
     {
-        var nl = groups.Length;
-        var inner = nl - 1;
-        var innerLen = groups[inner].Positions.Length;
-        var strides = state.GlobalStrides;
-        var denseStride = new int[nl];
-        var st = 1;
-        for (var j = nl - 1; j >= 0; j--)
-        {
-            denseStride[j] = st;
-            st *= groups[j].Positions.Length;
-        }
-
-        // Outer dims split into kept (cells differ), reduced (rows fold into the same cells) and at most one grouped
-        // dim (rows of one group fold into that group's cells): each bucket is the set of rows sharing cells.
-        var keptDims = new List<int>();
-        var redDims = new List<int>();
-        var grouped = -1;
-        for (var j = 0; j < inner; j++)
-        {
-            switch (dims[j].Role)
-            {
-                case DimRole.Reduced: redDims.Add(j); break;
-                case DimRole.Grouped: grouped = j; break;
-                default: keptDims.Add(j); break;
-            }
-        }
-
-        var redCount = 1;
-        foreach (var j in redDims)
-        {
-            redCount *= groups[j].Positions.Length;
-        }
-
-        var redOffsets = new int[redCount];
-        var ri = new int[redDims.Count];
-        for (var r = 0; r < redCount; r++)
-        {
-            var off = 0;
-            for (var k = 0; k < redDims.Count; k++)
-            {
-                off += ri[k] * denseStride[redDims[k]];
-            }
-
-            redOffsets[r] = off;
-            for (var k = redDims.Count - 1; k >= 0; k--)
-            {
-                if (++ri[k] < groups[redDims[k]].Positions.Length)
-                {
-                    break;
-                }
-
-                ri[k] = 0;
-            }
-        }
-
-        var buckets = new List<(long CellOffset, int[] RowOffsets)>();
-        if (grouped < 0)
-        {
-            buckets.Add((0, redOffsets));
-        }
-        else
-        {
-            var byGroup = new SortedDictionary<int, List<int>>();
-            var gp = outPos[grouped];
-            for (var l = 0; l < gp.Length; l++)
-            {
-                if (!byGroup.TryGetValue(gp[l], out var rows))
-                {
-                    byGroup[gp[l]] = rows = [];
-                }
-
-                foreach (var r in redOffsets)
-                {
-                    rows.Add(r + (l * denseStride[grouped]));
-                }
-            }
-
-            foreach (var kv in byGroup)
-            {
-                buckets.Add((kv.Key * strides[grouped], [.. kv.Value]));
-            }
-        }
-
-        var keptCount = 1;
-        foreach (var j in keptDims)
-        {
-            keptCount *= groups[j].Positions.Length;
-        }
-
-        var ctx = new KeptInner(state, outPos, keptDims, denseStride, buckets, inner, innerLen, path);
+        var ctx = KeptInner.Create(state, groups, dims, outPos, path, lane);
+        var keptCount = ctx.KeptCount;
         var parts = Math.Min(threads, keptCount);
         if (parts <= 1)
         {
@@ -263,21 +176,234 @@ internal static class ChunkReducer
             ctx.Run<T, TL>(boxArray, boxLength, (int)((long)keptCount * p / parts), (int)((long)keptCount * (p + 1) / parts)));
     }
 
-    /// <summary>What every range of kept indices of one chunk shares (see <see cref="ReduceKeptInner"/>).</summary>
-    private sealed class KeptInner(ExecutionState state, int[][] outPos, List<int> keptDims, int[] denseStride, List<(long CellOffset, int[] RowOffsets)> buckets, int inner, int innerLen, SimdPath path)
+    /// <summary>
+    /// A whole chunk whose leading dim is reduced or grouped and whose other dims are kept, decoded a piece of leading
+    /// rows (<paramref name="pieceRows"/>) at a time into <paramref name="buffer"/> (ranges on compressed-block boundaries, so
+    /// each block is decoded once; the partial row after a piece's last block moves to the buffer's start), each piece
+    /// reduced by the fused column kernel and merged into the output with Chan's formula while it is still in the
+    /// cache, into <paramref name="lane"/>. Returns the decode and kernel ticks.
+    /// </summary>
+    public static (long Decode, long Kernel) ReduceInPieces(ExecutionState state, ChunkGroup[] groups, IChunkRanges ranges, float[] buffer, int rows, int rowLength, int pieceRows, Accumulators lane)
     {
-        /// <summary>Kept indices [from, to) in odometer order (last kept dim fastest).</summary>
+        var dims = state.Plan.LogicalDims;
+        var nl = groups.Length;
+        var outPos = new int[nl][];
+        for (var j = 0; j < nl; j++)
+        {
+            outPos[j] = state.OutPositions(j, groups[j]);
+        }
+
+        var all = KeptInner.Create(state, groups, dims, outPos, SimdPaths.Best, lane);
+        var block = ranges.BlockElements;
+        var chunkLen = (long)rows * rowLength;
+        long decoded = 0;
+        long bufferBase = 0;
+        long decodeTicks = 0;
+        long kernelTicks = 0;
+        var done = 0;
+        while (done < rows)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            var target = Math.Min(rows, done + pieceRows);
+            var end = Math.Min(chunkLen, ((((long)target * rowLength) + block - 1) / block) * block);
+            if (end > decoded)
+            {
+                ranges.Read((int)decoded, buffer.AsSpan((int)(decoded - bufferBase), (int)(end - decoded)));
+                decoded = end;
+            }
+
+            var complete = (int)Math.Min(rows, decoded / rowLength);
+            var t1 = Stopwatch.GetTimestamp();
+            var piece = all.Window((long)done * rowLength, (long)complete * rowLength, bufferBase);
+            var length = (int)(decoded - bufferBase);
+            piece.Run<float, FloatLoader>(buffer, length, 0, piece.KeptCount);
+
+            // The rows after the last complete one (less than a row) move to the buffer's start.
+            var tail = (int)(decoded - ((long)complete * rowLength));
+            if (tail > 0)
+            {
+                buffer.AsSpan((int)(((long)complete * rowLength) - bufferBase), tail).CopyTo(buffer);
+            }
+
+            bufferBase = (long)complete * rowLength;
+            done = complete;
+            decodeTicks += t1 - t0;
+            kernelTicks += Stopwatch.GetTimestamp() - t1;
+        }
+
+        return (decodeTicks, kernelTicks);
+    }
+
+    /// <summary>What every range of kept indices of one chunk shares (see <see cref="ReduceKeptInner"/>).</summary>
+    private sealed class KeptInner(ExecutionState state, Accumulators lane, int[][] outPos, List<int> keptDims, int[] denseStride, List<(long CellOffset, int[] RowOffsets)> buckets, int inner, int innerLen, SimdPath path, int keptCount)
+    {
+        /// <summary>Kept outer indices (the product of the kept dims' lengths, innermost dim excluded).</summary>
+        public int KeptCount => keptCount;
+
+        public static KeptInner Create(ExecutionState state, ChunkGroup[] groups, LogicalDim[] dims, int[][] outPos, SimdPath path, Accumulators lane)
+        {
+            var nl = groups.Length;
+            var inner = nl - 1;
+            var innerLen = groups[inner].Positions.Length;
+            var strides = state.GlobalStrides;
+            var denseStride = new int[nl];
+            var st = 1;
+            for (var j = nl - 1; j >= 0; j--)
+            {
+                denseStride[j] = st;
+                st *= groups[j].Positions.Length;
+            }
+
+            // Outer dims split into kept (cells differ), reduced (rows fold into the same cells) and at most one grouped
+            // dim (rows of one group fold into that group's cells): each bucket is the set of rows sharing cells.
+            var keptDims = new List<int>();
+            var redDims = new List<int>();
+            var grouped = -1;
+            for (var j = 0; j < inner; j++)
+            {
+                switch (dims[j].Role)
+                {
+                    case DimRole.Reduced: redDims.Add(j); break;
+                    case DimRole.Grouped: grouped = j; break;
+                    default: keptDims.Add(j); break;
+                }
+            }
+
+            var redCount = 1;
+            foreach (var j in redDims)
+            {
+                redCount *= groups[j].Positions.Length;
+            }
+
+            var redOffsets = new int[redCount];
+            var ri = new int[redDims.Count];
+            for (var r = 0; r < redCount; r++)
+            {
+                var off = 0;
+                for (var k = 0; k < redDims.Count; k++)
+                {
+                    off += ri[k] * denseStride[redDims[k]];
+                }
+
+                redOffsets[r] = off;
+                for (var k = redDims.Count - 1; k >= 0; k--)
+                {
+                    if (++ri[k] < groups[redDims[k]].Positions.Length)
+                    {
+                        break;
+                    }
+
+                    ri[k] = 0;
+                }
+            }
+
+            var buckets = new List<(long CellOffset, int[] RowOffsets)>();
+            if (grouped < 0)
+            {
+                buckets.Add((0, redOffsets));
+            }
+            else
+            {
+                var byGroup = new SortedDictionary<int, List<int>>();
+                var gp = outPos[grouped];
+                for (var l = 0; l < gp.Length; l++)
+                {
+                    if (!byGroup.TryGetValue(gp[l], out var rows))
+                    {
+                        byGroup[gp[l]] = rows = [];
+                    }
+
+                    foreach (var r in redOffsets)
+                    {
+                        rows.Add(r + (l * denseStride[grouped]));
+                    }
+                }
+
+                foreach (var kv in byGroup)
+                {
+                    buckets.Add((kv.Key * strides[grouped], [.. kv.Value]));
+                }
+            }
+
+            var keptCount = 1;
+            foreach (var j in keptDims)
+            {
+                keptCount *= groups[j].Positions.Length;
+            }
+
+            return new KeptInner(state, lane, outPos, keptDims, denseStride, buckets, inner, innerLen, path, keptCount);
+        }
+
+        /// <summary>
+        /// The same reduction restricted to the rows at box offsets [<paramref name="from"/>, <paramref name="to"/>) (the
+        /// leading dim is not kept, so every row offset is a whole leading row), read from a buffer that starts at box
+        /// offset <paramref name="bufferBase"/>.
+        /// </summary>
+        public KeptInner Window(long from, long to, long bufferBase)
+        {
+            var window = new List<(long CellOffset, int[] RowOffsets)>(buckets.Count);
+            foreach (var (cellOffset, rowOffsets) in buckets)
+            {
+                var n = 0;
+                foreach (var r in rowOffsets)
+                {
+                    n += r >= from && r < to ? 1 : 0;
+                }
+
+                if (n == 0)
+                {
+                    continue;
+                }
+
+                var shifted = new int[n];
+                n = 0;
+                foreach (var r in rowOffsets)
+                {
+                    if (r >= from && r < to)
+                    {
+                        shifted[n++] = (int)(r - bufferBase);
+                    }
+                }
+
+                window.Add((cellOffset, shifted));
+            }
+
+            return new KeptInner(state, lane, outPos, keptDims, denseStride, window, inner, innerLen, path, keptCount);
+        }
+
+        /// <summary>Kept indices [from, to) in odometer order (last kept dim fastest), for the moments the query's ops need.</summary>
         public void Run<T, TL>(T[] boxArray, int boxLength, int from, int to)
             where T : unmanaged
             where TL : IWideningLoader<T>
         {
+            if (from >= to)
+            {
+                return;
+            }
+
+            switch (state.Moments)
+            {
+                case MomentSets.NoMinMax: Run<T, TL, NoMinMax>(boxArray, boxLength, from, to); break;
+                case MomentSets.NoM2: Run<T, TL, NoM2>(boxArray, boxLength, from, to); break;
+                case MomentSets.CountSum: Run<T, TL, CountSum>(boxArray, boxLength, from, to); break;
+                default: Run<T, TL, AllMoments>(boxArray, boxLength, from, to); break;
+            }
+        }
+
+        private void Run<T, TL, TSet>(T[] boxArray, int boxLength, int from, int to)
+            where T : unmanaged
+            where TL : IWideningLoader<T>
+            where TSet : IMomentSet
+        {
+
             var box = new ReadOnlySpan<T>(boxArray, 0, boxLength);
             var strides = state.GlobalStrides;
-            var count = state.Count!;
-            var sum = state.Sum!;
-            var m2 = state.M2!;
-            var min = state.Min!;
-            var max = state.Max!;
+            var count = lane.Count;
+            var sum = lane.Sum;
+            var m2 = lane.M2;
+            var min = lane.Min;
+            var max = lane.Max;
+            var locked = !state.PrivateLanes;
             var ki = new int[keptDims.Count];
             var rest = from;
             for (var k = keptDims.Count - 1; k >= 0; k--)
@@ -298,15 +424,22 @@ internal static class ChunkReducer
                     cellBase += outPos[j][ki[k]] * strides[j];
                 }
 
-                // Each (kept index, bucket) covers its own cells of this chunk; other chunks may cover them too, hence the locks.
+                // Each (kept index, bucket) covers its own cells of this chunk; other chunks may cover them too in a
+                // shared lane, hence the locks there.
                 foreach (var (cellOffset, rowOffsets) in buckets)
                 {
                     var c0 = cellBase + cellOffset;
                     var g = (int)c0;
+                    if (!locked)
+                    {
+                        ColumnKernels.MomentsInto<TL, T, TSet>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
+                        continue;
+                    }
+
                     state.EnterCells(c0, innerLen);
                     try
                     {
-                        ColumnKernels.MomentsInto<TL, T>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
+                        ColumnKernels.MomentsInto<TL, T, TSet>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
                     }
                     finally
                     {
@@ -341,16 +474,21 @@ internal static class ChunkReducer
         return b;
     }
 
-    private static void MergeIntoOutput(ExecutionState state, LogicalDim[] dims, int[] lmin, int[] lext, int cells, double[] cnt, double[] sum, double[] m2, double[] mn, double[] mx)
+    private static void MergeIntoOutput(ExecutionState state, Accumulators lane, LogicalDim[] dims, int[] lmin, int[] lext, int cells, double[] cnt, double[] sum, double[] m2, double[] mn, double[] mx)
     {
         var nl = dims.Length;
-        var gCount = state.Count!;
-        var gSum = state.Sum!;
-        var gM2 = state.M2!;
-        var gMin = state.Min!;
-        var gMax = state.Max!;
+        var gCount = lane.Count;
+        var gSum = lane.Sum;
+        var gM2 = lane.M2;
+        var gMin = lane.Min;
+        var gMax = lane.Max;
         var li = new int[nl];
-        state.EnterAll();
+        var locked = !state.PrivateLanes;
+        if (locked)
+        {
+            state.EnterAll();
+        }
+
         try
         {
             for (var c = 0; c < cells; c++)
@@ -379,7 +517,10 @@ internal static class ChunkReducer
         }
         finally
         {
-            state.ExitAll();
+            if (locked)
+            {
+                state.ExitAll();
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+using Proxima.Compute.Kernels;
 using Proxima.Compute.Planning;
 
 namespace Proxima.Compute.Execution;
@@ -124,13 +125,22 @@ internal sealed class ExecutionState
         }
         if (plan.IsReduce)
         {
-            Count = new double[CellCount];
-            Sum = new double[CellCount];
-            M2 = new double[CellCount];
-            Min = new double[CellCount];
-            Max = new double[CellCount];
-            Array.Fill(Min, double.PositiveInfinity);
-            Array.Fill(Max, double.NegativeInfinity);
+            bool m2 = false, minMax = false;
+            foreach (var op in plan.Spec.Reduce!.Ops)
+            {
+                m2 |= op is Query.ReduceOp.Std or Query.ReduceOp.Var;
+                minMax |= op is Query.ReduceOp.Min or Query.ReduceOp.Max;
+            }
+
+            Moments = (m2, minMax) switch
+            {
+                (true, true) => MomentSets.All,
+                (true, false) => MomentSets.NoMinMax,
+                (false, true) => MomentSets.NoM2,
+                _ => MomentSets.CountSum,
+            };
+            Shared = new Accumulators(CellCount);
+            _freeLanes.Push(Shared);
         }
         else
         {
@@ -140,6 +150,12 @@ internal sealed class ExecutionState
     }
 
     public QueryPlan Plan { get; }
+
+    /// <summary>
+    /// The moments the ops need on the column path (the others keep their empty values: M2 0, min +inf, max -inf;
+    /// the span path always computes all five).
+    /// </summary>
+    public MomentSets Moments { get; }
 
     public int ChunkLength { get; }
 
@@ -152,16 +168,69 @@ internal sealed class ExecutionState
 
     public int CellCount { get; }
 
+    /// <summary>The accumulators the partial result reports (null without reduce).</summary>
+    public Accumulators? Shared { get; }
+
     /// <summary>Counts in float64 (exact below 2^53) so the kernels merge them in vector lanes; long on the wire.</summary>
-    public double[]? Count { get; }
+    public double[]? Count => Shared?.Count;
 
-    public double[]? Sum { get; }
+    public double[]? Sum => Shared?.Sum;
 
-    public double[]? M2 { get; }
+    public double[]? M2 => Shared?.M2;
 
-    public double[]? Min { get; }
+    public double[]? Min => Shared?.Min;
 
-    public double[]? Max { get; }
+    public double[]? Max => Shared?.Max;
+
+    /// <summary>
+    /// True when each chunk in flight merges into accumulators of its own (a lane) without locks, the lanes merged
+    /// into <see cref="Shared"/> at the end: with several chunks in flight and an output box no larger than one
+    /// chunk's values (so memory stays within twice chunks in flight × chunk). Otherwise every chunk merges into
+    /// <see cref="Shared"/> holding the stripe locks of its cells — which a thread preempted on a loaded machine
+    /// holds while the other waits.
+    /// </summary>
+    public bool PrivateLanes => Shared is not null && ChunksInFlight > 1 && (long)CellCount * 5 * 8 <= (long)ChunkLength * 4;
+
+    /// <summary>Accumulators for one chunk: a free lane (or a new one) with <see cref="PrivateLanes"/>, else <see cref="Shared"/>.</summary>
+    public Accumulators RentLane()
+    {
+        if (!PrivateLanes)
+        {
+            return Shared!;
+        }
+
+        lock (_lanesLock)
+        {
+            if (_freeLanes.TryPop(out var lane))
+            {
+                return lane;
+            }
+        }
+
+        var created = new Accumulators(CellCount);
+        lock (_lanesLock)
+        {
+            _extraLanes.Add(created);
+        }
+
+        return created;
+    }
+
+    /// <summary>Gives back what <see cref="RentLane"/> returned.</summary>
+    public void ReturnLane(Accumulators lane)
+    {
+        if (PrivateLanes)
+        {
+            lock (_lanesLock)
+            {
+                _freeLanes.Push(lane);
+            }
+        }
+    }
+
+    private readonly Stack<Accumulators> _freeLanes = new();
+    private readonly List<Accumulators> _extraLanes = [];
+    private readonly Lock _lanesLock = new();
 
     public double[]? Values { get; }
 
@@ -210,6 +279,21 @@ internal sealed class ExecutionState
 
     /// <summary>Chunk and box buffers, at most one of each per chunk in flight.</summary>
     public BufferSet Buffers { get; } = new();
+
+    /// <summary>Decoded bytes a chunk is reduced in, or 0 (see <see cref="ExecutionOptions.PieceBytes"/>).</summary>
+    public int PieceBytes { get; init; }
+
+    /// <summary>Chunks processed at once (<see cref="ExecutionOptions.MaxChunksInFlight"/>).</summary>
+    public int ChunksInFlight { get; init; } = 1;
+
+    /// <summary>
+    /// True when whole chunks may be reduced a piece of leading rows at a time: a float32 reduction in storage dim
+    /// order whose leading dim is reduced or grouped and whose innermost dim is kept (the column kernel's rows are
+    /// then whole leading rows).
+    /// </summary>
+    public bool CanReduceInPieces =>
+        Plan.IsReduce && !Plan.Source.IsDouble && _orderedAsSource && Plan.LogicalDims.Length >= 2
+        && Plan.LogicalDims[0].Role != DimRole.Kept && Plan.LogicalDims[^1].Role == DimRole.Kept;
 
     /// <summary>Per-phase times, when a benchmark asked for them.</summary>
     public ExecutionTimings? Timings { get; init; }
@@ -261,6 +345,12 @@ internal sealed class ExecutionState
 
     public PartialResult ToPartial(int chunksDone, long bytesRead)
     {
+        foreach (var lane in _extraLanes)
+        {
+            Shared!.MergeFrom(lane);
+        }
+
+        _extraLanes.Clear();
         var plan = Plan;
         var dims = new List<string>();
         var shape = new List<int>();

@@ -151,6 +151,22 @@ internal sealed class GridSourceAdapter : IGridSource
     public ValueTask<long> ReadChunkElementsAsync(int[] chunkIndex, int[] elements, Memory<double> destination, CancellationToken cancellationToken) =>
         _variable.ReadChunkElementsAsync<double>(ToLong(chunkIndex), elements, destination, cancellationToken);
 
+    public async ValueTask<IChunkRanges?> OpenChunkRangesAsync(int[] chunkIndex, CancellationToken cancellationToken) =>
+        IsDouble || await _variable.OpenChunkRangesAsync<float>(ToLong(chunkIndex), cancellationToken).ConfigureAwait(false) is not { } ranges
+            ? null
+            : new Ranges(ranges, _storedChunkBytes);
+
+    private sealed class Ranges(ChunkRanges<float> ranges, long bytesRead) : IChunkRanges
+    {
+        public int BlockElements => ranges.BlockElements;
+
+        public long BytesRead => bytesRead;
+
+        public void Read(int start, Span<float> destination) => ranges.Read(start, destination);
+
+        public void Dispose() => ranges.Dispose();
+    }
+
     private static long[] ToLong(int[] idx)
     {
         var r = new long[idx.Length];

@@ -46,4 +46,24 @@ internal interface IGridSource
     /// <inheritdoc cref="ReadChunkElementsAsync(int[], int[], Memory{float}, CancellationToken)"/>
     ValueTask<long> ReadChunkElementsAsync(int[] chunkIndex, int[] elements, Memory<double> destination, CancellationToken cancellationToken) =>
         ReadChunkAsync(chunkIndex, destination, cancellationToken);
+
+    /// <summary>
+    /// Opens one float32 chunk for decoding a range of elements at a time (decoded as <see cref="ReadChunkAsync(int[], Memory{float}, CancellationToken)"/>
+    /// decodes), or null when the source cannot (the executor then reads the chunk whole).
+    /// </summary>
+    ValueTask<IChunkRanges?> OpenChunkRangesAsync(int[] chunkIndex, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IChunkRanges?>(null);
+}
+
+/// <summary>A chunk opened by <see cref="IGridSource.OpenChunkRangesAsync"/>; not thread-safe.</summary>
+internal interface IChunkRanges : IDisposable
+{
+    /// <summary>Elements of one compressed block: ranges on multiples of it decode every block once.</summary>
+    int BlockElements { get; }
+
+    /// <summary>Bytes read from storage for the chunk.</summary>
+    long BytesRead { get; }
+
+    /// <summary>Decodes chunk elements [<paramref name="start"/>, + destination.Length) into <paramref name="destination"/>.</summary>
+    void Read(int start, Span<float> destination);
 }

@@ -8,9 +8,11 @@ namespace Proxima.Compute.Kernels;
 /// <summary>
 /// The column kernel fused with the merge: for each of <c>n</c> columns over a set of rows (element (r, i) is
 /// <c>x[rowOffsets[r] + i]</c>) it computes count/sum/min/max and then M2 about the column's own mean in registers,
-/// and merges that partial into the accumulators with Chan's formula — the operations of
-/// <see cref="ChanMerge.Into(ref double, ref double, ref double, ref double, ref double, double, double, double, double, double)"/>
-/// in the same order, so the vector paths equal the scalar one. Each accumulator cell is read and written once per call.
+/// and merges that partial into the accumulators with Chan's formula
+/// (<see cref="ChanMerge.Into(ref double, ref double, ref double, ref double, ref double, double, double, double, double, double)"/>;
+/// the vector paths write its correction δ²·n_a·n_b/n as (S_b·n_a − S_a·n_b)² / (n_a·n_b·n) with a fused multiply-add,
+/// one division instead of three, and the unmasked pass takes the column mean as S·(1/rows): equal to the scalar
+/// formula to 1e-12 relative, the same rounding error class). Each accumulator cell is read and written once per call.
 /// </summary>
 /// <remarks>
 /// Two column vectors go through the row loop together (two independent dependency chains per accumulator, so the
@@ -26,7 +28,17 @@ internal static unsafe class ColumnKernels
 
     public static void MomentsInto<TL, T>(ReadOnlySpan<T> x, ReadOnlySpan<int> rowOffsets, int n, Span<double> count, Span<double> sum, Span<double> m2, Span<double> min, Span<double> max, SimdPath path = SimdPath.Vector512)
         where TL : IWideningLoader<T>
+        where T : unmanaged =>
+        MomentsInto<TL, T, AllMoments>(x, rowOffsets, n, count, sum, m2, min, max, path);
+
+    /// <summary>
+    /// The same for the moments of <typeparamref name="TSet"/> only: without M2 there is no second pass over the rows
+    /// and no division in the merge; without min/max those accumulators are neither read nor written.
+    /// </summary>
+    public static void MomentsInto<TL, T, TSet>(ReadOnlySpan<T> x, ReadOnlySpan<int> rowOffsets, int n, Span<double> count, Span<double> sum, Span<double> m2, Span<double> min, Span<double> max, SimdPath path = SimdPath.Vector512)
+        where TL : IWideningLoader<T>
         where T : unmanaged
+        where TSet : IMomentSet
     {
         if (count.Length < n || sum.Length < n || m2.Length < n || min.Length < n || max.Length < n)
         {
@@ -48,16 +60,16 @@ internal static unsafe class ColumnKernels
         {
             for (; i + 16 <= n; i += 16)
             {
-                if (!Pair512<TL, T>(ref xs, rowOffsets, i, a))
+                if (!Pair512<TL, T, TSet>(ref xs, rowOffsets, i, a))
                 {
-                    Masked512<TL, T>(ref xs, rowOffsets, i, a);
-                    Masked512<TL, T>(ref xs, rowOffsets, i + 8, a);
+                    Masked512<TL, T, TSet>(ref xs, rowOffsets, i, a);
+                    Masked512<TL, T, TSet>(ref xs, rowOffsets, i + 8, a);
                 }
             }
 
             for (; i + 8 <= n; i += 8)
             {
-                Masked512<TL, T>(ref xs, rowOffsets, i, a);
+                Masked512<TL, T, TSet>(ref xs, rowOffsets, i, a);
             }
         }
 
@@ -65,16 +77,16 @@ internal static unsafe class ColumnKernels
         {
             for (; i + 8 <= n; i += 8)
             {
-                if (!Pair256<TL, T>(ref xs, rowOffsets, i, a))
+                if (!Pair256<TL, T, TSet>(ref xs, rowOffsets, i, a))
                 {
-                    Masked256<TL, T>(ref xs, rowOffsets, i, a);
-                    Masked256<TL, T>(ref xs, rowOffsets, i + 4, a);
+                    Masked256<TL, T, TSet>(ref xs, rowOffsets, i, a);
+                    Masked256<TL, T, TSet>(ref xs, rowOffsets, i + 4, a);
                 }
             }
 
             for (; i + 4 <= n; i += 4)
             {
-                Masked256<TL, T>(ref xs, rowOffsets, i, a);
+                Masked256<TL, T, TSet>(ref xs, rowOffsets, i, a);
             }
         }
 
@@ -82,7 +94,7 @@ internal static unsafe class ColumnKernels
         {
             for (; i + 2 <= n; i += 2)
             {
-                Masked128<TL, T>(ref xs, rowOffsets, i, a);
+                Masked128<TL, T, TSet>(ref xs, rowOffsets, i, a);
             }
         }
 
@@ -96,30 +108,37 @@ internal static unsafe class ColumnKernels
                 {
                     c++;
                     s += v;
-                    lo = Math.Min(lo, v);
-                    hi = Math.Max(hi, v);
+                    if (TSet.MinMax)
+                    {
+                        lo = Math.Min(lo, v);
+                        hi = Math.Max(hi, v);
+                    }
                 }
             }
 
-            var mu = s / c;
             double q = 0;
-            foreach (var off in rowOffsets)
+            if (TSet.M2)
             {
-                var v = TL.Load(ref xs, (nuint)(off + i));
-                if (!double.IsNaN(v))
+                var mu = s / c;
+                foreach (var off in rowOffsets)
                 {
-                    q += (v - mu) * (v - mu);
+                    var v = TL.Load(ref xs, (nuint)(off + i));
+                    if (!double.IsNaN(v))
+                    {
+                        q += (v - mu) * (v - mu);
+                    }
                 }
             }
 
-            ChanMerge.Into(ref a.Count(i), ref a.Sum(i), ref a.M2(i), ref a.Min(i), ref a.Max(i), c, s, q, lo, hi);
+            MergeScalar<TSet>(a, i, c, s, q, lo, hi);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Pair512<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+    private static bool Pair512<TL, T, TSet>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
         where TL : IWideningLoader<T>
         where T : unmanaged
+        where TSet : IMomentSet
     {
         var s0 = Vector512<double>.Zero;
         var s1 = s0;
@@ -135,10 +154,13 @@ internal static unsafe class ColumnKernels
             var v1 = TL.Load512(ref xs, o + 8);
             s0 += v0;
             s1 += v1;
-            l0 = Vector512.MinNative(l0, v0);
-            l1 = Vector512.MinNative(l1, v1);
-            h0 = Vector512.MaxNative(h0, v0);
-            h1 = Vector512.MaxNative(h1, v1);
+            if (TSet.MinMax)
+            {
+                l0 = Vector512.MinNative(l0, v0);
+                l1 = Vector512.MinNative(l1, v1);
+                h0 = Vector512.MaxNative(h0, v0);
+                h1 = Vector512.MaxNative(h1, v1);
+            }
         }
 
         if (!Vector512.EqualsAll(s0, s0) || !Vector512.EqualsAll(s1, s1))
@@ -147,27 +169,32 @@ internal static unsafe class ColumnKernels
         }
 
         var c = Vector512.Create((double)rowOffsets.Length);
-        var mu0 = s0 / c;
-        var mu1 = s1 / c;
         var q0 = Vector512<double>.Zero;
         var q1 = q0;
-        foreach (var off in rowOffsets)
+        if (TSet.M2)
         {
-            var o = (nuint)(off + i);
-            var d0 = TL.Load512(ref xs, o) - mu0;
-            var d1 = TL.Load512(ref xs, o + 8) - mu1;
-            q0 += d0 * d0;
-            q1 += d1 * d1;
+            var inverse = Vector512.Create(1.0 / rowOffsets.Length);
+            var mu0 = s0 * inverse;
+            var mu1 = s1 * inverse;
+            foreach (var off in rowOffsets)
+            {
+                var o = (nuint)(off + i);
+                var d0 = TL.Load512(ref xs, o) - mu0;
+                var d1 = TL.Load512(ref xs, o + 8) - mu1;
+                q0 += d0 * d0;
+                q1 += d1 * d1;
+            }
         }
 
-        Merge(c, s0, q0, l0, h0, a, (nuint)i);
-        Merge(c, s1, q1, l1, h1, a, (nuint)i + 8);
+        Merge<TSet>(c, s0, q0, l0, h0, a, (nuint)i);
+        Merge<TSet>(c, s1, q1, l1, h1, a, (nuint)i + 8);
         return true;
     }
 
-    private static void Masked512<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+    private static void Masked512<TL, T, TSet>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
         where TL : IWideningLoader<T>
         where T : unmanaged
+        where TSet : IMomentSet
     {
         var one = Vector512<double>.One;
         var vc = Vector512<double>.Zero;
@@ -180,26 +207,33 @@ internal static unsafe class ColumnKernels
             var m = Vector512.Equals(v, v);
             vc += Vector512.BitwiseAnd(m, one);
             vs += Vector512.BitwiseAnd(m, v);
-            vl = Vector512.ConditionalSelect(m, Vector512.MinNative(vl, v), vl);
-            vh = Vector512.ConditionalSelect(m, Vector512.MaxNative(vh, v), vh);
+            if (TSet.MinMax)
+            {
+                vl = Vector512.ConditionalSelect(m, Vector512.MinNative(vl, v), vl);
+                vh = Vector512.ConditionalSelect(m, Vector512.MaxNative(vh, v), vh);
+            }
         }
 
-        var mu = vs / vc;
         var vq = Vector512<double>.Zero;
-        foreach (var off in rowOffsets)
+        if (TSet.M2)
         {
-            var v = TL.Load512(ref xs, (nuint)(off + i));
-            var d = v - mu;
-            vq += Vector512.BitwiseAnd(Vector512.Equals(v, v), d * d);
+            var mu = vs / vc;
+            foreach (var off in rowOffsets)
+            {
+                var v = TL.Load512(ref xs, (nuint)(off + i));
+                var d = v - mu;
+                vq += Vector512.BitwiseAnd(Vector512.Equals(v, v), d * d);
+            }
         }
 
-        Merge(vc, vs, vq, vl, vh, a, (nuint)i);
+        Merge<TSet>(vc, vs, vq, vl, vh, a, (nuint)i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Pair256<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+    private static bool Pair256<TL, T, TSet>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
         where TL : IWideningLoader<T>
         where T : unmanaged
+        where TSet : IMomentSet
     {
         var s0 = Vector256<double>.Zero;
         var s1 = s0;
@@ -215,10 +249,13 @@ internal static unsafe class ColumnKernels
             var v1 = TL.Load256(ref xs, o + 4);
             s0 += v0;
             s1 += v1;
-            l0 = Vector256.MinNative(l0, v0);
-            l1 = Vector256.MinNative(l1, v1);
-            h0 = Vector256.MaxNative(h0, v0);
-            h1 = Vector256.MaxNative(h1, v1);
+            if (TSet.MinMax)
+            {
+                l0 = Vector256.MinNative(l0, v0);
+                l1 = Vector256.MinNative(l1, v1);
+                h0 = Vector256.MaxNative(h0, v0);
+                h1 = Vector256.MaxNative(h1, v1);
+            }
         }
 
         if (!Vector256.EqualsAll(s0, s0) || !Vector256.EqualsAll(s1, s1))
@@ -227,27 +264,32 @@ internal static unsafe class ColumnKernels
         }
 
         var c = Vector256.Create((double)rowOffsets.Length);
-        var mu0 = s0 / c;
-        var mu1 = s1 / c;
         var q0 = Vector256<double>.Zero;
         var q1 = q0;
-        foreach (var off in rowOffsets)
+        if (TSet.M2)
         {
-            var o = (nuint)(off + i);
-            var d0 = TL.Load256(ref xs, o) - mu0;
-            var d1 = TL.Load256(ref xs, o + 4) - mu1;
-            q0 += d0 * d0;
-            q1 += d1 * d1;
+            var inverse = Vector256.Create(1.0 / rowOffsets.Length);
+            var mu0 = s0 * inverse;
+            var mu1 = s1 * inverse;
+            foreach (var off in rowOffsets)
+            {
+                var o = (nuint)(off + i);
+                var d0 = TL.Load256(ref xs, o) - mu0;
+                var d1 = TL.Load256(ref xs, o + 4) - mu1;
+                q0 += d0 * d0;
+                q1 += d1 * d1;
+            }
         }
 
-        Merge(c, s0, q0, l0, h0, a, (nuint)i);
-        Merge(c, s1, q1, l1, h1, a, (nuint)i + 4);
+        Merge<TSet>(c, s0, q0, l0, h0, a, (nuint)i);
+        Merge<TSet>(c, s1, q1, l1, h1, a, (nuint)i + 4);
         return true;
     }
 
-    private static void Masked256<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+    private static void Masked256<TL, T, TSet>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
         where TL : IWideningLoader<T>
         where T : unmanaged
+        where TSet : IMomentSet
     {
         var one = Vector256<double>.One;
         var vc = Vector256<double>.Zero;
@@ -260,25 +302,32 @@ internal static unsafe class ColumnKernels
             var m = Vector256.Equals(v, v);
             vc += Vector256.BitwiseAnd(m, one);
             vs += Vector256.BitwiseAnd(m, v);
-            vl = Vector256.ConditionalSelect(m, Vector256.MinNative(vl, v), vl);
-            vh = Vector256.ConditionalSelect(m, Vector256.MaxNative(vh, v), vh);
+            if (TSet.MinMax)
+            {
+                vl = Vector256.ConditionalSelect(m, Vector256.MinNative(vl, v), vl);
+                vh = Vector256.ConditionalSelect(m, Vector256.MaxNative(vh, v), vh);
+            }
         }
 
-        var mu = vs / vc;
         var vq = Vector256<double>.Zero;
-        foreach (var off in rowOffsets)
+        if (TSet.M2)
         {
-            var v = TL.Load256(ref xs, (nuint)(off + i));
-            var d = v - mu;
-            vq += Vector256.BitwiseAnd(Vector256.Equals(v, v), d * d);
+            var mu = vs / vc;
+            foreach (var off in rowOffsets)
+            {
+                var v = TL.Load256(ref xs, (nuint)(off + i));
+                var d = v - mu;
+                vq += Vector256.BitwiseAnd(Vector256.Equals(v, v), d * d);
+            }
         }
 
-        Merge(vc, vs, vq, vl, vh, a, (nuint)i);
+        Merge<TSet>(vc, vs, vq, vl, vh, a, (nuint)i);
     }
 
-    private static void Masked128<TL, T>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+    private static void Masked128<TL, T, TSet>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
         where TL : IWideningLoader<T>
         where T : unmanaged
+        where TSet : IMomentSet
     {
         var one = Vector128<double>.One;
         var vc = Vector128<double>.Zero;
@@ -291,77 +340,133 @@ internal static unsafe class ColumnKernels
             var m = Vector128.Equals(v, v);
             vc += Vector128.BitwiseAnd(m, one);
             vs += Vector128.BitwiseAnd(m, v);
-            vl = Vector128.ConditionalSelect(m, Vector128.MinNative(vl, v), vl);
-            vh = Vector128.ConditionalSelect(m, Vector128.MaxNative(vh, v), vh);
+            if (TSet.MinMax)
+            {
+                vl = Vector128.ConditionalSelect(m, Vector128.MinNative(vl, v), vl);
+                vh = Vector128.ConditionalSelect(m, Vector128.MaxNative(vh, v), vh);
+            }
         }
 
-        var mu = vs / vc;
         var vq = Vector128<double>.Zero;
-        foreach (var off in rowOffsets)
+        if (TSet.M2)
         {
-            var v = TL.Load128(ref xs, (nuint)(off + i));
-            var d = v - mu;
-            vq += Vector128.BitwiseAnd(Vector128.Equals(v, v), d * d);
+            var mu = vs / vc;
+            foreach (var off in rowOffsets)
+            {
+                var v = TL.Load128(ref xs, (nuint)(off + i));
+                var d = v - mu;
+                vq += Vector128.BitwiseAnd(Vector128.Equals(v, v), d * d);
+            }
         }
 
-        Merge(vc, vs, vq, vl, vh, a, (nuint)i);
+        Merge<TSet>(vc, vs, vq, vl, vh, a, (nuint)i);
     }
 
     /// <summary>Chan's merge of a column partial (nb, sb, qb, lb, hb) into the accumulators at <paramref name="i"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Merge(Vector512<double> nb, Vector512<double> sb, Vector512<double> qb, Vector512<double> lb, Vector512<double> hb, Acc a, nuint i)
+    private static void Merge<TSet>(Vector512<double> nb, Vector512<double> sb, Vector512<double> qb, Vector512<double> lb, Vector512<double> hb, Acc a, nuint i)
+        where TSet : IMomentSet
     {
         var na = Vector512.LoadUnsafe(ref a.Count(0), i);
         var sa = Vector512.LoadUnsafe(ref a.Sum(0), i);
-        var qa = Vector512.LoadUnsafe(ref a.M2(0), i);
         var emptyA = Vector512.Equals(na, Vector512<double>.Zero);
         var emptyB = Vector512.Equals(nb, Vector512<double>.Zero);
         var nt = na + nb;
-        var delta = (sb / nb) - (sa / na);
-        var q = qa + qb + (delta * delta * (na * nb / nt));
+        if (TSet.M2)
+        {
+            var qa = Vector512.LoadUnsafe(ref a.M2(0), i);
+            var d = Vector512.FusedMultiplyAdd(sb, na, -(sa * nb));
+            var q = qa + qb + (d * d / (na * nb * nt));
+            Vector512.ConditionalSelect(emptyA, qb, Vector512.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
+        }
+
         Vector512.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
         Vector512.ConditionalSelect(emptyA, sb, Vector512.ConditionalSelect(emptyB, sa, sa + sb)).StoreUnsafe(ref a.Sum(0), i);
-        Vector512.ConditionalSelect(emptyA, qb, Vector512.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
-        Vector512.MinNative(Vector512.LoadUnsafe(ref a.Min(0), i), lb).StoreUnsafe(ref a.Min(0), i);
-        Vector512.MaxNative(Vector512.LoadUnsafe(ref a.Max(0), i), hb).StoreUnsafe(ref a.Max(0), i);
+        if (TSet.MinMax)
+        {
+            Vector512.MinNative(Vector512.LoadUnsafe(ref a.Min(0), i), lb).StoreUnsafe(ref a.Min(0), i);
+            Vector512.MaxNative(Vector512.LoadUnsafe(ref a.Max(0), i), hb).StoreUnsafe(ref a.Max(0), i);
+        }
     }
 
-    /// <inheritdoc cref="Merge(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint)"/>
+    /// <inheritdoc cref="Merge{TSet}(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Merge(Vector256<double> nb, Vector256<double> sb, Vector256<double> qb, Vector256<double> lb, Vector256<double> hb, Acc a, nuint i)
+    private static void Merge<TSet>(Vector256<double> nb, Vector256<double> sb, Vector256<double> qb, Vector256<double> lb, Vector256<double> hb, Acc a, nuint i)
+        where TSet : IMomentSet
     {
         var na = Vector256.LoadUnsafe(ref a.Count(0), i);
         var sa = Vector256.LoadUnsafe(ref a.Sum(0), i);
-        var qa = Vector256.LoadUnsafe(ref a.M2(0), i);
         var emptyA = Vector256.Equals(na, Vector256<double>.Zero);
         var emptyB = Vector256.Equals(nb, Vector256<double>.Zero);
         var nt = na + nb;
-        var delta = (sb / nb) - (sa / na);
-        var q = qa + qb + (delta * delta * (na * nb / nt));
+        if (TSet.M2)
+        {
+            var qa = Vector256.LoadUnsafe(ref a.M2(0), i);
+            var d = Vector256.FusedMultiplyAdd(sb, na, -(sa * nb));
+            var q = qa + qb + (d * d / (na * nb * nt));
+            Vector256.ConditionalSelect(emptyA, qb, Vector256.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
+        }
+
         Vector256.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
         Vector256.ConditionalSelect(emptyA, sb, Vector256.ConditionalSelect(emptyB, sa, sa + sb)).StoreUnsafe(ref a.Sum(0), i);
-        Vector256.ConditionalSelect(emptyA, qb, Vector256.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
-        Vector256.MinNative(Vector256.LoadUnsafe(ref a.Min(0), i), lb).StoreUnsafe(ref a.Min(0), i);
-        Vector256.MaxNative(Vector256.LoadUnsafe(ref a.Max(0), i), hb).StoreUnsafe(ref a.Max(0), i);
+        if (TSet.MinMax)
+        {
+            Vector256.MinNative(Vector256.LoadUnsafe(ref a.Min(0), i), lb).StoreUnsafe(ref a.Min(0), i);
+            Vector256.MaxNative(Vector256.LoadUnsafe(ref a.Max(0), i), hb).StoreUnsafe(ref a.Max(0), i);
+        }
     }
 
-    /// <inheritdoc cref="Merge(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint)"/>
+    /// <inheritdoc cref="Merge{TSet}(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Merge(Vector128<double> nb, Vector128<double> sb, Vector128<double> qb, Vector128<double> lb, Vector128<double> hb, Acc a, nuint i)
+    private static void Merge<TSet>(Vector128<double> nb, Vector128<double> sb, Vector128<double> qb, Vector128<double> lb, Vector128<double> hb, Acc a, nuint i)
+        where TSet : IMomentSet
     {
         var na = Vector128.LoadUnsafe(ref a.Count(0), i);
         var sa = Vector128.LoadUnsafe(ref a.Sum(0), i);
-        var qa = Vector128.LoadUnsafe(ref a.M2(0), i);
         var emptyA = Vector128.Equals(na, Vector128<double>.Zero);
         var emptyB = Vector128.Equals(nb, Vector128<double>.Zero);
         var nt = na + nb;
-        var delta = (sb / nb) - (sa / na);
-        var q = qa + qb + (delta * delta * (na * nb / nt));
+        if (TSet.M2)
+        {
+            var qa = Vector128.LoadUnsafe(ref a.M2(0), i);
+            var d = Vector128.FusedMultiplyAdd(sb, na, -(sa * nb));
+            var q = qa + qb + (d * d / (na * nb * nt));
+            Vector128.ConditionalSelect(emptyA, qb, Vector128.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
+        }
+
         Vector128.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
         Vector128.ConditionalSelect(emptyA, sb, Vector128.ConditionalSelect(emptyB, sa, sa + sb)).StoreUnsafe(ref a.Sum(0), i);
-        Vector128.ConditionalSelect(emptyA, qb, Vector128.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
-        Vector128.MinNative(Vector128.LoadUnsafe(ref a.Min(0), i), lb).StoreUnsafe(ref a.Min(0), i);
-        Vector128.MaxNative(Vector128.LoadUnsafe(ref a.Max(0), i), hb).StoreUnsafe(ref a.Max(0), i);
+        if (TSet.MinMax)
+        {
+            Vector128.MinNative(Vector128.LoadUnsafe(ref a.Min(0), i), lb).StoreUnsafe(ref a.Min(0), i);
+            Vector128.MaxNative(Vector128.LoadUnsafe(ref a.Max(0), i), hb).StoreUnsafe(ref a.Max(0), i);
+        }
+    }
+
+    /// <summary>Chan's merge of one column's partial, for the moments of <typeparamref name="TSet"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MergeScalar<TSet>(Acc a, int i, double c, double s, double q, double lo, double hi)
+        where TSet : IMomentSet
+    {
+        if (TSet.M2 && TSet.MinMax)
+        {
+            ChanMerge.Into(ref a.Count(i), ref a.Sum(i), ref a.M2(i), ref a.Min(i), ref a.Max(i), c, s, q, lo, hi);
+            return;
+        }
+
+        // The same operations as ChanMerge.Into on the moments kept (its other outputs are not touched).
+        double unusedM2 = 0, unusedMin = double.PositiveInfinity, unusedMax = double.NegativeInfinity;
+        ChanMerge.Into(
+            ref a.Count(i),
+            ref a.Sum(i),
+            ref TSet.M2 ? ref a.M2(i) : ref unusedM2,
+            ref TSet.MinMax ? ref a.Min(i) : ref unusedMin,
+            ref TSet.MinMax ? ref a.Max(i) : ref unusedMax,
+            c,
+            s,
+            q,
+            lo,
+            hi);
     }
 
     /// <summary>
@@ -406,4 +511,55 @@ internal static unsafe class ColumnKernels
 
         public ref double Max(int i) => ref Unsafe.Add(ref _max, i);
     }
+}
+
+/// <summary>Which moments a column reduction keeps (count and sum always): a query's ops decide (see <see cref="MomentSets"/>).</summary>
+internal interface IMomentSet
+{
+    /// <summary>M2 (std, var).</summary>
+    static abstract bool M2 { get; }
+
+    /// <summary>Min and max.</summary>
+    static abstract bool MinMax { get; }
+}
+
+/// <summary>Count, sum, M2, min, max.</summary>
+internal readonly struct AllMoments : IMomentSet
+{
+    public static bool M2 => true;
+
+    public static bool MinMax => true;
+}
+
+/// <summary>Count, sum, M2 (mean, std, var, sum, count).</summary>
+internal readonly struct NoMinMax : IMomentSet
+{
+    public static bool M2 => true;
+
+    public static bool MinMax => false;
+}
+
+/// <summary>Count, sum, min, max (no std/var).</summary>
+internal readonly struct NoM2 : IMomentSet
+{
+    public static bool M2 => false;
+
+    public static bool MinMax => true;
+}
+
+/// <summary>Count and sum (mean, sum, count).</summary>
+internal readonly struct CountSum : IMomentSet
+{
+    public static bool M2 => false;
+
+    public static bool MinMax => false;
+}
+
+/// <summary>The moment set a list of ops needs.</summary>
+internal enum MomentSets
+{
+    All,
+    NoMinMax,
+    NoM2,
+    CountSum,
 }

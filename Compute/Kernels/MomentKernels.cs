@@ -329,7 +329,7 @@ internal static class MomentKernels
     /// <summary>
     /// Exact moments of <paramref name="n"/> columns over a set of rows: element (r, i) is
     /// <c>x[rowOffsets[r] + i]</c>. The destinations are overwritten (not accumulated); see
-    /// <see cref="ColumnKernels.MomentsInto"/> for the form that merges into accumulators.
+    /// <see cref="ColumnKernels.MomentsInto{TL, T}"/> for the form that merges into accumulators.
     /// </summary>
     public static void ColumnMoments<TL, T>(ReadOnlySpan<T> x, ReadOnlySpan<int> rowOffsets, int n, Span<double> count, Span<double> sum, Span<double> m2, Span<double> min, Span<double> max, SimdPath path = SimdPath.Vector512)
         where TL : IWideningLoader<T>

@@ -68,6 +68,50 @@ internal sealed class InMemoryGridSource : IGridSource
         return ValueTask.FromResult((long)i * 8);
     }
 
+    /// <summary>When above 0, float32 chunks open for range reads (<see cref="IGridSource.OpenChunkRangesAsync"/>) with blocks of this many elements.</summary>
+    public int RangeBlockElements { get; init; }
+
+    /// <summary>Range reads opened so far (tests check the executor took the piecewise path).</summary>
+    public int RangesOpened => _rangesOpened;
+
+    private int _rangesOpened;
+
+    public ValueTask<IChunkRanges?> OpenChunkRangesAsync(int[] chunkIndex, CancellationToken cancellationToken)
+    {
+        if (RangeBlockElements <= 0 || IsDouble)
+        {
+            return ValueTask.FromResult<IChunkRanges?>(null);
+        }
+
+        Interlocked.Increment(ref _rangesOpened);
+        var values = new List<float>();
+        foreach (var v in ChunkValues(chunkIndex))
+        {
+            values.Add((float)v);
+        }
+
+        return ValueTask.FromResult<IChunkRanges?>(new Ranges([.. values], RangeBlockElements));
+    }
+
+    /// <summary>A chunk's values; a read must start and end on block boundaries (or the chunk's end), as the executor promises.</summary>
+    private sealed class Ranges(float[] values, int block) : IChunkRanges
+    {
+        public int BlockElements => block;
+
+        public long BytesRead => values.Length * 4L;
+
+        public void Read(int start, Span<float> destination)
+        {
+            Assert.True(start % block == 0, $"range read at {start}, not on a block of {block}");
+            Assert.True((start + destination.Length) % block == 0 || start + destination.Length == values.Length, $"range read ends at {start + destination.Length}");
+            values.AsSpan(start, destination.Length).CopyTo(destination);
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
     private IEnumerable<double> ChunkValues(int[] chunkIndex)
     {
         var nd = Shape.Count;

@@ -199,6 +199,61 @@ public sealed class MomentKernelTests
         }
     }
 
+    /// <summary>
+    /// The column kernel for fewer moments (a query without std/var, or without min/max) equals the full one on the
+    /// moments it keeps and leaves the others' accumulators as they were.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PathsAndLengths))]
+    public void Column_kernel_for_fewer_moments_equals_the_full_one_on_those_it_keeps(int pathId, int n)
+    {
+        var path = (SimdPath)pathId;
+        const int rows = 5;
+        var stride = n + 2;
+        int[] offsets = [2 * stride, 0, 4 * stride, stride, 3 * stride];
+        foreach (var nanRate in new[] { 0.0, 0.3 })
+        {
+            var f = Data(rows * stride, n + 3, nanRate).Select(v => (float)v).ToArray();
+            var start = new double[5][];
+            for (var k = 0; k < 5; k++)
+            {
+                // Accumulators holding a partial (count 3) in every other cell, empty in the rest.
+                start[k] = Enumerable.Range(0, n).Select(i => i % 2 == 0 ? (k switch { 0 => 3.0, 1 => 800.0, 2 => 12.5, 3 => 240.0, _ => 300.0 }) : (k switch { 3 => double.PositiveInfinity, 4 => double.NegativeInfinity, _ => 0.0 })).ToArray();
+            }
+
+            double[][] Run(Action<double[][]> kernel)
+            {
+                var o = start.Select(a => (double[])a.Clone()).ToArray();
+                kernel(o);
+                return o;
+            }
+
+            var all = Run(o => ColumnKernels.MomentsInto<FloatLoader, float, AllMoments>(f, offsets, n, o[0], o[1], o[2], o[3], o[4], path));
+            var noMinMax = Run(o => ColumnKernels.MomentsInto<FloatLoader, float, NoMinMax>(f, offsets, n, o[0], o[1], o[2], o[3], o[4], path));
+            var noM2 = Run(o => ColumnKernels.MomentsInto<FloatLoader, float, NoM2>(f, offsets, n, o[0], o[1], o[2], o[3], o[4], path));
+            var countSum = Run(o => ColumnKernels.MomentsInto<FloatLoader, float, CountSum>(f, offsets, n, o[0], o[1], o[2], o[3], o[4], path));
+            for (var i = 0; i < n; i++)
+            {
+                foreach (var (o, m2, minMax) in new[] { (noMinMax, true, false), (noM2, false, true), (countSum, false, false) })
+                {
+                    Assert.Equal(all[0][i], o[0][i]);
+                    Close(all[1][i], o[1][i], "sum");
+                    if (m2)
+                    {
+                        Close(all[2][i], o[2][i], "m2");
+                    }
+                    else
+                    {
+                        Assert.Equal(start[2][i], o[2][i]);
+                    }
+
+                    Assert.Equal(minMax ? all[3][i] : start[3][i], o[3][i]);
+                    Assert.Equal(minMax ? all[4][i] : start[4][i], o[4][i]);
+                }
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(PathsAndLengths))]
     public void Column_kernel_matches_the_scalar_formula_per_cell(int pathId, int n)

@@ -79,7 +79,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Mean_std_over_time_climatology_and_points_against_xarray_dask()
+    public async Task Mean_std_over_time_against_xarray_dask_and_libblosc()
     {
         if (!Enabled)
         {
@@ -136,17 +136,19 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
 
         var rawLoad = Load();
 
-        async Task<(double Seconds, PartialResult Result, ExecutionTimings Timings)> Ours(string json, int inFlight = InFlight, long? cacheBytes = null)
+        async Task<(double Seconds, PartialResult Result, ExecutionTimings Timings)> Ours(string json, ExecutionOptions? options = null)
         {
             var spec = QuerySpecParser.Parse(json);
             var best = double.MaxValue;
-            PartialResult? r = null;
             ExecutionTimings? bestTimings = null;
+
+            // One untimed run first (see QueryBenchmarks.Ours: the first query of a fresh host runs slow).
+            var r = await QueryExecutor.ExecuteAsync(ds, "era5_bench", spec, options: options ?? new ExecutionOptions { MaxChunksInFlight = InFlight });
             for (var i = 0; i < 3; i++)
             {
                 var timings = new ExecutionTimings();
                 var sw = Stopwatch.StartNew();
-                r = await QueryExecutor.ExecuteAsync(ds, "era5_bench", spec, options: new ExecutionOptions { MaxChunksInFlight = inFlight, CacheBytes = cacheBytes ?? (32L << 20), Timings = timings });
+                r = await QueryExecutor.ExecuteAsync(ds, "era5_bench", spec, options: (options ?? new ExecutionOptions { MaxChunksInFlight = InFlight }) with { Timings = timings });
                 var s = sw.Elapsed.TotalSeconds;
                 if (s < best)
                 {
@@ -155,7 +157,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
                 }
             }
 
-            return (best, r!, bestTimings!);
+            return (best, r, bestTimings!);
         }
 
         var (ours, result, t) = await Ours(MeanStd);
@@ -164,33 +166,35 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         var perChunk = (TimeSpan x) => x.TotalMilliseconds / n;
         var storageMs = storageS * 1000 / chunks.Length;
 
-        // Which layout the executor picked (ExecutionOptions.CacheBytes), and libblosc alone in that same layout.
-        var oneAtATime = (long)chunkBytes * InFlight > new ExecutionOptions().CacheBytes;
-        var raw = oneAtATime ? rawSerial2 : rawPar;
-        var layout = oneAtATime ? $"1 chunk at a time, {InFlight} blosc threads, kernel split over {InFlight} threads" : $"{InFlight} chunks at a time, 1 thread each";
+        // The default layout: InFlight chunks at a time, one thread each, each decoded and reduced in pieces
+        // (ExecutionOptions.PieceBytes); libblosc alone in the same thread layout is InFlight chunks at a time.
+        var defaults = new ExecutionOptions();
+        var raw = rawPar;
+        var bestRaw = Math.Min(rawPar, rawSerial2);
+        var layout = $"{InFlight} chunks at a time, 1 thread each, in {defaults.PieceBytes / (double)(1 << 20):0.##} MiB pieces";
 
-        // Phase times: wall ms per chunk when chunks go one at a time; thread ms (summed over the chunks in flight)
-        // otherwise. The decompress reference is libblosc alone in the same layout, per chunk, in the same unit.
-        var unitThreads = oneAtATime ? 1 : InFlight;
-        var bloscMs = raw * 1000 * unitThreads / chunks.Length;
+        // Phase times are thread ms summed over the chunks in flight; the decompress reference is libblosc alone in
+        // the same layout, per chunk, in the same unit.
+        var bloscMs = raw * 1000 * InFlight / chunks.Length;
         var busy = t.Read + t.Gather + t.Kernel + t.Merge;
-        var available = ours * 1000 * unitThreads / n;
+        var available = ours * 1000 * InFlight / n;
         Report($"mean+std over time: {decodedBytes / 1e9:F2} GB decoded float32 ({compressed / 1e9:F2} GB Blosc-lz4, {chunks.Length} chunks of {chunkBytes / 1e6:F1} MB), {Environment.ProcessorCount} cores, {InFlight} threads");
         Report($"  proxima ({layout}) {ours:F3} s  {decodedBytes / 1e9 / ours:F2} GB/s decompressed  ({oursLoad})");
-        Report($"  libblosc raw, 1 chunk at a time x {InFlight} blosc threads{(oneAtATime ? " (our layout)" : string.Empty)} {rawSerial2:F3} s  {decodedBytes / 1e9 / rawSerial2:F2} GB/s  -> proxima / raw = {ours / rawSerial2:F2}");
-        Report($"  libblosc raw, {InFlight} chunks at a time x 1 blosc thread{(oneAtATime ? string.Empty : " (our layout)")} {rawPar:F3} s  {decodedBytes / 1e9 / rawPar:F2} GB/s  -> proxima / raw = {ours / rawPar:F2}");
+        Report($"  libblosc raw, {InFlight} chunks at a time x 1 blosc thread (our layout) {rawPar:F3} s  {decodedBytes / 1e9 / rawPar:F2} GB/s  -> proxima / raw = {ours / rawPar:F2}");
+        Report($"  libblosc raw, 1 chunk at a time x {InFlight} blosc threads {rawSerial2:F3} s  {decodedBytes / 1e9 / rawSerial2:F2} GB/s  -> proxima / raw = {ours / rawSerial2:F2}");
         Report($"  libblosc raw, 1 thread {rawSerial1:F3} s  {decodedBytes / 1e9 / rawSerial1:F2} GB/s  ({rawLoad})");
-        Report($"  -> proxima / libblosc raw in the same layout = {ours / raw:F2} (goal <= 1.3)");
-        Report($"  per chunk, {(oneAtATime ? "wall ms" : $"ms summed over the {InFlight} threads")}:");
-        Report($"    read+decompress+decode {perChunk(t.Read):F2}  = storage read ~{storageMs:F2} (1 thread, serial pass; a mapped read is the map and its page-table prefault) + libblosc decompress ~{bloscMs:F2} (same layout) + rest {perChunk(t.Read) - storageMs - bloscMs:F2}");
+        Report($"  -> proxima / libblosc raw in the same layout = {ours / raw:F2}, / the faster raw layout = {ours / bestRaw:F2} (goal <= 1.3)");
+        Report($"  per chunk, ms summed over the {InFlight} threads:");
+        Report($"    read+decompress+decode {perChunk(t.Read):F2}  = storage read ~{storageMs:F2} (1 thread, serial pass; a mapped read is the map and its page-table prefault) + libblosc decompress ~{bloscMs:F2} (same layout, into a whole-chunk buffer) + rest {perChunk(t.Read) - storageMs - bloscMs:F2}");
         Report($"    gather {perChunk(t.Gather):F2}   kernel (fused with the merge into the output on the column path) {perChunk(t.Kernel):F2}   separate merge {perChunk(t.Merge):F2}");
         Report($"    busy {perChunk(busy):F2} of {available:F2} available -> scheduling/idle {available - perChunk(busy):F2}");
 
-        // One thread for comparison, and the other layout forced.
-        var (one, _, t1) = await Ours(MeanStd, 1);
+        // One thread for comparison, and whole chunks (no pieces) in both layouts.
+        var (one, _, t1) = await Ours(MeanStd, new ExecutionOptions { MaxChunksInFlight = 1 });
         Report($"  1 thread: {one:F3} s; per chunk read+decompress+decode {perChunk(t1.Read):F2} ms, kernel {perChunk(t1.Kernel):F2} ms  ({Load()})");
-        var (other, _, _) = await Ours(MeanStd, InFlight, oneAtATime ? long.MaxValue : 0);
-        Report($"  {(oneAtATime ? $"{InFlight} chunks at a time, 1 thread each" : $"1 chunk at a time, {InFlight} threads")} (forced): {other:F3} s  ({Load()})");
+        var (whole, _, _) = await Ours(MeanStd, new ExecutionOptions { MaxChunksInFlight = InFlight, PieceBytes = 0 });
+        var (wholeOne, _, _) = await Ours(MeanStd, new ExecutionOptions { MaxChunksInFlight = InFlight, PieceBytes = 0, CacheBytes = 0 });
+        Report($"  whole chunks (PieceBytes = 0): {InFlight} at a time {whole:F3} s, 1 at a time x {InFlight} threads (CacheBytes = 0) {wholeOne:F3} s  ({Load()})");
 
         var blosc = await Python("run", dir, "blosc");
         Report($"  numcodecs Blosc (python, 1 chunk at a time x 2 blosc threads) {Seconds(blosc)}");
@@ -210,23 +214,10 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
             ? $"  xarray+dask LocalCluster(2 processes x 1 thread) {clusterS:F3} s, start-up + warm-up {c2.GetProperty("startup_seconds").GetDouble():F1} s not counted  ({clusterLoad})"
             : $"  xarray+dask LocalCluster(2 processes x 1 thread) did not finish in {PeerTimeout.TotalSeconds:F0} s (killed)  ({clusterLoad})");
         Report($"  -> proxima is {dask / ours:F2}x faster than the faster Dask (goal >= 3)");
-
-        var (oursClim, _, _) = await Ours("""{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean"],"groupby":"time.month"}}""");
-        var climT = await Python("run", dir, "climatology_threaded");
-        Report($"monthly climatology: proxima {oursClim:F3} s, xarray+dask threaded {Seconds(climT)} -> {Ratio(climT, oursClim)}  ({Load()})");
-
-        var (oursPts, pts, _) = await Ours("""{"datasets":["b"],"variable":"t2m","points":[{"lat":-33.87,"lon":151.21},{"lat":51.5,"lon":-0.12},{"lat":40.71,"lon":-74.01},{"lat":35.68,"lon":139.69}]}""");
-        var xp = await Python("run", dir, "points");
-        Assert.NotNull(xp);
-        Assert.Equal(xp.Value.GetProperty("n").GetInt32(), pts.Values!.Length);
-        Report($"4-city point series ({pts.Values.Length} values): proxima {oursPts * 1000:F1} ms, xarray .sel(nearest).load() {xp.Value.GetProperty("seconds").GetDouble() * 1000:F1} ms -> {xp.Value.GetProperty("seconds").GetDouble() / oursPts:F2}x  ({Load()})");
     }
 
     private static string Seconds(JsonElement? e) =>
         e is { } x ? x.GetProperty("seconds").GetDouble().ToString("F3", CultureInfo.InvariantCulture) + " s" : $"did not finish in {PeerTimeout.TotalSeconds:F0} s";
-
-    private static string Ratio(JsonElement? e, double ours) =>
-        e is { } x ? (x.GetProperty("seconds").GetDouble() / ours).ToString("F2", CultureInfo.InvariantCulture) + "x" : "n/a";
 
     /// <summary>
     /// Mean+std over time of a ~3 GB store in a fresh child test host (only this query runs there, with the worker's

@@ -13,7 +13,7 @@ namespace Proxima.Compute.Tests.Bench;
 /// Query-shape timings next to xarray: groupby/resample on the ~1 GB ERA5-like store of <see cref="BenchmarkTests"/>
 /// vs xarray+Dask, and 4-city point series vs <c>.sel(method="nearest").load()</c> (opt-in: <c>PROXIMA_BENCH=1</c>;
 /// <c>PROXIMA_BENCH_DIR</c> keeps the stores, default /tmp/proxima-bench; <c>PROXIMA_BENCH_CLUSTER=0</c> skips the
-/// 2-process LocalCluster run; <c>PROXIMA_BENCH_GROUPS</c> picks groupings, <c>PROXIMA_BENCH_POINTS</c> point stores). Not a pass/fail test of speed: each
+/// 2-process LocalCluster run; <c>PROXIMA_BENCH_GROUPS</c> picks groupings (<c>kind:key[:mean]</c>), <c>PROXIMA_BENCH_POINTS</c> point stores). Not a pass/fail test of speed: each
 /// checks our answer equals the peer's and prints both figures and the ratio with the load average.
 /// </summary>
 public sealed class QueryBenchmarks(ITestOutputHelper output)
@@ -81,7 +81,10 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
     {
         var spec = QuerySpecParser.Parse(json);
         var best = double.MaxValue;
-        PartialResult? r = null;
+
+        // One untimed run first: the first query of a fresh test host ran 2-3x slower in all of its rounds (tiering of
+        // the kernels' generic instantiations), which put the climatology, measured first, at 0.80 s instead of 0.29 s.
+        PartialResult? r = await QueryExecutor.ExecuteAsync(ds, "b", spec, options: new ExecutionOptions { MaxChunksInFlight = 2 });
         for (var i = 0; i < rounds; i++)
         {
             var sw = Stopwatch.StartNew();
@@ -100,7 +103,10 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
         Console.WriteLine("[bench] " + line);
     }
 
-    /// <summary>Monthly climatology (mean and std) and the other groupings/resamples, each vs xarray+Dask threaded.</summary>
+    /// <summary>
+    /// The monthly climatology (<c>groupby time.month</c>, mean alone: the issue's goal, ≥ 3x), then mean and std of it
+    /// and of the other groupings/resamples, each vs xarray+Dask threaded (and the 2-process LocalCluster for the month).
+    /// </summary>
     [Fact]
     public async Task Groupby_and_resample_against_xarray_dask()
     {
@@ -110,25 +116,34 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
         }
 
         using var ds = await Store("era5_bench");
-        var which = Environment.GetEnvironmentVariable("PROXIMA_BENCH_GROUPS") ?? "groupby:time.month,groupby:time.season,groupby:time.dayofyear,groupby:time.hour,resample:1D,resample:1MS,resample:1YS";
+        var which = Environment.GetEnvironmentVariable("PROXIMA_BENCH_GROUPS") ?? "groupby:time.month:mean,groupby:time.month,groupby:time.season,groupby:time.dayofyear,groupby:time.hour,resample:1D,resample:1MS,resample:1YS";
         foreach (var item in which.Split(','))
         {
-            var (kind, key) = (item.Split(':')[0], item.Split(':')[1]);
-            var (ours, result) = await Ours(ds, $$$"""{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"],"{{{kind}}}":"{{{key}}}"}}""");
-            var threaded = await Python("group", Dir, "threaded", kind, key);
+            var parts = item.Split(':');
+            var (kind, key) = (parts[0], parts[1]);
+            var meanOnly = parts.Length > 2 && parts[2] == "mean";
+            var ops = meanOnly ? "\"mean\"" : "\"mean\",\"std\"";
+            var (ours, result) = await Ours(ds, $$$"""{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":[{{{ops}}}],"{{{kind}}}":"{{{key}}}"}}""");
+            string[] args = meanOnly ? ["group", Dir, "threaded", kind, key, "mean"] : ["group", Dir, "threaded", kind, key];
+            var threaded = await Python(args);
             var t = threaded.GetProperty("seconds").GetDouble();
             Assert.Equal(threaded.GetProperty("first_mean").GetDouble(), result.Data[0].Value[0], 1e-3);
-            Assert.Equal(threaded.GetProperty("first_std").GetDouble(), result.Data[1].Value[0], 1e-3);
+            if (!meanOnly)
+            {
+                Assert.Equal(threaded.GetProperty("first_std").GetDouble(), result.Data[1].Value[0], 1e-3);
+            }
+
             Assert.Equal(threaded.GetProperty("cells").GetInt64(), result.Data[0].Value.Length);
-            var line = $"{kind} {key} mean+std ({result.Shape[0]} groups): proxima {ours:F3} s, xarray+dask threaded {t:F3} s -> {t / ours:F2}x";
+            var line = $"{kind} {key} {(meanOnly ? "mean" : "mean+std")} ({result.Shape[0]} groups): proxima {ours:F3} s, xarray+dask threaded {t:F3} s -> {t / ours:F2}x";
             if (Cluster && key == "time.month")
             {
-                var cluster = await Python("group", Dir, "cluster", kind, key);
+                string[] clusterArgs = meanOnly ? ["group", Dir, "cluster", kind, key, "mean"] : ["group", Dir, "cluster", kind, key];
+                var cluster = await Python(clusterArgs);
                 var c = cluster.GetProperty("seconds").GetDouble();
                 line += c > 0 ? $"; LocalCluster(2 procs) {c:F3} s -> {Math.Min(t, c) / ours:F2}x the faster" : "; LocalCluster gave up after 300 s";
             }
 
-            Report(line + $" (load {Load()})");
+            Report(line + (meanOnly ? " (the monthly climatology; goal >= 3x)" : string.Empty) + $" (load {Load()})");
         }
     }
 

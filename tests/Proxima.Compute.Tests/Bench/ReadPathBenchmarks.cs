@@ -9,30 +9,17 @@ using Xunit.Abstractions;
 namespace Proxima.Compute.Tests.Bench;
 
 /// <summary>
-/// Where a whole-chunk Blosc read spends its time beyond libblosc's own decompress (opt-in, <c>PROXIMA_BENCH=1</c>,
-/// on the store <see cref="BenchmarkTests"/> generates): the same chunks read serially, page cache warm, by each
-/// candidate path in the same run, best of 3, as ms per chunk and as a ratio to libblosc on in-memory chunks.
+/// Mean+std over time against libblosc's own decompress of the same chunks (opt-in, <c>PROXIMA_BENCH=1</c>, on the
+/// store <see cref="BenchmarkTests"/> generates): libblosc alone on in-memory chunks in both thread layouts, the
+/// executor on whole chunks (one at a time with every thread, or two at a time) and in pieces of each size in
+/// <c>PROXIMA_BENCH_PIECES</c> (MiB, default 0.5,1,2,4,8; <c>PROXIMA_BENCH_QUERY=climatology</c> runs the monthly mean
+/// instead of mean+std), page cache warm, in interleaved rounds, best of 7, as ms per
+/// chunk and as ratios to libblosc alone.
 /// </summary>
 public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
 {
     [LibraryImport("libblosc.so.1", EntryPoint = "blosc_decompress_ctx")]
     private static unsafe partial int DecompressCtx(byte* src, byte* dest, nuint destsize, int numinternalthreads);
-
-    [LibraryImport("libblosc.so.1", EntryPoint = "blosc_getitem")]
-    private static unsafe partial int GetItem(byte* src, int start, int nitems, byte* dest);
-
-    /// <summary>Items [start, start + count) of a float32 chunk, decompressed by libblosc on the calling thread.</summary>
-    private static unsafe void Items(byte[] s, byte[] dst, int start, int count)
-    {
-        fixed (byte* ps = s)
-        fixed (byte* pd = dst)
-        {
-            if (GetItem(ps, start, count, pd + ((long)start * 4)) != count * 4)
-            {
-                throw new InvalidOperationException("blosc_getitem");
-            }
-        }
-    }
 
     private static unsafe void Blosc(ReadOnlySpan<byte> s, byte[] dst, int threads)
     {
@@ -55,11 +42,9 @@ public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
             return;
         }
 
-        var copied = new PosixStorage(dir, mapThreshold: long.MaxValue);
-        var mapped = new PosixStorage(dir);
-        using var dsCopied = await GridDataset.OpenAsync(copied, "era5_bench.zarr");
-        using var dsMapped = await GridDataset.OpenAsync(mapped, "era5_bench.zarr");
-        var chunkBytes = dsCopied["t2m"].ChunkElementCount * 4;
+        var storage = new PosixStorage(dir);
+        using var ds = await GridDataset.OpenAsync(storage, "era5_bench.zarr");
+        var chunkBytes = ds["t2m"].ChunkElementCount * 4;
         var keys = BenchmarkTests.ChunkKeys(dir);
 
         var chunks = new byte[keys.Count][];
@@ -72,35 +57,38 @@ public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
         var n = keys.Count;
         const int Threads = 2;
         const int Rounds = 7;
-        var spec = QuerySpecParser.Parse("""{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"]}}""");
+        var climatology = Environment.GetEnvironmentVariable("PROXIMA_BENCH_QUERY") == "climatology";
+        var spec = QuerySpecParser.Parse(climatology
+            ? """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean"],"groupby":"time.month"}}"""
+            : """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"]}}""");
+        var what = climatology ? "monthly mean" : "mean+std";
         var options = new ExecutionOptions { MaxChunksInFlight = Threads };
-        string[] names =
-        [
-            $"libblosc alone, chunks in memory, {Threads} blosc threads",
-            $"libblosc alone, in memory, halves on {Threads} own threads (getitem)",
-            $"PosixStorage copy (pooled) + libblosc, {Threads} threads",
-            $"PosixStorage mmap + libblosc, {Threads} threads",
-            "mean+std over time, executor, PosixStorage copy",
-            "mean+std over time, executor, PosixStorage mmap",
-            "mean+std, executor, mmap, 2 chunks at a time (forced)",
-        ];
-        var timings = new ExecutionTimings?[names.Length];
-        var best = new double[names.Length];
-        Array.Fill(best, double.MaxValue);
-
-        async Task StorageBlosc(PosixStorage s)
+        var pieces = new List<int>();
+        foreach (var mib in (Environment.GetEnvironmentVariable("PROXIMA_BENCH_PIECES") ?? "0.5,1,2,4,8").Split(','))
         {
-            foreach (var k in keys)
-            {
-                using var o = (await s.ReadAsync(k, 0, null, long.MaxValue, CancellationToken.None))!;
-                Blosc(o.Memory.Span, dst, Threads);
-            }
+            pieces.Add((int)(double.Parse(mib, System.Globalization.CultureInfo.InvariantCulture) * (1 << 20)));
         }
+
+        var names = new List<string>
+        {
+            $"libblosc alone, chunks in memory, 1 at a time x {Threads} blosc threads",
+            $"libblosc alone, chunks in memory, {Threads} at a time x 1 thread",
+            $"{what}, executor, whole chunks, 1 at a time x {Threads} threads",
+            $"{what}, executor, whole chunks, {Threads} at a time",
+        };
+        foreach (var b in pieces)
+        {
+            names.Add($"{what}, executor, {Threads} at a time in {b / (double)(1 << 20):0.##} MiB pieces");
+        }
+
+        var timings = new ExecutionTimings?[names.Count];
+        var best = new double[names.Count];
+        Array.Fill(best, double.MaxValue);
 
         // Interleaved rounds, best of each: the machine's load drifts between passes, less within a round.
         for (var round = 0; round < Rounds; round++)
         {
-            for (var p = 0; p < names.Length; p++)
+            for (var p = 0; p < names.Count; p++)
             {
                 var sw = Stopwatch.StartNew();
                 switch (p)
@@ -113,25 +101,17 @@ public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
 
                         break;
                     case 1:
-                        // Hypothesis: blosc's per-call pthread create/join costs; split at a block boundary instead.
-                        foreach (var c in chunks)
-                        {
-                            var blocksize = BitConverter.ToInt32(c, 8) / 4;
-                            var items = chunkBytes / 4;
-                            var half = (items / blocksize + 1) / 2 * blocksize;
-                            Parallel.Invoke(() => Items(c, dst, 0, half), () => Items(c, dst, half, items - half));
-                        }
-
-                        break;
-                    case 2:
-                        await StorageBlosc(copied);
-                        break;
-                    case 3:
-                        await StorageBlosc(mapped);
+                        RawBlosc.ChunkParallel(chunks, chunkBytes, Threads);
                         break;
                     default:
                         var t = new ExecutionTimings();
-                        await QueryExecutor.ExecuteAsync(p == 4 ? dsCopied : dsMapped, "era5_bench", spec, options: options with { Timings = t, CacheBytes = p == 6 ? long.MaxValue : options.CacheBytes });
+                        var o = p switch
+                        {
+                            2 => options with { PieceBytes = 0, CacheBytes = 0 },
+                            3 => options with { PieceBytes = 0, CacheBytes = long.MaxValue },
+                            _ => options with { PieceBytes = pieces[p - 4] },
+                        };
+                        await QueryExecutor.ExecuteAsync(ds, "era5_bench", spec, options: o with { Timings = t });
                         if (sw.Elapsed.TotalMilliseconds / n < best[p])
                         {
                             timings[p] = t;
@@ -146,12 +126,12 @@ public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
 
         var l = File.ReadAllText("/proc/loadavg").Split(' ');
         output.WriteLine($"{n} Blosc-lz4 chunks of {chunkBytes / 1e6:F1} MB decoded, page cache warm, best of {Rounds} interleaved rounds, {Environment.ProcessorCount} cores, load average {l[0]} {l[1]} {l[2]}");
-        for (var p = 0; p < names.Length; p++)
+        for (var p = 0; p < names.Count; p++)
         {
-            output.WriteLine($"  {names[p],-56} {best[p],6:F2} ms/chunk  {chunkBytes / 1e6 / best[p]:F2} GB/s decompressed  x{best[p] / best[0]:F2} of libblosc alone");
+            output.WriteLine($"  {names[p],-64} {best[p],6:F2} ms/chunk  {chunkBytes / 1e6 / best[p]:F2} GB/s decompressed  x{best[p] / best[0]:F2} / x{best[p] / best[1]:F2} of libblosc alone (1 / {Threads} at a time)");
             if (timings[p] is { } t)
             {
-                output.WriteLine($"    {(p == 6 ? "thread" : "wall")} ms per chunk: read+decompress {t.Read.TotalMilliseconds / n:F2}, kernel+merge {(t.Kernel + t.Merge).TotalMilliseconds / n:F2}");
+                output.WriteLine($"    {(p == 2 ? "wall" : "thread")} ms per chunk: read+decompress {t.Read.TotalMilliseconds / n:F2}, kernel+merge {(t.Kernel + t.Merge).TotalMilliseconds / n:F2}");
             }
         }
     }

@@ -2,7 +2,8 @@
 
 usage: bench.py gen DIR NT        -> DIR/era5_bench.zarr (float32, Blosc lz4 + shuffle, chunks 24 x 361 x 720)
        bench.py run DIR WHAT      -> prints JSON {"seconds": ...} for WHAT in
-                                     threaded | cluster | blosc | points | climatology_threaded
+                                     threaded | cluster | blosc
+(mean+std over time; groupby/resample and point series are query_bench.py's)
 
 Dask reads with chunks={} (the Zarr chunks, one task per chunk). The LocalCluster (2 worker processes, 1 thread
 each) is started and warmed up (a trivial task round-trips through both workers) before the clock starts; its
@@ -59,18 +60,10 @@ def run(path, what):
         s = time.perf_counter() - t
         print(json.dumps({"seconds": s, "bytes": out, "compressed": sum(len(b) for b in raw), "chunks": len(raw)}))
         return
-    if what == "points":
-        da = xr.open_zarr(path).t2m
-        cities = [(-33.87, 151.21), (51.5, 359.88), (40.71, 285.99), (35.68, 139.69)]
-        t = time.perf_counter()
-        vals = [da.sel(latitude=la, longitude=lo, method="nearest").load().values for la, lo in cities]
-        print(json.dumps({"seconds": time.perf_counter() - t, "n": int(sum(v.size for v in vals))}))
-        return
-
     import dask
     client = cluster = None
     res = {}
-    if what.endswith("cluster"):
+    if what == "cluster":
         from dask.distributed import Client, LocalCluster
         t = time.perf_counter()
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -83,13 +76,9 @@ def run(path, what):
     da = xr.open_zarr(path, chunks={}).t2m
     res["tasks_chunks"] = int(da.data.npartitions)
     t = time.perf_counter()
-    if what.startswith("climatology"):
-        r = da.groupby("time.month").mean("time").compute()
-        res["first"] = float(r.values.ravel()[0])
-    else:
-        m, s_ = dask.compute(da.mean("time"), da.std("time"))
-        res["first_mean"] = float(m.values.ravel()[0])
-        res["first_std"] = float(s_.values.ravel()[0])
+    m, s_ = dask.compute(da.mean("time"), da.std("time"))
+    res["first_mean"] = float(m.values.ravel()[0])
+    res["first_std"] = float(s_.values.ravel()[0])
     res["seconds"] = time.perf_counter() - t
     if client is not None:
         client.close()
