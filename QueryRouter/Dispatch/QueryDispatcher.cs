@@ -139,15 +139,42 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         }
     }
 
-    /// <summary>One unit to its single partial result: attempts on distinct workers, with hedging and backoff.</summary>
+    /// <summary>
+    /// One unit to its single partial result: attempts on distinct workers, with hedging and backoff. A
+    /// worker that refuses the unit because it is full (RESOURCE_EXHAUSTED: its running and queued units
+    /// are at their limits) is busy, not broken: the unit goes to the pool's other workers at once, and
+    /// when all of them are full it waits a backoff and asks again, until the deadline; such refusals do
+    /// not use up the unit's <see cref="RouterOptions.MaxAttempts"/>.
+    /// </summary>
     private async Task<UnitOutcome> RunUnitAsync(int datasetIndex, PlannedUnit unit, DateTime deadline, ProgressTracker tracker, Counters counters, CancellationToken cancellationToken)
     {
         var tried = new List<IWorkerChannel>(options.MaxAttempts + 1);
+        var full = new List<IWorkerChannel>();
+        var fullRounds = 0;
         long bytes = 0;
         Attempt? last = null;
         for (var attempt = 0; attempt < options.MaxAttempts; attempt++)
         {
             var channel = pools.Pick(unit.Region, tried);
+            if (channel is null && full.Count > 0)
+            {
+                // Every worker left is full: wait, then ask them again.
+                foreach (var f in full)
+                {
+                    tried.Remove(f);
+                }
+
+                full.Clear();
+                var wait = TimeSpan.FromMilliseconds(Math.Min(1000, options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(fullRounds++, 6)) * (0.5 + Random.Shared.NextDouble())));
+                RouterLog.UnitWaiting(logger, unit.Message.UnitId, unit.Region, wait.TotalMilliseconds);
+                if (!await DelayAsync(wait, cancellationToken))
+                {
+                    break;
+                }
+
+                channel = pools.Pick(unit.Region, tried);
+            }
+
             if (channel is null)
             {
                 break;
@@ -168,17 +195,22 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
                 break;
             }
 
+            if (result.Full)
+            {
+                full.Add(channel);
+                attempt--;
+                Interlocked.Increment(ref counters.Retries);
+                metrics.Retries.Add(unit.Region);
+                continue;
+            }
+
             if (attempt + 1 < options.MaxAttempts)
             {
                 Interlocked.Increment(ref counters.Retries);
                 metrics.Retries.Add(unit.Region);
                 var backoff = options.RetryBackoff * Math.Pow(2, attempt) * (0.5 + Random.Shared.NextDouble());
                 RouterLog.UnitRetrying(logger, unit.Message.UnitId, unit.Region, attempt + 2, backoff.TotalMilliseconds);
-                try
-                {
-                    await Task.Delay(backoff, time, cancellationToken);
-                }
-                catch (OperationCanceledException)
+                if (!await DelayAsync(backoff, cancellationToken))
                 {
                     break;
                 }
@@ -302,6 +334,12 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
                 return new Attempt(null, QueryError.DeadlineExceeded($"the query's deadline passed in region {unit.Region}"), false, bytes);
             }
 
+            if (ex.StatusCode == StatusCode.ResourceExhausted)
+            {
+                // Full, not failing: it stays healthy and may get the unit again later.
+                return new Attempt(null, WorkerErrors.ToQueryError(ex, unit.Region, unit.Message.UnitId), true, bytes) { Full = true };
+            }
+
             var retryable = WorkerErrors.IsRetryable(ex.StatusCode);
             return Fail(channel, unit, bytes, retryable, WorkerErrors.ToQueryError(ex, unit.Region, unit.Message.UnitId));
         }
@@ -311,6 +349,19 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             return new Attempt(null, DateTime.UtcNow >= deadline
                 ? QueryError.DeadlineExceeded($"the query's deadline passed while waiting for region {unit.Region}")
                 : new QueryError(499, CancelledCode, "the query was cancelled"), false, bytes);
+        }
+    }
+
+    private async Task<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, time, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -325,7 +376,11 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         return new Attempt(null, error, retryable, bytes);
     }
 
-    private sealed record Attempt(PartialResult? Partial, QueryError? Error, bool Retryable, long Bytes);
+    private sealed record Attempt(PartialResult? Partial, QueryError? Error, bool Retryable, long Bytes)
+    {
+        /// <summary>The worker refused the unit because it is full (RESOURCE_EXHAUSTED).</summary>
+        public bool Full { get; init; }
+    }
 
     private sealed record UnitOutcome(int DatasetIndex, PlannedUnit Unit, long BytesCrossRegion, PartialResult? Partial, QueryError? Error);
 
