@@ -57,7 +57,16 @@ internal static class ResultAssembly
         var partials = new List<PartialResult>(wire.Count);
         foreach (var p in wire)
         {
-            partials.Add(PartialResultMapping.FromWire(p));
+            // A share that got no chunk answers without data (WorkUnit.share_index): counted, not merged.
+            if (p.Moments is not null || p.Values is not null)
+            {
+                partials.Add(PartialResultMapping.FromWire(p));
+            }
+        }
+
+        if (partials.Count == 0)
+        {
+            throw new QueryError(500, "incomplete_merge", $"dataset '{wire[0].Dataset}': no unit answered with data; refusing an empty answer");
         }
 
         var merged = PartialMerge.MergeAll(partials);
@@ -79,6 +88,7 @@ internal static class ResultAssembly
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var shareTotals = new Dictionary<Catalog.DatasetDocument, long>(ReferenceEqualityComparer.Instance);
         foreach (var p in partials)
         {
             if (!planned.TryGetValue(p.UnitId, out var unit))
@@ -91,9 +101,22 @@ internal static class ResultAssembly
                 throw Incomplete(dataset, $"unit '{p.UnitId}' reached the merge twice");
             }
 
-            if (unit.ChunkCount >= 0 && p.Stats is { } stats && stats.Chunks != unit.ChunkCount)
+            if (p.Stats is { } stats && !unit.Covers(p))
             {
-                throw Incomplete(dataset, $"unit '{p.UnitId}' covered {stats.Chunks} of its {unit.ChunkCount} chunks");
+                throw Incomplete(dataset, $"unit '{p.UnitId}' covered {stats.Chunks} chunk(s), not its {(unit.Message.ShareCount > 0 ? $"share {unit.Message.ShareIndex} of {unit.Message.ShareCount} of {stats.ChunksTotal}" : unit.ChunkCount.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+            }
+
+            // The shares of one part are cut from one chunk list: every worker must have planned the same one.
+            if (unit.Message.ShareCount > 0 && p.Stats is { } shareStats)
+            {
+                if (!shareTotals.TryGetValue(unit.Part, out var total))
+                {
+                    shareTotals[unit.Part] = shareStats.ChunksTotal;
+                }
+                else if (total != shareStats.ChunksTotal)
+                {
+                    throw Incomplete(dataset, $"unit '{p.UnitId}' was cut from {shareStats.ChunksTotal} chunks, another share of its part from {total}");
+                }
             }
         }
 

@@ -313,7 +313,7 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             }
 
             // Completeness: the answer is for this unit and covers exactly its chunk range.
-            if (partial.UnitId != unit.Message.UnitId || (unit.ChunkCount >= 0 && partial.Stats?.Chunks != unit.ChunkCount))
+            if (partial.UnitId != unit.Message.UnitId || !unit.Covers(partial))
             {
                 return Fail(channel, unit, bytes, true, QueryError.RegionUnavailable(unit.Region,
                     $"worker {channel.Address} answered unit '{partial.UnitId}' with {partial.Stats?.Chunks} chunk(s) for '{unit.Message.UnitId}' ({unit.ChunkCount} chunk(s))"));
