@@ -42,7 +42,7 @@ internal static class ResultAssembly
                     $"no region holding '{dataset.DatasetId}' answered (missing: {string.Join(", ", missing)})");
             }
 
-            results.Add(Answer(wire, plan.Spec, missing));
+            results.Add(Answer(outcome.Merged[dataset.Index].Result(dataset.DatasetId), plan.Spec, missing));
         }
 
         return results;
@@ -54,22 +54,17 @@ internal static class ResultAssembly
     /// </summary>
     internal static QueryResult Answer(IReadOnlyList<Protocol.V1.PartialResult> wire, QuerySpec spec, IReadOnlyList<string> missing)
     {
-        var partials = new List<PartialResult>(wire.Count);
+        var merged = new PartialAccumulator();
         foreach (var p in wire)
         {
-            // A share that got no chunk answers without data (WorkUnit.share_index): counted, not merged.
-            if (p.Moments is not null || p.Values is not null)
-            {
-                partials.Add(PartialResultMapping.FromWire(p));
-            }
+            merged.Add(p);
         }
 
-        if (partials.Count == 0)
-        {
-            throw new QueryError(500, "incomplete_merge", $"dataset '{wire[0].Dataset}': no unit answered with data; refusing an empty answer");
-        }
+        return Answer(merged.Result(wire.Count > 0 ? wire[0].Dataset : "?"), spec, missing);
+    }
 
-        var merged = PartialMerge.MergeAll(partials);
+    private static QueryResult Answer(PartialResult merged, QuerySpec spec, IReadOnlyList<string> missing)
+    {
         var unitSpec = merged.Variable == spec.Variable ? spec : spec with { Variable = merged.Variable };
         return QueryFinalizer.Finalize(merged, unitSpec, partial: missing.Count > 0, missing);
     }
@@ -190,4 +185,39 @@ internal static class ResultAssembly
 
         return new QueryStats { BytesCrossRegion = stats.BytesCrossRegion, Regions = regions };
     }
+}
+
+/// <summary>
+/// One dataset's partials decoded and merged as they arrive (the dispatcher adds each accepted unit's), so
+/// with several units only the last arrival's merge is left after the slowest unit. A share that got no
+/// chunk (WorkUnit.share_index) answers without data: counted by the completeness check, not merged.
+/// Partials that do not merge fail the answer, typed, when it is taken.
+/// </summary>
+internal sealed class PartialAccumulator
+{
+    private PartialResult? _merged;
+    private ArgumentException? _error;
+
+    public void Add(Protocol.V1.PartialResult wire)
+    {
+        if (_error is not null || (wire.Moments is null && wire.Values is null))
+        {
+            return;
+        }
+
+        try
+        {
+            var partial = PartialResultMapping.FromWire(wire);
+            _merged = _merged is null ? partial : PartialMerge.Merge(_merged, partial);
+        }
+        catch (ArgumentException ex)
+        {
+            _error = ex;
+        }
+    }
+
+    /// <exception cref="QueryError">500 <c>incomplete_merge</c>: nothing with data arrived, or the partials did not merge.</exception>
+    public PartialResult Result(string dataset) =>
+        _error is not null ? throw new QueryError(500, "incomplete_merge", $"dataset '{dataset}': the units' partials do not merge ({_error.Message})")
+        : _merged ?? throw new QueryError(500, "incomplete_merge", $"dataset '{dataset}': no unit answered with data; refusing an empty answer");
 }

@@ -13,6 +13,9 @@ internal sealed class DispatchOutcome
     /// <summary>Partial results per dataset index of the plan (exactly one per answered unit).</summary>
     public required IReadOnlyList<List<PartialResult>> Partials { get; init; }
 
+    /// <summary>Per dataset index, the same partials decoded and merged as they arrived.</summary>
+    public required IReadOnlyList<PartialAccumulator> Merged { get; init; }
+
     /// <summary>Per dataset index, the regions/parts that did not answer (only with allow_partial).</summary>
     public required IReadOnlyList<List<string>> Missing { get; init; }
 
@@ -41,11 +44,13 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
     public async Task<DispatchOutcome> DispatchAsync(QueryPlan plan, DateTime deadline, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
         var partials = new List<PartialResult>[plan.Datasets.Count];
+        var merged = new PartialAccumulator[plan.Datasets.Count];
         var missing = new List<string>[plan.Datasets.Count];
         var missingUnits = new HashSet<string>[plan.Datasets.Count];
         foreach (var dataset in plan.Datasets)
         {
             partials[dataset.Index] = [];
+            merged[dataset.Index] = new PartialAccumulator();
             missing[dataset.Index] = [.. dataset.MissingAtPlan];
             missingUnits[dataset.Index] = [];
         }
@@ -74,6 +79,12 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             if (outcome.Partial is { } partial)
             {
                 partials[outcome.DatasetIndex].Add(partial);
+                if (firstError is null)
+                {
+                    // Merged now, while slower units still run: after the last one only its own merge is left.
+                    merged[outcome.DatasetIndex].Add(partial);
+                }
+
                 AddRegionStats(stats, outcome.Unit.Region, partial.Stats);
                 continue;
             }
@@ -115,6 +126,7 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         return new DispatchOutcome
         {
             Partials = partials,
+            Merged = merged,
             Missing = missing,
             MissingUnits = missingUnits,
             Stats = stats,
