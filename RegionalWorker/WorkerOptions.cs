@@ -48,7 +48,7 @@ public sealed record WorkerOptions
     public int MetricsPort { get; init; } = -1;
 
     /// <summary>
-    /// Fault injection for tests and benchmarks: this fraction of work units waits <see cref="FaultDelay"/>
+    /// Fault injection for tests and benchmarks: this fraction of work units (evenly spaced: every 20th for 0.05) waits <see cref="FaultDelay"/>
     /// (cancellably) before running. Off by default; <c>proxima worker</c> reads
     /// <c>PROXIMA_FAULT_DELAY_MS</c>, <c>PROXIMA_FAULT_FRACTION</c> and <c>PROXIMA_FAULT_WORKER</c> (worker names, comma-separated).
     /// </summary>

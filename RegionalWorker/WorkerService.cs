@@ -11,6 +11,8 @@ namespace Proxima.RegionalWorker;
 /// <summary>The gRPC face of a worker: validates a work unit, runs it, streams progress and the partial.</summary>
 internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner, UnitAdmission admission, WorkerMetrics metrics, ILogger<WorkerService> logger)
 {
+    private readonly FaultSchedule faultSchedule = new();
+
     public Task<PingResponse> PingAsync(PingRequest request, GrpcServerCallContext context) =>
         Task.FromResult(new PingResponse { Region = options.Region, Worker = options.Name, Payload = request.Payload });
 
@@ -117,7 +119,7 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
                 p.Region = region;
                 return new WorkerEvent { Progress = p };
             }, context.CancellationToken);
-            if (options.FaultFraction > 0 && (options.FaultDatasets is null || options.FaultDatasets.Contains(unit.Dataset)) && Random.Shared.NextDouble() < options.FaultFraction)
+            if (options.FaultFraction > 0 && (options.FaultDatasets is null || options.FaultDatasets.Contains(unit.Dataset)) && faultSchedule.NextIsDelayed(options.FaultFraction))
             {
                 await Task.Delay(options.FaultDelay, context.CancellationToken);
             }

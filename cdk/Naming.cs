@@ -49,6 +49,14 @@ internal static class Naming
     /// <summary>The nightly catalog sync, 00:00 UTC (DESIGN.md §2).</summary>
     public const string SyncSchedule = "cron(0 0 * * ? *)";
 
+    /// <summary>
+    /// Where the sync's NetCDF collection metadata caches live on the region's Lustre mount: a dot folder (the scan
+    /// skips it; no data repository association covers it, so nothing is exported to S3) that every worker host sees.
+    /// </summary>
+    public const string MetadataCacheRoot = "/fsx/.proxima/metadata-cache";
+
+    public static string MetadataCacheFor(string region) => $"{MetadataCacheRoot}/{region}";
+
     public static string ClientStackId(string region) => $"Proxima-Client-{region}";
 
     public static string WorkerStackId(string region) => $"Proxima-Worker-{region}";

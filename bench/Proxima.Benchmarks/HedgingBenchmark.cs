@@ -64,7 +64,7 @@ internal static class HedgingBenchmark
         var config = Path.Combine(root, "variables.json");
         await File.WriteAllTextAsync(config, """
             { "client": { "region": "eu-west-2", "cidr": "10.0.0.0/16" },
-              "workers": [ { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://h", "lustreFileSystemPath": "h", "workers": 2 } ] }
+              "workers": [ { "region": "us-east-1", "cidr": "10.1.0.0/16", "dataset": "s3://hedging-bench", "lustreFileSystemPath": "h", "workers": 2 } ] }
             """);
         using var loggers = ConsoleLogging.Create(LogLevel.Warning);
         var state = new StateDirectory(Path.Combine(root, hedging ? "state-on" : "state-off"));

@@ -68,7 +68,10 @@ internal sealed class WorkerRegionStack : Stack
             "mkdir -p /fsx",
             $"echo '{Storage.DnsName}@tcp:/{Storage.MountName} /fsx lustre defaults,relatime,flock,_netdev,x-systemd.automount,x-systemd.requires=network.service 0 0' >> /etc/fstab",
             "for attempt in $(seq 1 60); do mount -a && break; sleep 10; done",
-            "mountpoint -q /fsx");
+            "mountpoint -q /fsx",
+            // The sync's NetCDF collection metadata caches, in a dot folder its scan skips, writable by the
+            // images' non-root user (app, uid 1654), shared with every worker host through Lustre.
+            $"install -d -o 1654 -g 1654 {Naming.MetadataCacheRoot}");
         var hosts = new AutoScalingGroup(this, "Hosts", new AutoScalingGroupProps
         {
             Vpc = vpc,
@@ -140,7 +143,7 @@ internal sealed class WorkerRegionStack : Stack
             Image = images.Worker,
             Cpu = worker.Cpu,
             MemoryLimitMiB = worker.MemoryMiB,
-            Command = ["worker", "--region", worker.Region, "--data-root", "/fsx", "--port", port],
+            Command = ["worker", "--region", worker.Region, "--data-root", "/fsx", "--port", port, "--metadata-cache", Naming.MetadataCacheFor(worker.Region)],
             PortMappings = [new PortMapping { ContainerPort = worker.Port, Protocol = Amazon.CDK.AWS.ECS.Protocol.TCP }],
             Logging = LogDriver.AwsLogs(new AwsLogDriverProps { LogGroup = logs, StreamPrefix = "worker" }),
             Environment = new Dictionary<string, string> { ["PROXIMA_REGION"] = worker.Region },
@@ -314,7 +317,8 @@ internal sealed class WorkerRegionStack : Stack
             Image = images.Sync,
             Cpu = worker.SyncCpu,
             MemoryLimitMiB = worker.SyncMemoryMiB,
-            Command = ["sync", "--region", worker.Region, "--data-root", "/fsx"],
+            // FSx re-import (PROXIMA_FSX_FILE_SYSTEM_ID below), then a scan of the mount, which is this region's root.
+            Command = ["sync", "--region", worker.Region, "--region-root", "/fsx", "--metadata-cache", Naming.MetadataCacheFor(worker.Region)],
             Logging = LogDriver.AwsLogs(new AwsLogDriverProps { LogGroup = logs, StreamPrefix = "sync" }),
             Environment = new Dictionary<string, string>
             {
@@ -328,7 +332,8 @@ internal sealed class WorkerRegionStack : Stack
                 ["PROXIMA_FSX_PATH"] = Storage.FileSystemPath,
             },
         });
-        container.AddMountPoints(new MountPoint { SourceVolume = "fsx", ContainerPath = "/fsx", ReadOnly = true });
+        // Read-write: the sync writes the metadata caches under /fsx/.proxima (the workers mount it read-only).
+        container.AddMountPoints(new MountPoint { SourceVolume = "fsx", ContainerPath = "/fsx", ReadOnly = false });
 
         var syncSg = new SecurityGroup(this, "SyncSg", new SecurityGroupProps
         {

@@ -179,7 +179,8 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
         var container = worker0.GetProperty("ContainerDefinitions")[0];
 
         Assert.Equal(
-            ["worker", "--region", worker.Region, "--data-root", "/fsx", "--port", worker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            ["worker", "--region", worker.Region, "--data-root", "/fsx", "--port", worker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--metadata-cache", $"/fsx/.proxima/metadata-cache/{worker.Region}"],
             StackTemplate.Strings(container.GetProperty("Command")));
         Assert.Equal(worker.Cpu, container.GetProperty("Cpu").GetInt32());
         Assert.Equal(worker.MemoryMiB, container.GetProperty("Memory").GetInt32());
@@ -258,7 +259,8 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
             ("DefaultCapacityProviderStrategy", new object[] { Match.ObjectLike(Props(("Weight", 1))) })));
         var sync = stack.Resources("AWS::ECS::TaskDefinition").Select(t => t.Properties)
             .Single(t => t.GetProperty("ContainerDefinitions")[0].GetProperty("Name").GetString() == "sync");
-        Assert.Equal(["sync", "--region", worker.Region, "--data-root", "/fsx"], StackTemplate.Strings(sync.GetProperty("ContainerDefinitions")[0].GetProperty("Command")));
+        Assert.Equal(["sync", "--region", worker.Region, "--region-root", "/fsx", "--metadata-cache", $"/fsx/.proxima/metadata-cache/{worker.Region}"],
+            StackTemplate.Strings(sync.GetProperty("ContainerDefinitions")[0].GetProperty("Command")));
 
         // A first sync at deploy time, so the catalog knows the region before the first midnight.
         Assert.Single(stack.Resources("Custom::AWS"), r => r.Properties.GetRawText().Contains("runTask", StringComparison.Ordinal));
