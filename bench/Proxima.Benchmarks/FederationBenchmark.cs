@@ -14,10 +14,11 @@ namespace Proxima.Benchmarks;
 /// Federation costs on a real local federation (router, worker pool, link emulator):
 /// (1) bytes crossing regions, counted by the link emulator, against bytes the workers read, for mean+std
 /// over time of one large dataset (goal: ≤ 1.2 × merged partials + 64 KB per region, ≥ 200× less than read);
-/// (2) the same query with 1, 2 and 4 workers in the region (chunk-range work units spread over the pool),
-/// next to the floor: one work unit for the whole dataset sent straight to the worker over the same
-/// emulated link, bypassing the router's planning, fan-out and merge (goal: ≤ 5% overhead at 1 worker).
-/// Usage: <c>federation [MB=256] [runs=5]</c>.
+/// (2) the same query with 1, 2 and 4 workers in the region (one share of the chunk list per worker), and at
+/// 1 worker next to the floor: the same work unit sent straight to the worker over the same emulated link,
+/// bypassing the router's HTTP front, planning, fan-out and merge, decoded, finalised and encoded by the
+/// router's own code (goal: ≤ 5% overhead at 1 worker), in interleaved pairs.
+/// Usage: <c>federation [MB=256] [runs=5]</c> (runs per pool size; pairs per answer kind at 1 worker).
 /// </summary>
 internal static class FederationBenchmark
 {
