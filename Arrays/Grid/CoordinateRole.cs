@@ -36,6 +36,13 @@ public sealed record GridDatasetOptions
     /// </summary>
     public string? NetCdfMetadataCacheDirectory { get; init; }
 
+    /// <summary>
+    /// Read NetCDF data through each variable's chunk index (positional reads and decoding on the caller's
+    /// thread, in parallel, no lock) where the file has one; false reads everything through libnetcdf
+    /// (one process-wide lock). Default true.
+    /// </summary>
+    public bool NetCdfDirectReads { get; init; } = true;
+
     /// <summary>Shared default options.</summary>
     public static GridDatasetOptions Default { get; } = new();
 }

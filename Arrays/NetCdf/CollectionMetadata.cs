@@ -13,7 +13,7 @@ namespace Proxima.Arrays.NetCdf;
 /// </summary>
 internal sealed record CollectionMetadata
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     public int Version { get; init; } = CurrentVersion;
 
@@ -55,7 +55,8 @@ internal sealed record CollectionMetadata
     }
 }
 
-internal sealed record CachedVariable(string Name, string Group, int VarId, DataType Type, string[] Dims, long[] Shape, int[]? Chunks, Dictionary<string, JsonElement> Attributes, string? UnlimitedDim)
+/// <summary>A variable of the first file (<paramref name="Index"/>: its chunk index in that file).</summary>
+internal sealed record CachedVariable(string Name, string Group, int VarId, DataType Type, string[] Dims, long[] Shape, int[]? Chunks, Dictionary<string, JsonElement> Attributes, string? UnlimitedDim, NcChunkIndex? Index = null)
 {
     public static CachedVariable From(NcVariableInfo v)
     {
@@ -65,16 +66,16 @@ internal sealed record CachedVariable(string Name, string Group, int VarId, Data
             attrs[name] = value.Json;
         }
 
-        return new CachedVariable(v.Name, v.GroupPath, v.VarId, v.Type, v.Dims, v.Shape, v.Chunks, attrs, v.UnlimitedDim);
+        return new CachedVariable(v.Name, v.GroupPath, v.VarId, v.Type, v.Dims, v.Shape, v.Chunks, attrs, v.UnlimitedDim, v.Index);
     }
 
-    public NcVariableInfo ToInfo() => new(Group, VarId, Name, Type, Dims, Shape, Chunks, CollectionMetadataCache.ToAttributes(Attributes), UnlimitedDim);
+    public NcVariableInfo ToInfo() => new(Group, VarId, Name, Type, Dims, Shape, Chunks, CollectionMetadataCache.ToAttributes(Attributes), UnlimitedDim, Index);
 }
 
-/// <summary>One file: fingerprint and, per variable along the concat dimension, its varid and length in this file.</summary>
+/// <summary>One file: fingerprint and, per variable along the concat dimension, its varid, length and chunk index in this file.</summary>
 internal sealed record CachedFile(string Key, long Size, long ModifiedTicks, Dictionary<string, CachedPart> Parts);
 
-internal sealed record CachedPart(int VarId, long Length);
+internal sealed record CachedPart(int VarId, long Length, NcChunkIndex? Index = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, UseStringEnumConverter = true, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(CollectionMetadata))]

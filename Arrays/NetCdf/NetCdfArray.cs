@@ -4,19 +4,38 @@ using Proxima.Arrays.Grid;
 
 namespace Proxima.Arrays.NetCdf;
 
-/// <summary>One NetCDF variable as chunks: a chunk is one nc_get_vara box (the file's own chunking when it has one).</summary>
+/// <summary>
+/// One NetCDF variable as chunks (the file's own chunking when it has one). With a chunk index a chunk is
+/// read by <see cref="NcDirectReader"/> without libnetcdf; otherwise it is one nc_get_vara box.
+/// </summary>
 internal sealed class NetCdfArray : ChunkSource
 {
     private const long TargetChunkBytes = 8L * 1024 * 1024;
     private readonly NetCdfFileSlot _file;
     private readonly NcVariableInfo _info;
+    private readonly NcDirectReader? _direct;
 
-    public NetCdfArray(NetCdfFileSlot file, NcVariableInfo info, int[] chunks)
+    public NetCdfArray(NetCdfFileSlot file, NcVariableInfo info, int[] chunks, GridDatasetOptions options)
         : base(info.Shape, chunks, info.Type, file.Location + ":" + info.Name)
     {
         _file = file;
         _info = info;
+        if (options.NetCdfDirectReads && info.Index is NcChunkIndex index)
+        {
+            _direct = new NcDirectReader(file.Storage, file.Key, Location, index, info.Shape, chunks);
+        }
     }
+
+    /// <summary>True when chunks are read through the chunk index, never through libnetcdf.</summary>
+    public bool ReadsDirect => _direct is not null;
+
+    /// <summary>True when every chunk of <paramref name="source"/> (a file's variable or a collection's) is read through a chunk index.</summary>
+    public static bool IsDirect(ChunkSource source) => source switch
+    {
+        NetCdfArray a => a.ReadsDirect,
+        ConcatArray c => c.AllParts(IsDirect),
+        _ => false,
+    };
 
     /// <summary>The file's chunk shape, or for contiguous variables one that keeps trailing dims whole within ~8 MiB.</summary>
     public static int[] DefaultChunks(NcVariableInfo info)
@@ -48,6 +67,11 @@ internal sealed class NetCdfArray : ChunkSource
     public override ValueTask<bool> ReadChunkAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (_direct is not null)
+        {
+            return ReadDirectAsync(chunkIndex, destination, cancellationToken);
+        }
+
         if (_file.TryGet(out NetCdfFile? file))
         {
             ReadChunk(file, chunkIndex, destination.Span);
@@ -55,6 +79,13 @@ internal sealed class NetCdfArray : ChunkSource
         }
 
         return ReadAfterOpenAsync(chunkIndex, destination, cancellationToken);
+    }
+
+    private async ValueTask<bool> ReadDirectAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        await _file.CheckUnchangedAsync(cancellationToken).ConfigureAwait(false);
+        await _direct!.ReadChunkAsync(chunkIndex, destination, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>First read of a file opened lazily (a collection opened from its metadata cache).</summary>
@@ -99,22 +130,7 @@ internal sealed class NetCdfArray : ChunkSource
                 chunkShape[d] = ChunkShape[d];
             }
 
-            ReadOnlySpan<byte> src = temp.AsSpan(0, (int)(n * itemSize));
-            switch (itemSize)
-            {
-                case 1:
-                    NdIndex.CopyBox(src, count, zero, dst, chunkShape, zero, count);
-                    break;
-                case 2:
-                    NdIndex.CopyBox(MemoryMarshal.Cast<byte, ushort>(src), count, zero, MemoryMarshal.Cast<byte, ushort>(dst), chunkShape, zero, count);
-                    break;
-                case 4:
-                    NdIndex.CopyBox(MemoryMarshal.Cast<byte, uint>(src), count, zero, MemoryMarshal.Cast<byte, uint>(dst), chunkShape, zero, count);
-                    break;
-                default:
-                    NdIndex.CopyBox(MemoryMarshal.Cast<byte, ulong>(src), count, zero, MemoryMarshal.Cast<byte, ulong>(dst), chunkShape, zero, count);
-                    break;
-            }
+            NcDirectReader.CopyBox(itemSize, temp.AsSpan(0, (int)(n * itemSize)), count, zero, dst, chunkShape, zero, count);
         }
         finally
         {
@@ -155,6 +171,8 @@ internal sealed class ConcatArray : ChunkSource
         _offsets = offsets;
         _axis = axis;
     }
+
+    public bool AllParts(Func<ChunkSource, bool> predicate) => Array.TrueForAll(_parts, p => predicate(p));
 
     public override ValueTask<bool> ReadChunkAsync(long[] chunkIndex, Memory<byte> destination, CancellationToken cancellationToken)
     {

@@ -3,8 +3,9 @@ using System.Text.Json;
 
 namespace Proxima.Arrays.NetCdf;
 
-/// <summary>Metadata of one NetCDF variable as read from the file (<paramref name="GroupPath"/> "/" or "/g1/g2": handle-independent).</summary>
-internal sealed record NcVariableInfo(string GroupPath, int VarId, string Name, DataType Type, string[] Dims, long[] Shape, int[]? Chunks, Dictionary<string, AttributeValue> Attributes, string? UnlimitedDim);
+/// <summary>Metadata of one NetCDF variable as read from the file (<paramref name="GroupPath"/> "/" or "/g1/g2": handle-independent).
+/// <paramref name="Index"/>: where its bytes are in the file, for reads without libnetcdf (null: read through libnetcdf).</summary>
+internal sealed record NcVariableInfo(string GroupPath, int VarId, string Name, DataType Type, string[] Dims, long[] Shape, int[]? Chunks, Dictionary<string, AttributeValue> Attributes, string? UnlimitedDim, NcChunkIndex? Index = null);
 
 /// <summary>An open NetCDF-3/4 file (netcdf-c handle), closed on dispose. All calls hold <see cref="NetCdfNative.Gate"/>.</summary>
 internal sealed unsafe class NetCdfFile : IDisposable
@@ -33,6 +34,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
             int ncid;
             try
             {
+                QuietHdf5();
                 status = NetCdfNative.Open(path, NetCdfNative.NoWrite, out ncid);
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
@@ -46,6 +48,18 @@ internal sealed unsafe class NetCdfFile : IDisposable
             }
 
             return new NetCdfFile(path, location, ncid);
+        }
+    }
+
+    /// <summary>HDF5 error printing off for this thread (see <see cref="Hdf5.Hdf5Native.QuietOnThisThread"/>); without libhdf5 nothing to silence.</summary>
+    private static void QuietHdf5()
+    {
+        try
+        {
+            Hdf5.Hdf5Native.QuietOnThisThread();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
         }
     }
 
@@ -63,6 +77,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
         lock (NetCdfNative.Gate)
         {
             EnsureOpen();
+            QuietHdf5();
             var vars = new List<NcVariableInfo>();
             int nunlim;
             Check(NetCdfNative.InqUnlimdims(_ncid, out nunlim, null), "nc_inq_unlimdims");
@@ -78,21 +93,44 @@ internal sealed unsafe class NetCdfFile : IDisposable
             }
 
             ReadGroup(_ncid, "", "/", vars, unlimited, 0);
-            CheckClassicSize(vars);
+            int format = CheckClassicSize(vars);
+            AddChunkIndexes(format, vars);
             return (ReadAttributes(_ncid, -1), vars);
         }
     }
 
     /// <summary>
-    /// netcdf-c reads past the end of a truncated classic (CDF-1/2/5) file as fill values without an
-    /// error; a file shorter than its variables' data is reported as truncated instead.
+    /// Each variable's chunk index (caller holds the gate): NetCDF-3 from the header, NetCDF-4 through
+    /// libhdf5 (which libnetcdf calls underneath, so under the same lock). Variables without one are read
+    /// through libnetcdf.
     /// </summary>
-    private void CheckClassicSize(List<NcVariableInfo> vars)
+    private void AddChunkIndexes(int format, List<NcVariableInfo> vars)
+    {
+        NcChunkIndex?[] indexes = format switch
+        {
+            1 or 2 or 5 => ClassicHeader.Build(Path, Location, vars),
+            3 or 4 => Hdf5.Hdf5ChunkIndexer.Build(Path, Location, vars, new FileInfo(Path).Length),
+            _ => [],
+        };
+        for (int i = 0; i < indexes.Length; i++)
+        {
+            if (indexes[i] is NcChunkIndex index)
+            {
+                vars[i] = vars[i] with { Index = index };
+            }
+        }
+    }
+
+    /// <summary>
+    /// netcdf-c reads past the end of a truncated classic (CDF-1/2/5) file as fill values without an
+    /// error; a file shorter than its variables' data is reported as truncated instead. Returns the format.
+    /// </summary>
+    private int CheckClassicSize(List<NcVariableInfo> vars)
     {
         Check(NetCdfNative.InqFormat(_ncid, out int format), "nc_inq_format");
         if (format is not (1 or 2 or 5))
         {
-            return;
+            return format;
         }
 
         long needed = 0;
@@ -112,6 +150,8 @@ internal sealed unsafe class NetCdfFile : IDisposable
         {
             throw new ArrayFormatException(Location, $"truncated NetCDF file: {actual} bytes cannot hold its variables' {needed} bytes of data");
         }
+
+        return format;
     }
 
     private void ReadGroup(int gid, string prefix, string groupPath, List<NcVariableInfo> vars, HashSet<int> unlimited, int depth)
@@ -360,6 +400,7 @@ internal sealed unsafe class NetCdfFile : IDisposable
         lock (NetCdfNative.Gate)
         {
             EnsureOpen();
+            QuietHdf5();
             int groupId = GroupId(groupPath);
             fixed (byte* p = destination)
             {

@@ -18,6 +18,7 @@ internal sealed class NetCdfFileSlot : IDisposable
     private NetCdfFile? _file;
     private string? _tempPath;
     private Task<NetCdfFile>? _opening;
+    private Task? _checking;
     private bool _disposed;
 
     private NetCdfFileSlot(IStorage? storage, string key, string location, long size, long modifiedTicks)
@@ -31,11 +32,16 @@ internal sealed class NetCdfFileSlot : IDisposable
 
     public string Location { get; }
 
+    /// <summary>Where the file's bytes are read from by chunk-index reads (the original storage, never a temp copy).</summary>
+    public IStorage Storage => _storage!;
+
+    public string Key => _key;
+
     /// <summary>True once the file has a libnetcdf handle.</summary>
     public bool IsOpen => Volatile.Read(ref _file) is not null;
 
-    public static NetCdfFileSlot ForOpenFile(NetCdfFile file, string? tempPath) =>
-        new(null, file.Path, file.Location, -1, 0) { _file = file, _tempPath = tempPath };
+    public static NetCdfFileSlot ForOpenFile(IStorage storage, string key, NetCdfFile file, string? tempPath) =>
+        new(storage, key, file.Location, -1, 0) { _file = file, _tempPath = tempPath, _checking = Task.CompletedTask };
 
     public static NetCdfFileSlot ForLazyFile(IStorage storage, string key, long size, long modifiedTicks) =>
         new(storage, key, storage.Describe(key), size, modifiedTicks);
@@ -66,10 +72,32 @@ internal sealed class NetCdfFileSlot : IDisposable
         }
     }
 
-    private async Task<NetCdfFile> OpenAsync()
+    /// <summary>
+    /// Before the first chunk-index read of a file of a collection opened from its cache: the file must
+    /// still have the cached size and modification time (checked once; an open file needs no check).
+    /// </summary>
+    public Task CheckUnchangedAsync(CancellationToken cancellationToken)
     {
-        IStorage storage = _storage!;
-        if (storage is PosixStorage posix && posix.Resolve(_key) is string real)
+        Task? checking = Volatile.Read(ref _checking);
+        if (checking is { IsCompletedSuccessfully: true })
+        {
+            return checking;
+        }
+
+        lock (_lock)
+        {
+            if (_checking is null || _checking.IsFaulted || _checking.IsCanceled)
+            {
+                _checking = Task.Run(CheckUnchanged, CancellationToken.None);
+            }
+
+            return _checking.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void CheckUnchanged()
+    {
+        if (_storage is PosixStorage posix && posix.Resolve(_key) is string real)
         {
             var info = new FileInfo(real);
             if (!info.Exists || info.Length != _size || info.LastWriteTimeUtc.Ticks != _modifiedTicks)
@@ -77,7 +105,12 @@ internal sealed class NetCdfFileSlot : IDisposable
                 throw new ArrayFormatException(Location, "file changed since the collection was opened from its metadata cache (size or modification time differs); open the dataset again");
             }
         }
+    }
 
+    private async Task<NetCdfFile> OpenAsync()
+    {
+        IStorage storage = _storage!;
+        CheckUnchanged();
         (NetCdfFile file, string? temp) = await NetCdfReader.OpenLocalAsync(storage, _key, CancellationToken.None).ConfigureAwait(false);
         lock (_lock)
         {

@@ -63,7 +63,7 @@ internal static class NetCdfReader
     private static async Task<NetCdfFileSlot> OpenSlotAsync(IStorage storage, string key, CancellationToken cancellationToken)
     {
         (NetCdfFile file, string? temp) = await OpenLocalAsync(storage, key, cancellationToken).ConfigureAwait(false);
-        return NetCdfFileSlot.ForOpenFile(file, temp);
+        return NetCdfFileSlot.ForOpenFile(storage, key, file, temp);
     }
 
     public static async Task<GridDataset> OpenFileAsync(IStorage storage, string key, GridDatasetOptions options, CancellationToken cancellationToken)
@@ -76,7 +76,7 @@ internal static class NetCdfReader
             var variables = new List<GridVariable>(vars.Count);
             foreach (NcVariableInfo v in vars)
             {
-                var array = new NetCdfArray(slot, v, NetCdfArray.DefaultChunks(v));
+                var array = new NetCdfArray(slot, v, NetCdfArray.DefaultChunks(v), options);
                 variables.Add(new GridVariable(v.Name, [.. v.Dims], array, v.Attributes, options));
             }
 
@@ -243,7 +243,7 @@ internal static class NetCdfReader
                 }
 
                 infos[i] = vi;
-                cachedFiles[i].Parts[first.Name] = new CachedPart(vi.VarId, vi.Shape[axis]);
+                cachedFiles[i].Parts[first.Name] = new CachedPart(vi.VarId, vi.Shape[axis], vi.Index);
             }
 
             if (first.Dims.Length == 1 && CfTimeUnits.IsTimeUnits(Units(first)))
@@ -271,7 +271,7 @@ internal static class NetCdfReader
             int axis = Array.IndexOf(first.Dims, metadata.ConcatDim);
             if (axis < 0)
             {
-                var array = new NetCdfArray(slots[0], first, NetCdfArray.DefaultChunks(first));
+                var array = new NetCdfArray(slots[0], first, NetCdfArray.DefaultChunks(first), options);
                 variables.Add(new GridVariable(first.Name, [.. first.Dims], array, first.Attributes, options));
                 continue;
             }
@@ -306,7 +306,7 @@ internal static class NetCdfReader
                 CachedPart part = metadata.Files[i].Parts[first.Name];
                 long[] partShape = [.. first.Shape];
                 partShape[axis] = part.Length;
-                parts[i] = new NetCdfArray(slots[i], first with { VarId = part.VarId, Shape = partShape }, chunks);
+                parts[i] = new NetCdfArray(slots[i], first with { VarId = part.VarId, Shape = partShape, Index = part.Index }, chunks, options);
             }
 
             long[] shape = [.. first.Shape];

@@ -69,12 +69,89 @@ public sealed class OpenSearchCatalog : ICatalog
     internal string LocksIndex => _options.IndexPrefix + "-locks";
 
     /// <summary>Creates or updates the index template and the small bookkeeping indices. Idempotent; call at start-up.</summary>
-    public async Task EnsureTemplateAsync(CancellationToken cancellationToken = default)
+    public async Task EnsureTemplateAsync(CancellationToken cancellationToken = default) =>
+        _ = await InstallTemplateAsync(allowForbidden: false, cancellationToken).ConfigureAwait(false);
+
+    /// <summary><see cref="EnsureTemplateAsync"/>, or false when the cluster answers 403: a reader such as the router
+    /// (mapped to <c>readall</c>) neither needs nor may write the template; the sync installs it.</summary>
+    internal Task<bool> TryEnsureTemplateAsync(CancellationToken cancellationToken) => InstallTemplateAsync(allowForbidden: true, cancellationToken);
+
+    private async Task<bool> InstallTemplateAsync(bool allowForbidden, CancellationToken cancellationToken)
     {
-        await Expect(await Transport.SendAsync(HttpMethod.Put, "_index_template/" + ReadAlias, Template(), cancellationToken).ConfigureAwait(false), "PUT index template").ConfigureAwait(false);
+        var r = await Transport.SendAsync(HttpMethod.Put, "_index_template/" + ReadAlias, Template(), cancellationToken).ConfigureAwait(false);
+        if (allowForbidden && r.Status == HttpStatusCode.Forbidden)
+        {
+            OpenSearchLog.ReadOnlyOpen(_logger, (int)r.Status);
+            return false;
+        }
+
+        await Expect(r, "PUT index template").ConfigureAwait(false);
         await CreateIfMissingAsync(RunsIndex, """{"region":{"type":"keyword"},"run_id":{"type":"keyword"},"finished":{"type":"date"},"report":{"type":"object","enabled":false}}""", cancellationToken).ConfigureAwait(false);
         await CreateIfMissingAsync(RegionsIndex, """{"region":{"type":"keyword"},"live_index":{"type":"keyword"},"live_run":{"type":"keyword"},"committed":{"type":"date"}}""", cancellationToken).ConfigureAwait(false);
         await CreateIfMissingAsync(LocksIndex, """{"owner":{"type":"keyword"},"heartbeat":{"type":"date"}}""", cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Makes sure OpenSearch's built-in <c>readall</c> role maps <see cref="OpenSearchCatalogOptions.ReaderRoleArn"/> as a
+    /// backend role (security plugin REST API: read the mapping, keep its users, hosts and backend roles, add the ARN, PUT
+    /// it back). Idempotent: nothing is written when the ARN is already there. No-op without a reader role. Needs the
+    /// domain's master (the assumed catalog writer role).
+    /// </summary>
+    /// <exception cref="CatalogException">The security API refused or answered something unexpected; the message names the role and the ARN.</exception>
+    public async Task EnsureReaderMappingAsync(CancellationToken cancellationToken = default)
+    {
+        if (_options.ReaderRoleArn is not { } reader)
+        {
+            return;
+        }
+
+        const string Role = "readall";
+        const string Path = "_plugins/_security/api/rolesmapping/" + Role;
+        string what = $"mapping of IAM role {reader} to the '{Role}' role";
+        var current = await Transport.SendAsync(HttpMethod.Get, Path, null, cancellationToken).ConfigureAwait(false);
+        JsonObject mapping;
+        if (current.Status == HttpStatusCode.NotFound)
+        {
+            mapping = new JsonObject(); // no mapping for the role yet
+        }
+        else if (current.Ok && current.Body?[Role] is JsonObject existing)
+        {
+            mapping = existing;
+        }
+        else
+        {
+            throw new CatalogException($"OpenSearch GET {Path} ({what}) failed: HTTP {(int)current.Status} {OpenSearchTransport.Truncate(current.Raw)}");
+        }
+
+        var backendRoles = new JsonArray();
+        foreach (var role in mapping["backend_roles"] as JsonArray ?? [])
+        {
+            if (role?.GetValue<string>() == reader)
+            {
+                return; // already mapped
+            }
+
+            backendRoles.Add(role?.DeepClone());
+        }
+
+        backendRoles.Add(reader);
+        var body = new JsonObject { ["backend_roles"] = backendRoles };
+        foreach (string field in (ReadOnlySpan<string>)["users", "hosts", "and_backend_roles", "description"])
+        {
+            if (mapping[field] is { } value)
+            {
+                body[field] = value.DeepClone();
+            }
+        }
+
+        var put = await Transport.SendAsync(HttpMethod.Put, Path, body, cancellationToken).ConfigureAwait(false);
+        if (!put.Ok)
+        {
+            throw new CatalogException($"OpenSearch PUT {Path} ({what}) failed: HTTP {(int)put.Status} {OpenSearchTransport.Truncate(put.Raw)}");
+        }
+
+        OpenSearchLog.BackendRoleMapped(_logger, Role, reader);
     }
 
     internal JsonObject Template() => new()

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Amazon.Runtime;
 using Microsoft.Extensions.Logging;
 using Proxima.Aws;
+using Proxima.Catalog.Aws;
 
 namespace Proxima.Catalog.OpenSearch;
 
@@ -18,14 +19,23 @@ public sealed record OpenSearchCatalogOptions
     /// <c>{prefix}-datasets</c> (all live) and <c>{prefix}-datasets-{region}</c>, plus <c>{prefix}-runs</c>, <c>{prefix}-regions</c>, <c>{prefix}-locks</c>.</summary>
     public string IndexPrefix { get; init; } = "proxima";
 
-    /// <summary>AWS region for SigV4 signing (Amazon OpenSearch Service); null = unsigned.</summary>
+    /// <summary>AWS region for SigV4 signing. Null = the region in an Amazon OpenSearch Service host name
+    /// (<c>search-NAME-ID.REGION.es.amazonaws.com</c>, <c>vpc-...</c>, <c>....aos.REGION.on.aws</c>), which such a domain
+    /// requires; any other host (a self-managed cluster, a custom endpoint without a region) is sent unsigned.</summary>
     public string? SigningRegion { get; init; }
+
+    /// <summary><see cref="SigningRegion"/>, else the region of an Amazon OpenSearch Service endpoint; null = unsigned.</summary>
+    internal string? EffectiveSigningRegion => SigningRegion ?? RegionOfManagedDomain(Endpoint.Host);
 
     /// <summary>SigV4 service name: <c>es</c> (managed domains) or <c>aoss</c> (serverless).</summary>
     public string SigningService { get; init; } = "es";
 
     /// <summary>Credentials for signing; null = the SDK's default chain.</summary>
     public AWSCredentials? Credentials { get; init; }
+
+    /// <summary>IAM role ARN that <see cref="OpenSearchCatalog.EnsureReaderMappingAsync"/> maps to the built-in <c>readall</c>
+    /// role (fine-grained access control: the router's role, mapped by the sync, which is the domain's master); null = none.</summary>
+    public string? ReaderRoleArn { get; init; }
 
     /// <summary>Optional basic auth (self-managed clusters).</summary>
     public string? Username { get; init; }
@@ -46,6 +56,26 @@ public sealed record OpenSearchCatalogOptions
 
     /// <summary>Heartbeat age after which another writer's lock on a region is considered dead.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The region of an Amazon OpenSearch Service domain endpoint, or null when the host is not one.</summary>
+    internal static string? RegionOfManagedDomain(string host)
+    {
+        // search-NAME-ID.REGION.es.amazonaws.com(.cn) and vpc-NAME-ID.REGION.es.amazonaws.com(.cn); dual-stack
+        // search-NAME-ID.aos.REGION.on.aws. Labels are lowercase in DNS but users may paste them in any case.
+        string[] labels = host.TrimEnd('.').ToLowerInvariant().Split('.');
+        if (labels.Length < 4 || !(labels[0].StartsWith("search-", StringComparison.Ordinal) || labels[0].StartsWith("vpc-", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+
+        string suffix = string.Join('.', labels, 2, labels.Length - 2);
+        if (suffix is "es.amazonaws.com" or "es.amazonaws.com.cn")
+        {
+            return labels[1];
+        }
+
+        return labels.Length == 5 && labels[1] == "aos" && labels[3] == "on" && labels[4] == "aws" ? labels[2] : null;
+    }
 
     internal void Validate()
     {
@@ -87,11 +117,13 @@ internal sealed class OpenSearchTransport
     private readonly OpenSearchCatalogOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly string? _signingRegion;
 
     public OpenSearchTransport(HttpClient http, OpenSearchCatalogOptions options, ILogger logger, TimeProvider time)
     {
         _http = http;
         _options = options;
+        _signingRegion = options.EffectiveSigningRegion;
         _logger = logger;
         _time = time;
     }
@@ -117,10 +149,13 @@ internal sealed class OpenSearchTransport
                     Convert.ToBase64String(Encoding.UTF8.GetBytes(_options.Username + ":" + _options.Password)));
             }
 
-            if (_options.SigningRegion is not null)
+            if (_signingRegion is not null)
             {
-                var creds = await AwsSigV4.ResolveAsync(_options.Credentials).ConfigureAwait(false);
-                AwsSigV4.Sign(request, body ?? [], creds, _options.SigningRegion, _options.SigningService, _time.GetUtcNow().UtcDateTime);
+                // An assumed role may call STS here: give it the request's token.
+                var creds = _options.Credentials is AssumeRoleCredentials assumed
+                    ? await assumed.GetAsync(ct).ConfigureAwait(false)
+                    : await AwsSigV4.ResolveAsync(_options.Credentials).ConfigureAwait(false);
+                AwsSigV4.Sign(request, body ?? [], creds, _signingRegion, _options.SigningService, _time.GetUtcNow().UtcDateTime);
             }
 
             TimeSpan? retryAfter = null;
@@ -195,4 +230,10 @@ internal static partial class OpenSearchLog
 
     [LoggerMessage(4, LogLevel.Warning, "Bulk: {Count} items rejected with 429, retrying them (attempt {Attempt})")]
     public static partial void BulkRetry(ILogger logger, int count, int attempt);
+
+    [LoggerMessage(5, LogLevel.Information, "OpenSearch role {Role}: backend role {BackendRole} mapped")]
+    public static partial void BackendRoleMapped(ILogger logger, string role, string backendRole);
+
+    [LoggerMessage(6, LogLevel.Warning, "OpenSearch refused the index template (HTTP {Status}): this process can only read the catalog (the sync, as the domain's master, installs it)")]
+    public static partial void ReadOnlyOpen(ILogger logger, int status);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Proxima.Catalog;
+using Proxima.Catalog.OpenSearch;
 using Proxima.CatalogSync;
 using Proxima.CatalogSync.Fsx;
 
@@ -18,20 +19,57 @@ internal static class CatalogSyncRunner
             Directory.CreateDirectory(regionRoot); // a local region may start empty; an FSx mount must exist
         }
 
-        // The state folder's SQLite catalog, or OpenSearch when PROXIMA_OPENSEARCH_URL names one (the AWS sync task).
-        await using var catalog = await CatalogFactory.OpenAsync(CatalogFactory.FromEnvironment(state.Root), loggers, cancellationToken);
-        using var fsx = extras.FsxFileSystemId is null ? null : new FsxClient(
-            new FsxClientOptions { Region = region, Endpoint = FsxEndpointFromEnvironment() }, logger: loggers.CreateLogger("Proxima.CatalogSync.Fsx"));
-        var options = new SyncOptions
+        var started = DateTimeOffset.UtcNow;
+        ICatalog catalog;
+        try
         {
-            Region = region,
-            RegionRoot = regionRoot,
-            Catalog = catalog,
-            MetadataCacheDirectory = extras.MetadataCache ?? state.MetadataCacheFor(region),
-            FsxFileSystemId = extras.FsxFileSystemId,
-            Fsx = fsx,
-        };
-        return await SyncRunner.RunAsync(options, progress, loggers.CreateLogger("Proxima.CatalogSync"), cancellationToken);
+            catalog = await OpenForWritingAsync(state, loggers, cancellationToken);
+        }
+        catch (CatalogException e)
+        {
+            // Unreachable or refused (STS would not give the writer role, the readall mapping was refused): a failed run
+            // whose message says why, not a crash.
+            return new SyncReport { Region = region, RunId = "none", Status = "failed", StartedUtc = started, FinishedUtc = DateTimeOffset.UtcNow, Message = e.Message };
+        }
+
+        await using (catalog)
+        {
+            using var fsx = extras.FsxFileSystemId is null ? null : new FsxClient(
+                new FsxClientOptions { Region = region, Endpoint = FsxEndpointFromEnvironment() }, logger: loggers.CreateLogger("Proxima.CatalogSync.Fsx"));
+            var options = new SyncOptions
+            {
+                Region = region,
+                RegionRoot = regionRoot,
+                Catalog = catalog,
+                MetadataCacheDirectory = extras.MetadataCache ?? state.MetadataCacheFor(region),
+                FsxFileSystemId = extras.FsxFileSystemId,
+                Fsx = fsx,
+            };
+            return await SyncRunner.RunAsync(options, progress, loggers.CreateLogger("Proxima.CatalogSync"), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The state folder's SQLite catalog, or OpenSearch when PROXIMA_OPENSEARCH_URL names one (the AWS sync task: it signs as
+    /// the assumed PROXIMA_CATALOG_ROLE_ARN, the domain's master, and maps the router's role to readall before writing).
+    /// </summary>
+    private static async Task<ICatalog> OpenForWritingAsync(StateDirectory state, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var catalog = await CatalogFactory.OpenAsync(CatalogFactory.FromEnvironment(state.Root, loggers), loggers, cancellationToken);
+        try
+        {
+            if (catalog is OpenSearchCatalog openSearch)
+            {
+                await openSearch.EnsureReaderMappingAsync(cancellationToken);
+            }
+
+            return catalog;
+        }
+        catch
+        {
+            await catalog.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary><c>PROXIMA_FSX_ENDPOINT</c> (a VPC endpoint, or a test's loopback server); null = <c>https://fsx.REGION.amazonaws.com/</c>.</summary>

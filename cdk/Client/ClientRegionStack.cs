@@ -258,6 +258,7 @@ internal sealed class ClientRegionStack : Stack
                 ["PROXIMA_REGION"] = Region,
                 ["PROXIMA_CATALOG"] = "opensearch",
                 ["PROXIMA_OPENSEARCH_URL"] = "https://" + Catalog.DomainEndpoint,
+                ["PROXIMA_OPENSEARCH_REGION"] = Region, // SigV4 "es" scope: the domain lives in this region
                 // DNS discovery (WorkerDiscovery): worker-REGION.proxima-workers for every region, all on one port.
                 ["PROXIMA_WORKERS_NAMESPACE"] = Naming.NamespaceName,
                 ["PROXIMA_WORKER_REGIONS"] = string.Join(',', workerRegions),

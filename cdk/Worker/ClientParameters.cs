@@ -26,6 +26,9 @@ internal sealed class ClientParameters : Construct
         WorkersHostedZoneId = Read("WorkersHostedZoneId", Naming.NamespaceHostedZoneIdParameter);
     }
 
+    /// <summary>The client region, where the catalog domain and these parameters live.</summary>
+    public string ClientRegion => _clientRegion;
+
     public string TransitGatewayId { get; }
 
     public string TransitGatewayRouteTableId { get; }

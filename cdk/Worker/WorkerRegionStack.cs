@@ -325,6 +325,7 @@ internal sealed class WorkerRegionStack : Stack
                 ["PROXIMA_REGION"] = worker.Region,
                 ["PROXIMA_CATALOG"] = "opensearch",
                 ["PROXIMA_OPENSEARCH_URL"] = clientParameters.CatalogEndpoint,
+                ["PROXIMA_OPENSEARCH_REGION"] = clientParameters.ClientRegion, // SigV4 "es" scope: the domain's (client) region
                 ["PROXIMA_CATALOG_ROLE_ARN"] = clientParameters.CatalogWriterRoleArn,
                 // Fine-grained access control: the sync (master) maps this role to the read-only `readall` role.
                 ["PROXIMA_CATALOG_READER_ROLE_ARN"] = clientParameters.RouterRoleArn,

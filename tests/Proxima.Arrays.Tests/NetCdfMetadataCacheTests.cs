@@ -34,6 +34,19 @@ public sealed class NetCdfMetadataCacheTests : IClassFixture<NetCdfReference>
         return (dir, coll, new GridDatasetOptions { NetCdfMetadataCacheDirectory = Path.Combine(dir.Path, "cache") });
     }
 
+    /// <summary>Opens the collection once (writing its cache), then rewrites the cache file through <paramref name="edit"/>.</summary>
+    private static async Task EditCacheAsync(PosixStorage storage, GridDatasetOptions options, Action<System.Text.Json.Nodes.JsonNode> edit)
+    {
+        using (await GridDataset.OpenAsync(storage, "coll", options))
+        {
+        }
+
+        string cacheFile = CollectionMetadataCache.PathFor(options.NetCdfMetadataCacheDirectory!, storage.Describe("coll"));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(cacheFile))!;
+        edit(json);
+        await File.WriteAllTextAsync(cacheFile, json.ToJsonString());
+    }
+
     private async Task AssertMatches(GridDataset ds, ExpectedCase expected)
     {
         foreach (ExpectedVariable v in expected.Variables.Values)
@@ -65,12 +78,57 @@ public sealed class NetCdfMetadataCacheTests : IClassFixture<NetCdfReference>
             Assert.Equal([48L, 17, 12], cached["t2m"].Shape.ToArray());
             Assert.Equal(4, cached["t2m"].ChunkShape[0]);
 
-            // One time step of the third file opens that file only.
+            // Chunks are read through the cached chunk indexes: no file is opened with libnetcdf at all.
             float[] step = await cached["t2m"].ReadRegionAsync<float>([30, 0, 0], [1, 17, 12], CancellationToken.None);
-            Assert.Equal(1, OpenFiles(cached));
             ExpectedVariable t2m = _ref.Cases["collection"].Variables["t2m"];
             Compare.Equal(t2m.Values.AsSpan(30 * 17 * 12, 17 * 12), step.Select(x => (double)x).ToArray(), "t2m[30]");
             await AssertMatches(cached, _ref.Cases["collection"]);
+            Assert.Equal(0, OpenFiles(cached));
+
+            // Through libnetcdf, one time step of the third file opens that file only.
+            using GridDataset viaLib = await GridDataset.OpenAsync(storage, "coll", options with { NetCdfDirectReads = false });
+            step = await viaLib["t2m"].ReadRegionAsync<float>([30, 0, 0], [1, 17, 12], CancellationToken.None);
+            Assert.Equal(1, OpenFiles(viaLib));
+            Compare.Equal(t2m.Values.AsSpan(30 * 17 * 12, 17 * 12), step.Select(x => (double)x).ToArray(), "t2m[30]");
+        }
+    }
+
+    /// <summary>A chunk index pointing past the end of its file (a hostile or stale cache) is a typed error naming the file and variable.</summary>
+    [Fact]
+    public async Task A_chunk_index_pointing_past_the_end_of_the_file_is_a_typed_error()
+    {
+        (TempDir dir, string coll, GridDatasetOptions options) = CopyCollection();
+        using (dir)
+        {
+            var storage = new PosixStorage(Path.Combine(dir.Path, "data"));
+            await EditCacheAsync(storage, options, json =>
+            {
+                System.Text.Json.Nodes.JsonNode index = json["files"]![2]!["parts"]!["t2m"]!["index"]!;
+                index["offsets"]![1] = (long)index["fileSize"]! - 100;
+                index["sizes"]![1] = 5000;
+            });
+
+            using GridDataset cached = await GridDataset.OpenAsync(storage, "coll", options);
+            Assert.Equal(0, OpenFiles(cached));
+            string third = Path.GetFileName(Directory.GetFiles(coll).Order(StringComparer.Ordinal).ElementAt(2));
+            ChunkDecodeException e = await Assert.ThrowsAsync<ChunkDecodeException>(async () => await cached["t2m"].ReadAllAsync<float>(CancellationToken.None));
+            Assert.Contains(third + ":t2m", e.Message, StringComparison.Ordinal);
+            Assert.Contains("outside the", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>A cached chunk index that does not fit the variable (wrong chunk count) is not trusted: the files are opened again.</summary>
+    [Fact]
+    public async Task A_chunk_index_that_does_not_fit_its_variable_makes_the_cache_unused()
+    {
+        (TempDir dir, string _, GridDatasetOptions options) = CopyCollection();
+        using (dir)
+        {
+            var storage = new PosixStorage(Path.Combine(dir.Path, "data"));
+            await EditCacheAsync(storage, options, json => json["files"]![1]!["parts"]!["t2m"]!["index"]!["offsets"]!.AsArray().RemoveAt(0));
+            using GridDataset ds = await GridDataset.OpenAsync(storage, "coll", options);
+            Assert.Equal(4, OpenFiles(ds));
+            await AssertMatches(ds, _ref.Cases["collection"]);
         }
     }
 

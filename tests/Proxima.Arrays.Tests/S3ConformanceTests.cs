@@ -85,6 +85,42 @@ public sealed class S3ConformanceTests : IClassFixture<S3ReferenceStores>
         }
     }
 
+    /// <summary>
+    /// NetCDF data on S3 are ranged GETs of the chunks: a collection opened from its metadata cache reads no
+    /// file whole (the cold open, which had to read the files' metadata, downloaded each once).
+    /// </summary>
+    [Fact]
+    public async Task A_cached_netcdf_collection_on_s3_reads_chunks_through_ranged_gets_not_downloads()
+    {
+        using S3Storage s3 = _f.Server.CreateStorage("ncref");
+        var counting = new CountingStorage(s3);
+        using var cache = new TempDir();
+        var options = new GridDatasetOptions { NetCdfMetadataCacheDirectory = cache.Path };
+        ExpectedCase c = _f.NetCdf.Cases["collection"];
+        using (await GridDataset.OpenAsync(counting, c.Path, options))
+        {
+        }
+
+        long fileBytes = 0;
+        await foreach (StorageEntry e in s3.ListAsync(c.Path, CancellationToken.None))
+        {
+            fileBytes += e.Size;
+        }
+
+        Assert.Single(Directory.GetFiles(cache.Path, "*.json"));
+        counting.Reset();
+        using GridDataset ds = await GridDataset.OpenAsync(counting, c.Path, options);
+        Assert.Equal(0, counting.WholeReads);
+        foreach (ExpectedVariable v in c.Variables.Values)
+        {
+            await Compare.AssertVariableMatches(ds, v, "s3-cached:" + c.Name);
+        }
+
+        Assert.Equal(0, counting.WholeReads);
+        Assert.True(counting.RangedReads >= 12, $"{counting.RangedReads} ranged reads");
+        Assert.True(counting.Bytes < fileBytes / 2, $"read {counting.Bytes} bytes of {fileBytes}");
+    }
+
     [Fact]
     public async Task Missing_keys_are_null_and_listing_shows_children()
     {

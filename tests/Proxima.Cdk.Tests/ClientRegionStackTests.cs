@@ -241,6 +241,20 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
     }
 
     [Fact]
+    public void Router_signs_catalog_requests_for_the_domains_region()
+    {
+        foreach (var federation in new[] { fixture.Three, fixture.Two })
+        {
+            var container = federation.Client.Single("AWS::ECS::TaskDefinition").Properties.GetProperty("ContainerDefinitions")[0];
+            var env = container.GetProperty("Environment").EnumerateArray().ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value"));
+            Assert.Equal("opensearch", env["PROXIMA_CATALOG"].GetString());
+            Assert.Contains("DomainEndpoint", env["PROXIMA_OPENSEARCH_URL"].GetRawText(), StringComparison.Ordinal);
+            Assert.Equal(federation.Federation.Client.Region, env["PROXIMA_OPENSEARCH_REGION"].GetString());
+            Assert.False(env.ContainsKey("PROXIMA_CATALOG_ROLE_ARN")); // the router reads with its own task role (mapped to readall)
+        }
+    }
+
+    [Fact]
     public void Catalog_access_policy_names_the_two_roles_and_explicit_http_actions_only()
     {
         // The policy is set by a custom resource whose call is a Fn::Join; joining the literal parts (tokens sit inside

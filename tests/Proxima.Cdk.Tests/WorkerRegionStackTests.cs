@@ -141,6 +141,8 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
         var env = sync.GetProperty("ContainerDefinitions")[0].GetProperty("Environment").EnumerateArray()
             .ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value"));
         Assert.Equal(worker.Region, env["PROXIMA_REGION"].GetString());
+        Assert.Equal("opensearch", env["PROXIMA_CATALOG"].GetString());
+        Assert.Equal(fixture.Three.Federation.Client.Region, env["PROXIMA_OPENSEARCH_REGION"].GetString()); // the domain's region, not the worker's
         Assert.Equal($"/{worker.Region}/{worker.LustreFileSystemPath}", env["PROXIMA_FSX_PATH"].GetString());
         Assert.Equal(stack.Single("AWS::FSx::FileSystem").Id, env["PROXIMA_FSX_FILE_SYSTEM_ID"].GetProperty("Ref").GetString());
         foreach (var name in new[] { "PROXIMA_OPENSEARCH_URL", "PROXIMA_CATALOG_ROLE_ARN", "PROXIMA_CATALOG_READER_ROLE_ARN" })

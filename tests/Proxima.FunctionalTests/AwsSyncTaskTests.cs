@@ -8,11 +8,15 @@ namespace Proxima.FunctionalTests;
 /// <c>PROXIMA_FSX_FILE_SYSTEM_ID</c> in its environment), run as a real <c>proxima</c> process without a federation
 /// file against a scripted FSx endpoint on loopback: the FSx re-import is asked for and awaited before the scan,
 /// the region root's datasets are registered, the NetCDF collection's metadata cache lands where the workers
-/// read it, and a failed import fails the run without touching the catalog.
+/// read it, and a failed import fails the run without touching the catalog. With the CDK's catalog variables, against
+/// loopback stand-ins for STS and the OpenSearch domain: the writer role is assumed and signs every catalog request,
+/// the router's role is mapped to readall before the first write, and an STS refusal fails the run naming the role.
 /// </summary>
 public sealed class AwsSyncTaskTests
 {
     private const string FileSystemId = "fs-0123456789abcdef0";
+    private const string WriterRole = "arn:aws:iam::123456789012:role/proxima-catalog-writer";
+    private const string ReaderRole = "arn:aws:iam::123456789012:role/ProximaClient-RouterTaskRole-1A2B3C";
 
     [Fact]
     public async Task Fsx_import_then_scan_of_the_mount_registers_the_region_and_writes_the_metadata_cache()
@@ -65,16 +69,127 @@ public sealed class AwsSyncTaskTests
         Assert.Contains("--region-root needs --region", process.StandardError, StringComparison.Ordinal);
     }
 
-    private static async Task<(int Code, string Output)> SyncAsync(TempDirectory temp, string mount, string cache, LoopbackHttpServer fsx)
+    [Fact]
+    public async Task Catalog_writes_are_signed_as_the_assumed_writer_role_after_mapping_the_router_to_readall()
     {
-        var environment = new Dictionary<string, string>
+        // The CDK's sync environment (PROXIMA_CATALOG_ROLE_ARN, PROXIMA_CATALOG_READER_ROLE_ARN, the domain's region)
+        // against a loopback STS and a scripted OpenSearch domain that records every request.
+        using var temp = new TempDirectory();
+        var mount = temp.Combine("fsx");
+        await WriteRegionAsync(mount);
+        await using var sts = await LoopbackHttpServer.StartAsync(_ => new(200, $"""
+            <AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>
+              <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/proxima-catalog-writer/proxima-catalog-us-east-1</Arn></AssumedRoleUser>
+              <Credentials><AccessKeyId>ASIAWRITER</AccessKeyId><SecretAccessKey>writer-secret</SecretAccessKey>
+                <SessionToken>writer-session-token</SessionToken><Expiration>{DateTime.UtcNow.AddHours(1):yyyy-MM-dd'T'HH:mm:ss'Z'}</Expiration></Credentials>
+            </AssumeRoleResult></AssumeRoleResponse>
+            """));
+        bool mapped = false;
+        ScriptedResponse Domain(RecordedRequest r)
         {
-            ["PROXIMA_FSX_FILE_SYSTEM_ID"] = FileSystemId,
-            ["PROXIMA_FSX_ENDPOINT"] = fsx.BaseUri.ToString(),
-            ["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE",
-            ["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            ["AWS_REGION"] = "us-east-1",
-        };
+            const string mappingPath = "_plugins/_security/api/rolesmapping/readall";
+            if (r.PathAndQuery == mappingPath)
+            {
+                if (r.Method == "PUT")
+                {
+                    mapped = true;
+                    return new(200, """{"status":"OK","message":"'readall' updated."}""");
+                }
+
+                return mapped
+                    ? new(200, $$$"""{"readall":{"backend_roles":["{{{ReaderRole}}}"],"users":[],"hosts":[]}}""")
+                    : new(404, """{"status":"NOT_FOUND","message":"readall not found."}""");
+            }
+
+            return (r.Method, r.PathAndQuery) switch
+            {
+                ("GET", var p) when p.StartsWith("_alias/", StringComparison.Ordinal) => new(404, """{"error":"alias missing","status":404}"""),
+                ("GET", var p) when p.StartsWith("_cat/indices/", StringComparison.Ordinal) => new(200, "[]"),
+                ("POST", "_bulk") => new(200, """{"took":1,"errors":false,"items":[]}"""),
+                ("POST", var p) when p.Contains("/_search", StringComparison.Ordinal) => new(200, """{"took":1,"hits":{"total":{"value":0,"relation":"eq"},"hits":[]}}"""),
+                ("PUT" or "POST" or "DELETE", _) => new(200, """{"acknowledged":true,"result":"created","_seq_no":0,"_primary_term":1}"""),
+                _ => new(500, "unexpected request " + r.Line),
+            };
+        }
+
+        await using var domain = await LoopbackHttpServer.StartAsync(Domain);
+        var (code, output) = await SyncAsync(temp, mount, temp.Combine("cache"), CatalogEnvironment(domain, sts));
+
+        Assert.True(code == 0, output);
+        Assert.Contains("us-east-1: committed: found 2, registered 2", output, StringComparison.Ordinal);
+        var assume = Assert.Single(sts.Requests); // one session for the whole run
+        Assert.Contains("Action=AssumeRole&Version=2011-06-15&RoleArn=" + Uri.EscapeDataString(WriterRole), assume.BodyText, StringComparison.Ordinal);
+        Assert.StartsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/", assume.Headers["Authorization"], StringComparison.Ordinal);
+        Assert.Contains("/us-east-1/sts/aws4_request", assume.Headers["Authorization"], StringComparison.Ordinal);
+
+        var requests = domain.Requests;
+        Assert.All(requests, r =>
+        {
+            Assert.StartsWith("AWS4-HMAC-SHA256 Credential=ASIAWRITER/", r.Headers["Authorization"], StringComparison.Ordinal);
+            Assert.Contains("/eu-west-2/es/aws4_request", r.Headers["Authorization"], StringComparison.Ordinal);
+            Assert.Equal("writer-session-token", r.Headers["X-Amz-Security-Token"]);
+        });
+        var lines = requests.Select(r => r.Line).ToList();
+        int mapping = lines.IndexOf("PUT _plugins/_security/api/rolesmapping/readall");
+        Assert.True(mapping >= 0, string.Join('\n', lines));
+        Assert.Equal($$"""{"backend_roles":["{{ReaderRole}}"]}""", requests[mapping].BodyText);
+        int firstBulk = lines.IndexOf("POST _bulk");
+        Assert.True(mapping < firstBulk, string.Join('\n', lines)); // mapped before any dataset is written
+        Assert.Contains("era5/t2m", requests[firstBulk].BodyText, StringComparison.Ordinal);
+        Assert.Contains("POST _aliases", lines);
+    }
+
+    [Fact]
+    public async Task Sts_refusing_the_writer_role_fails_the_run_naming_the_role_before_any_catalog_request()
+    {
+        using var temp = new TempDirectory();
+        var mount = temp.Combine("fsx");
+        await using var sts = await LoopbackHttpServer.StartAsync(_ => new(403, $"""
+            <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>
+            <Message>User: arn:aws:sts::123456789012:assumed-role/proxima-sync-us-east-1/task is not authorized to perform: sts:AssumeRole on resource: {WriterRole}</Message></Error></ErrorResponse>
+            """));
+        await using var domain = await LoopbackHttpServer.StartAsync(r => new(500, "unexpected request " + r.Line));
+
+        var (code, output) = await SyncAsync(temp, mount, temp.Combine("cache"), CatalogEnvironment(domain, sts));
+
+        Assert.True(code == 1, output);
+        Assert.Contains("us-east-1: failed: found 0, registered 0", output, StringComparison.Ordinal);
+        Assert.Contains($"STS AssumeRole of {WriterRole} failed: HTTP 403 AccessDenied: User: ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal); // a report line, not a stack trace
+        Assert.Empty(domain.Requests); // nothing reaches the domain unsigned or half-signed
+    }
+
+    /// <summary>The CDK's catalog variables for the sync task, pointed at loopback stand-ins for the domain and STS.</summary>
+    private static Dictionary<string, string> CatalogEnvironment(LoopbackHttpServer domain, LoopbackHttpServer sts)
+    {
+        var environment = AwsKeys();
+        environment["PROXIMA_CATALOG"] = "opensearch";
+        environment["PROXIMA_OPENSEARCH_URL"] = domain.BaseUri.ToString();
+        environment["PROXIMA_OPENSEARCH_REGION"] = "eu-west-2";
+        environment["PROXIMA_CATALOG_ROLE_ARN"] = WriterRole;
+        environment["PROXIMA_CATALOG_READER_ROLE_ARN"] = ReaderRole;
+        environment["PROXIMA_STS_ENDPOINT"] = sts.BaseUri.ToString();
+        environment["PROXIMA_REGION"] = "us-east-1";
+        return environment;
+    }
+
+    private static Dictionary<string, string> AwsKeys() => new()
+    {
+        ["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE",
+        ["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ["AWS_REGION"] = "us-east-1",
+    };
+
+    private static Task<(int Code, string Output)> SyncAsync(TempDirectory temp, string mount, string cache, LoopbackHttpServer fsx)
+    {
+        var environment = AwsKeys();
+        environment["PROXIMA_FSX_FILE_SYSTEM_ID"] = FileSystemId;
+        environment["PROXIMA_FSX_ENDPOINT"] = fsx.BaseUri.ToString();
+        return SyncAsync(temp, mount, cache, environment);
+    }
+
+    private static async Task<(int Code, string Output)> SyncAsync(TempDirectory temp, string mount, string cache, Dictionary<string, string> environment)
+    {
         await using var process = ProximaProcess.Start(environment,
             "sync", "--region", "us-east-1", "--region-root", mount, "--metadata-cache", cache, "--state", temp.Combine("state"));
         var code = await process.WaitForExitAsync(TimeSpan.FromSeconds(120));

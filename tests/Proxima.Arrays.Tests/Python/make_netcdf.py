@@ -97,6 +97,62 @@ for day in range(4):
     files.append(fp)
 add_case("collection", coll, multi=files)
 
+# Direct-read coverage (chunk index instead of libnetcdf): CDF-5, record layouts, fletcher32, big-endian,
+# contiguous NetCDF-4, fill values and partially written variables. Expected values: xarray over netCDF4-python.
+p = os.path.join(root, "netcdf3_cdf5.nc")
+with netCDF4.Dataset(p, "w", format="NETCDF3_64BIT_DATA") as f:
+    f.createDimension("time", None); f.createDimension("y", 3); f.createDimension("x", 5)
+    f.createVariable("time", "f8", ("time",))[:] = np.arange(4.0)
+    f["time"].units = "days since 2000-01-01"
+    f.createVariable("big", "i8", ("y", "x"))[:] = (np.arange(15, dtype="i8") * 10**12).reshape(3, 5)
+    f.createVariable("u2", "u2", ("time", "x"))[:] = np.arange(20, dtype="u2").reshape(4, 5) * 1000
+    f.createVariable("b", "i1", ("time", "y"))[:] = np.arange(12, dtype="i1").reshape(4, 3) - 6
+    v = f.createVariable("d", "f8", ("time", "y", "x"), fill_value=-1.0)
+    v[:3] = rng.random((3, 3, 5))
+add_case("netcdf3_cdf5", p)
+
+# A single record variable of shorts: records packed without padding (netcdf-c's recsize rule).
+p = os.path.join(root, "nc3_single_record_short.nc")
+with netCDF4.Dataset(p, "w", format="NETCDF3_CLASSIC") as f:
+    f.createDimension("time", None); f.createDimension("x", 3)
+    f.createVariable("s", "i2", ("time", "x"))[:] = np.arange(21, dtype="i2").reshape(7, 3)
+add_case("nc3_single_record_short", p)
+
+p = os.path.join(root, "nc4_fletcher32.nc")
+with netCDF4.Dataset(p, "w", format="NETCDF4") as f:
+    f.createDimension("time", None); f.createDimension("lat", 17); f.createDimension("lon", 12)
+    v = f.createVariable("t2m", "f4", ("time", "lat", "lon"), zlib=True, shuffle=True, fletcher32=True, chunksizes=(5, 9, 12))
+    v[:] = (rng.random((12, 17, 12)) * 40 + 250).astype("f4")
+    w = f.createVariable("plain", "i4", ("lat", "lon"), fletcher32=True, chunksizes=(4, 5))
+    w[:] = np.arange(17 * 12, dtype="i4").reshape(17, 12)
+add_case("nc4_fletcher32", p)
+
+p = os.path.join(root, "nc4_bigendian.nc")
+with netCDF4.Dataset(p, "w", format="NETCDF4") as f:
+    f.createDimension("y", 6); f.createDimension("x", 7)
+    f.createVariable("zbe", "f8", ("y", "x"), zlib=True, endian="big", chunksizes=(4, 4))[:] = rng.random((6, 7))
+    f.createVariable("cbe", "i2", ("y", "x"), endian="big", contiguous=True)[:] = np.arange(42, dtype="i2").reshape(6, 7) - 21
+    f.createVariable("cle", "f4", ("y", "x"), contiguous=True)[:] = rng.random((6, 7)).astype("f4")
+    f.createVariable("u8", "u8", ("y",), endian="big")[:] = np.arange(6, dtype="u8") * 2**40
+add_case("nc4_bigendian", p)
+
+# Partially written: chunks never written read as the fill value (user _FillValue or netCDF's default),
+# a contiguous variable never written, chunks larger than the data, and two record variables of different lengths.
+p = os.path.join(root, "nc4_partial.nc")
+with netCDF4.Dataset(p, "w", format="NETCDF4") as f:
+    f.createDimension("time", None); f.createDimension("y", 10); f.createDimension("x", 8)
+    a = f.createVariable("a", "f4", ("y", "x"), fill_value=np.float32(-99.0), chunksizes=(3, 3), zlib=True)
+    a[0:3, 0:3] = 1.5
+    a[9, 7] = 2.5
+    b = f.createVariable("b", "i4", ("y", "x"), chunksizes=(5, 4))
+    b[5:10, 4:8] = 7
+    c = f.createVariable("c", "f8", ("y", "x"), contiguous=True)
+    r1 = f.createVariable("r1", "f4", ("time", "x"), chunksizes=(10, 8), zlib=True)
+    r1[0:7] = np.arange(56, dtype="f4").reshape(7, 8)
+    r2 = f.createVariable("r2", "f4", ("time", "x"), chunksizes=(2, 8))
+    r2[0:3] = np.ones((3, 8), dtype="f4")
+add_case("nc4_partial", p)
+
 # Not NetCDF at all, and a NetCDF file cut short.
 with open(os.path.join(root, "not_netcdf.nc"), "w") as f:
     f.write("this is not a netcdf file\n" * 10)
