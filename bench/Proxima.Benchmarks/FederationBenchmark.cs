@@ -124,7 +124,7 @@ internal static class FederationBenchmark
         load += " -> " + LoadAverage();
         var crossed = (Crossed(federation) - crossedBefore) / runs;
         var units = (int)((await UnitsAsync(http) - unitsBefore) / runs);
-        var phases = RouterPhases.Read(routerLog, runs, stride: 1, offset: 0);
+        var phases = await RouterPhases.ReadAsync(routerLog, runs, map: true);
         Array.Sort(times);
         var fanOut = "";
         if (workers == 1)
@@ -187,8 +187,8 @@ internal static class FederationBenchmark
         text.AppendLine("    floor  = the same unit (same spec, dataset fingerprint) straight to the worker over the same link (mTLS), its partial decoded, finalised and JSON-encoded by the same router code into a null sink");
         text.Append(map.Report($"map answer (mean+std over time, {mapBytes / 1048576.0:0.0} MB JSON)"));
         text.Append(one.Report("scalar answer (mean+std over all dims)"));
-        text.AppendLine(CultureInfo.InvariantCulture, $"    router phases of the map runs, median of {pairs}: {RouterPhases.Read(routerLog, pairs, stride: 2, offset: 0)}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"    router phases of the scalar runs, median of {pairs}: {RouterPhases.Read(routerLog, pairs, stride: 2, offset: 1)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"    router phases of the map runs, median of {pairs}: {await RouterPhases.ReadAsync(routerLog, pairs, map: true)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"    router phases of the scalar runs, median of {pairs}: {await RouterPhases.ReadAsync(routerLog, pairs, map: false)}");
         return text.ToString();
     }
 
@@ -278,25 +278,46 @@ internal static class FederationBenchmark
         private static readonly System.Text.RegularExpressions.Regex Answered = new(
             @"answered in (?<total>[0-9.]+) ms \(parse\+plan (?<plan>[0-9.]+), dispatch (?<dispatch>[0-9.]+), merge\+finalise (?<merge>[0-9.]+)\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-        private static readonly System.Text.RegularExpressions.Regex Written = new(@"encoded and written in (?<ms>[0-9.]+) ms", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        private static readonly System.Text.RegularExpressions.Regex Written = new(@"encoded and written in (?<ms>[0-9.]+) ms \((?<bytes>[0-9]+) bytes", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-        /// <summary>Medians over the last <paramref name="count"/> queries taken every <paramref name="stride"/> lines from the end (<paramref name="offset"/> = which of each stride).</summary>
-        public static string Read(string log, int count, int stride, int offset)
+        /// <summary>
+        /// Medians over the last <paramref name="count"/> map answers (or scalar ones: under 100 kB of JSON). The
+        /// router's log reaches the file a little after the answer, so it is read until those lines are there.
+        /// </summary>
+        public static async Task<string> ReadAsync(string log, int count, bool map)
         {
             var rows = new List<double[]>();
-            foreach (var line in File.ReadLines(log))
+            for (var attempt = 0; attempt < 50; attempt++)
             {
-                if (Answered.Match(line) is { Success: true } a)
+                rows.Clear();
+                double[]? last = null;
+                foreach (var line in File.ReadLines(log))
                 {
-                    rows.Add([Parse(a, "plan"), Parse(a, "dispatch"), Parse(a, "merge"), double.NaN]);
+                    if (Answered.Match(line) is { Success: true } a)
+                    {
+                        last = [Parse(a, "plan"), Parse(a, "dispatch"), Parse(a, "merge"), double.NaN];
+                    }
+                    else if (Written.Match(line) is { Success: true } w && last is not null)
+                    {
+                        last[3] = Parse(w, "ms");
+                        if (Parse(w, "bytes") >= 100_000 == map)
+                        {
+                            rows.Add(last);
+                        }
+
+                        last = null;
+                    }
                 }
-                else if (Written.Match(line) is { Success: true } w && rows.Count > 0)
+
+                if (rows.Count >= count)
                 {
-                    rows[^1][3] = Parse(w, "ms");
+                    break;
                 }
+
+                await Task.Delay(100);
             }
 
-            var first = rows.Count - (count * stride);
+            var first = rows.Count - count;
             if (first < 0)
             {
                 return "(router log incomplete)";
@@ -308,7 +329,7 @@ internal static class FederationBenchmark
                 phases[p] = new double[count];
                 for (var k = 0; k < count; k++)
                 {
-                    phases[p][k] = rows[first + (k * stride) + offset][p];
+                    phases[p][k] = rows[first + k][p];
                 }
 
                 Array.Sort(phases[p]);
