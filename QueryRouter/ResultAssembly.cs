@@ -42,7 +42,7 @@ internal static class ResultAssembly
                     $"no region holding '{dataset.DatasetId}' answered (missing: {string.Join(", ", missing)})");
             }
 
-            results.Add(Answer(wire, plan.Spec, missing));
+            results.Add(Answer(outcome.Merged[dataset.Index].Result(dataset.DatasetId), plan.Spec, missing));
         }
 
         return results;
@@ -54,13 +54,17 @@ internal static class ResultAssembly
     /// </summary>
     internal static QueryResult Answer(IReadOnlyList<Protocol.V1.PartialResult> wire, QuerySpec spec, IReadOnlyList<string> missing)
     {
-        var partials = new List<PartialResult>(wire.Count);
+        var merged = new PartialAccumulator();
         foreach (var p in wire)
         {
-            partials.Add(PartialResultMapping.FromWire(p));
+            merged.Add(p);
         }
 
-        var merged = PartialMerge.MergeAll(partials);
+        return Answer(merged.Result(wire.Count > 0 ? wire[0].Dataset : "?"), spec, missing);
+    }
+
+    private static QueryResult Answer(PartialResult merged, QuerySpec spec, IReadOnlyList<string> missing)
+    {
         var unitSpec = merged.Variable == spec.Variable ? spec : spec with { Variable = merged.Variable };
         return QueryFinalizer.Finalize(merged, unitSpec, partial: missing.Count > 0, missing);
     }
@@ -79,6 +83,7 @@ internal static class ResultAssembly
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var shareTotals = new Dictionary<Catalog.DatasetDocument, long>(ReferenceEqualityComparer.Instance);
         foreach (var p in partials)
         {
             if (!planned.TryGetValue(p.UnitId, out var unit))
@@ -91,9 +96,22 @@ internal static class ResultAssembly
                 throw Incomplete(dataset, $"unit '{p.UnitId}' reached the merge twice");
             }
 
-            if (unit.ChunkCount >= 0 && p.Stats is { } stats && stats.Chunks != unit.ChunkCount)
+            if (p.Stats is { } stats && !unit.Covers(p))
             {
-                throw Incomplete(dataset, $"unit '{p.UnitId}' covered {stats.Chunks} of its {unit.ChunkCount} chunks");
+                throw Incomplete(dataset, $"unit '{p.UnitId}' covered {stats.Chunks} chunk(s), not its {(unit.Message.ShareCount > 0 ? $"share {unit.Message.ShareIndex} of {unit.Message.ShareCount} of {stats.ChunksTotal}" : unit.ChunkCount.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+            }
+
+            // The shares of one part are cut from one chunk list: every worker must have planned the same one.
+            if (unit.Message.ShareCount > 0 && p.Stats is { } shareStats)
+            {
+                if (!shareTotals.TryGetValue(unit.Part, out var total))
+                {
+                    shareTotals[unit.Part] = shareStats.ChunksTotal;
+                }
+                else if (total != shareStats.ChunksTotal)
+                {
+                    throw Incomplete(dataset, $"unit '{p.UnitId}' was cut from {shareStats.ChunksTotal} chunks, another share of its part from {total}");
+                }
             }
         }
 
@@ -167,4 +185,39 @@ internal static class ResultAssembly
 
         return new QueryStats { BytesCrossRegion = stats.BytesCrossRegion, Regions = regions };
     }
+}
+
+/// <summary>
+/// One dataset's partials decoded and merged as they arrive (the dispatcher adds each accepted unit's), so
+/// with several units only the last arrival's merge is left after the slowest unit. A share that got no
+/// chunk (WorkUnit.share_index) answers without data: counted by the completeness check, not merged.
+/// Partials that do not merge fail the answer, typed, when it is taken.
+/// </summary>
+internal sealed class PartialAccumulator
+{
+    private PartialResult? _merged;
+    private ArgumentException? _error;
+
+    public void Add(Protocol.V1.PartialResult wire)
+    {
+        if (_error is not null || (wire.Moments is null && wire.Values is null))
+        {
+            return;
+        }
+
+        try
+        {
+            var partial = PartialResultMapping.FromWire(wire);
+            _merged = _merged is null ? partial : PartialMerge.Merge(_merged, partial);
+        }
+        catch (ArgumentException ex)
+        {
+            _error = ex;
+        }
+    }
+
+    /// <exception cref="QueryError">500 <c>incomplete_merge</c>: nothing with data arrived, or the partials did not merge.</exception>
+    public PartialResult Result(string dataset) =>
+        _error is not null ? throw new QueryError(500, "incomplete_merge", $"dataset '{dataset}': the units' partials do not merge ({_error.Message})")
+        : _merged ?? throw new QueryError(500, "incomplete_merge", $"dataset '{dataset}': no unit answered with data; refusing an empty answer");
 }

@@ -28,6 +28,9 @@ internal static partial class RouterLog
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Unit {UnitId} in {Region}: attempt {Attempt} after {BackoffMs:0} ms backoff")]
     public static partial void UnitRetrying(ILogger logger, string unitId, string region, int attempt, double backoffMs);
 
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Unit {UnitId} in {Region}: every worker is full; asking again in {WaitMs:0} ms")]
+    public static partial void UnitWaiting(ILogger logger, string unitId, string region, double waitMs);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Unit {UnitId} in {Region} hedged on {Worker} after {AfterMs:0.0} ms (pool p95)")]
     public static partial void UnitHedged(ILogger logger, string unitId, string region, string worker, double afterMs);
 

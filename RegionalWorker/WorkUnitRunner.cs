@@ -104,14 +104,31 @@ internal sealed class WorkUnitRunner
     {
         var dataset = await OpenAsync(unit, cancellationToken);
 
-        ChunkRange? range = unit.AllChunks ? null : new ChunkRange(checked((int)unit.ChunkStart), checked((int)(unit.ChunkEnd - unit.ChunkStart)));
         // Synchronous (not System.Progress<T>, which posts to the thread pool): every report reaches the
         // coalescing stream writer before the unit's final message is written.
         var report = new InlineProgress<QueryProgress>(p => progress.Report(new Progress { ChunksDone = p.ChunksDone, ChunksTotal = p.ChunksTotal, BytesRead = p.BytesRead }));
         Compute.Execution.PartialResult partial;
         try
         {
-            partial = await QueryExecutor.ExecuteAsync(dataset, unit.Dataset, spec, range, _execution, report, cancellationToken);
+            var plan = await QueryExecutor.PlanAsync(dataset, unit.Dataset, spec, cancellationToken);
+            ChunkRange? range = unit.AllChunks ? null : new ChunkRange(checked((int)unit.ChunkStart), checked((int)(unit.ChunkEnd - unit.ChunkStart)));
+            if (unit.ShareCount > 0)
+            {
+                if (unit.ShareIndex < 0 || unit.ShareIndex >= unit.ShareCount)
+                {
+                    throw new WorkUnitException(StatusCode.InvalidArgument, $"unit {unit.UnitId}: there is no share {unit.ShareIndex} of {unit.ShareCount}");
+                }
+
+                if (WorkShares.IsEmpty(plan.ChunkCount, unit.ShareIndex, unit.ShareCount))
+                {
+                    return EmptyShare(unit, plan.ChunkCount);
+                }
+
+                var (start, end) = WorkShares.Range(plan.ChunkCount, unit.ShareIndex, unit.ShareCount);
+                range = new ChunkRange(checked((int)start), checked((int)(end - start)));
+            }
+
+            partial = await QueryExecutor.ExecuteAsync(plan, range, _execution, report, cancellationToken);
         }
         catch (QueryValidationException ex)
         {
@@ -132,6 +149,14 @@ internal sealed class WorkUnitRunner
 
         return PartialResultMapping.ToWire(partial, unit.UnitId);
     }
+
+    /// <summary>A share that gets no chunk: no data, just how many chunks the plan had (the router checks it).</summary>
+    private static Protocol.V1.PartialResult EmptyShare(WorkUnit unit, long chunks) => new()
+    {
+        Dataset = unit.Dataset,
+        UnitId = unit.UnitId,
+        Stats = new UnitStats { Chunks = 0, ChunksTotal = chunks },
+    };
 }
 
 /// <summary>An <see cref="IProgress{T}"/> that calls its handler on the reporting thread.</summary>

@@ -78,6 +78,7 @@ public static class WorkerHost
         builder.Services.AddProximaGrpc(o => o.MaxSendMessageSize = 256 * 1024 * 1024);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<WorkUnitRunner>();
+        builder.Services.AddSingleton(new UnitAdmission(options.MaxConcurrentUnits, options.MaxQueuedUnits));
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<WorkerService>();
         var app = builder.Build();

@@ -16,6 +16,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Unit {UnitId} cancelled after {Ms:0.0} ms")]
     public static partial void UnitCancelled(ILogger logger, string unitId, double ms);
 
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Unit {UnitId} refused: {MaxRunning} unit(s) running and {MaxQueued} queued already")]
+    public static partial void UnitRefused(ILogger logger, string unitId, int maxRunning, int maxQueued);
+
     [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Unit {UnitId} ({Dataset}) failed")]
     public static partial void UnitFailed(ILogger logger, string unitId, string dataset, Exception exception);
 }

@@ -5,15 +5,18 @@ namespace Proxima.RegionalWorker;
 /// <summary>The worker's Prometheus metrics (<c>GET /metrics</c> on its metrics port).</summary>
 internal sealed class WorkerMetrics
 {
+    private readonly UnitAdmission _admission;
     private long _running;
+    private long _peak;
 
-    public WorkerMetrics()
+    public WorkerMetrics(UnitAdmission admission)
     {
-        Units = Registry.Counter("proxima_worker_work_units_total", "Work units finished, by outcome (ok, error, cancelled).", "outcome");
+        _admission = admission;
+        Units = Registry.Counter("proxima_worker_work_units_total", "Work units finished, by outcome (ok, error, cancelled, refused: over MaxConcurrentUnits + MaxQueuedUnits).", "outcome");
         Plans = Registry.Counter("proxima_worker_plans_total", "Plan calls answered.");
         BytesRead = Registry.Counter("proxima_worker_bytes_read_total", "Bytes read from storage for work units.");
         Chunks = Registry.Counter("proxima_worker_chunks_total", "Chunks processed.");
-        UnitLatency = Registry.Histogram("proxima_worker_work_unit_duration_seconds", "Work unit latency on the worker.", Histogram.LatencyBuckets);
+        UnitLatency = Registry.Histogram("proxima_worker_work_unit_duration_seconds", "Work unit latency on the worker (queueing included).", Histogram.LatencyBuckets);
         CancelToStop = Registry.Histogram("proxima_worker_cancel_to_stop_seconds",
             "Time from a unit's cancellation (client/router cancel, deadline) until the worker stopped working on it.",
             [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
@@ -35,10 +38,23 @@ internal sealed class WorkerMetrics
 
     public long Running => Interlocked.Read(ref _running);
 
-    public void Started() => Interlocked.Increment(ref _running);
+    /// <summary>The most units that ran at once since the worker started.</summary>
+    public long PeakRunning => Interlocked.Read(ref _peak);
+
+    public void Started()
+    {
+        var now = Interlocked.Increment(ref _running);
+        long peak;
+        while (now > (peak = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak)
+        {
+        }
+    }
 
     public void Stopped() => Interlocked.Decrement(ref _running);
 
     public string Render() =>
-        Registry.Render() + "# HELP proxima_worker_units_running Work units running now.\n# TYPE proxima_worker_units_running gauge\nproxima_worker_units_running " + Running + "\n";
+        Registry.Render()
+        + "# HELP proxima_worker_units_running Work units running now.\n# TYPE proxima_worker_units_running gauge\nproxima_worker_units_running " + Running + "\n"
+        + "# HELP proxima_worker_units_running_peak The most work units that ran at once since start (at most MaxConcurrentUnits).\n# TYPE proxima_worker_units_running_peak gauge\nproxima_worker_units_running_peak " + PeakRunning + "\n"
+        + "# HELP proxima_worker_units_queued Work units waiting for a slot now.\n# TYPE proxima_worker_units_queued gauge\nproxima_worker_units_queued " + _admission.Queued + "\n";
 }

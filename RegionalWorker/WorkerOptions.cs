@@ -24,8 +24,14 @@ public sealed record WorkerOptions
     /// </summary>
     public string? MetadataCacheDirectory { get; init; }
 
-    /// <summary>Work units executed at once; further units queue.</summary>
+    /// <summary>Work units executed at once; further units queue (up to <see cref="MaxQueuedUnits"/>).</summary>
     public int MaxConcurrentUnits { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>
+    /// Work units that may wait for a slot when <see cref="MaxConcurrentUnits"/> run; one more is refused
+    /// with RESOURCE_EXHAUSTED, which the router retries on another worker of the pool (or on this one after a backoff).
+    /// </summary>
+    public int MaxQueuedUnits { get; init; } = 64;
 
     /// <summary>
     /// Mutual TLS: the worker's certificate and key and the CA client certificates must chain to, each a
@@ -84,6 +90,11 @@ public sealed record WorkerOptions
         if (MaxConcurrentUnits < 1)
         {
             throw new ArgumentException("WorkerOptions.MaxConcurrentUnits must be at least 1", nameof(MaxConcurrentUnits));
+        }
+
+        if (MaxQueuedUnits < 0)
+        {
+            throw new ArgumentException($"WorkerOptions.MaxQueuedUnits: {MaxQueuedUnits} must be at least 0", nameof(MaxQueuedUnits));
         }
     }
 }

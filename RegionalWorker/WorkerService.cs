@@ -9,7 +9,7 @@ using QuerySpec = Proxima.Compute.Query.QuerySpec;
 namespace Proxima.RegionalWorker;
 
 /// <summary>The gRPC face of a worker: validates a work unit, runs it, streams progress and the partial.</summary>
-internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner, WorkerMetrics metrics, ILogger<WorkerService> logger)
+internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner, UnitAdmission admission, WorkerMetrics metrics, ILogger<WorkerService> logger)
 {
     private readonly FaultSchedule faultSchedule = new();
 
@@ -61,10 +61,30 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
         var spec = Parse(unit, context);
         long cancelledAt = 0;
         using var onCancel = context.CancellationToken.Register(() => Interlocked.Exchange(ref cancelledAt, Stopwatch.GetTimestamp()));
-        metrics.Started();
+        var admitted = false;
         try
         {
-            await RunAsync(unit, spec, responses, context, started);
+            // At most MaxConcurrentUnits run; up to MaxQueuedUnits wait here (cancellably, the wait counts
+            // in the unit's time); beyond that the router is told at once to go elsewhere.
+            admitted = await admission.TryEnterAsync(context.CancellationToken);
+            if (!admitted)
+            {
+                metrics.Units.Add("refused");
+                WorkerLog.UnitRefused(logger, unit.UnitId, admission.MaxRunning, admission.MaxQueued);
+                throw new RpcException(StatusCode.ResourceExhausted,
+                    $"worker {options.Name} is full: {admission.MaxRunning} unit(s) running and {admission.MaxQueued} queued (MaxConcurrentUnits, MaxQueuedUnits); unit {unit.UnitId} was not started");
+            }
+
+            metrics.Started();
+            try
+            {
+                await RunAsync(unit, spec, responses, context, started);
+            }
+            finally
+            {
+                metrics.Stopped();
+            }
+
             metrics.Units.Add("ok");
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
@@ -74,15 +94,18 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
             metrics.CancelToStop.Observe(at == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(at));
             throw;
         }
-        catch
+        catch when (admitted)
         {
             metrics.Units.Add("error");
             throw;
         }
         finally
         {
-            metrics.Stopped();
-            metrics.UnitLatency.Observe(Stopwatch.GetElapsedTime(started));
+            if (admitted)
+            {
+                admission.Exit();
+                metrics.UnitLatency.Observe(Stopwatch.GetElapsedTime(started));
+            }
         }
     }
 

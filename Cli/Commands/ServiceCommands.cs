@@ -28,6 +28,8 @@ internal static class ServiceCommands
         var clientCa = new Option<string?>("--client-ca") { Description = "CA (PEM path or contents) the router's client certificate must chain to [PROXIMA_TLS_CA]" };
         var metricsPort = new Option<int>("--metrics-port") { Description = "HTTP port of GET /metrics (0 = any free port, -1 = none)", DefaultValueFactory = _ => -1 };
         var metadataCache = new Option<string?>("--metadata-cache") { Description = "The sync's NetCDF collection metadata caches (outside the data root)" };
+        var maxUnits = new Option<int?>("--max-units") { Description = "Work units run at once (default: the core count); more wait [PROXIMA_MAX_UNITS]" };
+        var maxQueued = new Option<int?>("--max-queued-units") { Description = "Work units that may wait for a slot (default 64); more are refused with RESOURCE_EXHAUSTED and the router sends them elsewhere [PROXIMA_MAX_QUEUED_UNITS]" };
         var supervised = Supervised();
         var command = new Command("worker", """
             Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.
@@ -38,7 +40,7 @@ internal static class ServiceCommands
               proxima worker --region us-east-1 --data-root ./data/us-east-1 --port 0 --tls-cert w.pem --tls-key w.key --client-ca ca.pem
             """)
         {
-            region, dataRoot, port, host, name, metricsPort, metadataCache, tlsCert, tlsKey, clientCa, supervised,
+            region, dataRoot, port, host, name, metricsPort, metadataCache, maxUnits, maxQueued, tlsCert, tlsKey, clientCa, supervised,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -60,6 +62,16 @@ internal static class ServiceCommands
                 TlsKeyPath = tls.Key,
                 ClientCaPath = tls.Ca,
             };
+            if ((parse.GetValue(maxUnits) ?? IntFromEnvironment("PROXIMA_MAX_UNITS")) is { } units)
+            {
+                options = options with { MaxConcurrentUnits = units };
+            }
+
+            if ((parse.GetValue(maxQueued) ?? IntFromEnvironment("PROXIMA_MAX_QUEUED_UNITS")) is { } queued)
+            {
+                options = options with { MaxQueuedUnits = queued };
+            }
+
             options = WithFaultsFromEnvironment(options);
             var app = WorkerHost.Build(options, b => ConsoleLogging.Configure(b));
             return await RunServiceAsync(app, () => new { url = WorkerHost.GetUrl(app).ToString(), metricsUrl = WorkerHost.GetMetricsUrl(app)?.ToString() }, parse.GetValue(supervised), cancellationToken);
@@ -375,6 +387,11 @@ internal static class ServiceCommands
 
         return (c.Value, k.Value, a.Value);
     }
+
+    private static int? IntFromEnvironment(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } text
+            ? int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"{variable}: '{text}' is not a whole number")
+            : null;
 
     /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>
     private static WorkerOptions WithFaultsFromEnvironment(WorkerOptions options)

@@ -13,6 +13,9 @@ internal sealed class DispatchOutcome
     /// <summary>Partial results per dataset index of the plan (exactly one per answered unit).</summary>
     public required IReadOnlyList<List<PartialResult>> Partials { get; init; }
 
+    /// <summary>Per dataset index, the same partials decoded and merged as they arrived.</summary>
+    public required IReadOnlyList<PartialAccumulator> Merged { get; init; }
+
     /// <summary>Per dataset index, the regions/parts that did not answer (only with allow_partial).</summary>
     public required IReadOnlyList<List<string>> Missing { get; init; }
 
@@ -41,11 +44,13 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
     public async Task<DispatchOutcome> DispatchAsync(QueryPlan plan, DateTime deadline, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
         var partials = new List<PartialResult>[plan.Datasets.Count];
+        var merged = new PartialAccumulator[plan.Datasets.Count];
         var missing = new List<string>[plan.Datasets.Count];
         var missingUnits = new HashSet<string>[plan.Datasets.Count];
         foreach (var dataset in plan.Datasets)
         {
             partials[dataset.Index] = [];
+            merged[dataset.Index] = new PartialAccumulator();
             missing[dataset.Index] = [.. dataset.MissingAtPlan];
             missingUnits[dataset.Index] = [];
         }
@@ -74,6 +79,12 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             if (outcome.Partial is { } partial)
             {
                 partials[outcome.DatasetIndex].Add(partial);
+                if (firstError is null)
+                {
+                    // Merged now, while slower units still run: after the last one only its own merge is left.
+                    merged[outcome.DatasetIndex].Add(partial);
+                }
+
                 AddRegionStats(stats, outcome.Unit.Region, partial.Stats);
                 continue;
             }
@@ -115,6 +126,7 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         return new DispatchOutcome
         {
             Partials = partials,
+            Merged = merged,
             Missing = missing,
             MissingUnits = missingUnits,
             Stats = stats,
@@ -139,15 +151,42 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         }
     }
 
-    /// <summary>One unit to its single partial result: attempts on distinct workers, with hedging and backoff.</summary>
+    /// <summary>
+    /// One unit to its single partial result: attempts on distinct workers, with hedging and backoff. A
+    /// worker that refuses the unit because it is full (RESOURCE_EXHAUSTED: its running and queued units
+    /// are at their limits) is busy, not broken: the unit goes to the pool's other workers at once, and
+    /// when all of them are full it waits a backoff and asks again, until the deadline; such refusals do
+    /// not use up the unit's <see cref="RouterOptions.MaxAttempts"/>.
+    /// </summary>
     private async Task<UnitOutcome> RunUnitAsync(int datasetIndex, PlannedUnit unit, DateTime deadline, ProgressTracker tracker, Counters counters, CancellationToken cancellationToken)
     {
         var tried = new List<IWorkerChannel>(options.MaxAttempts + 1);
+        var full = new List<IWorkerChannel>();
+        var fullRounds = 0;
         long bytes = 0;
         Attempt? last = null;
         for (var attempt = 0; attempt < options.MaxAttempts; attempt++)
         {
             var channel = pools.Pick(unit.Region, tried);
+            if (channel is null && full.Count > 0)
+            {
+                // Every worker left is full: wait, then ask them again.
+                foreach (var f in full)
+                {
+                    tried.Remove(f);
+                }
+
+                full.Clear();
+                var wait = TimeSpan.FromMilliseconds(Math.Min(1000, options.RetryBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(fullRounds++, 6)) * (0.5 + Random.Shared.NextDouble())));
+                RouterLog.UnitWaiting(logger, unit.Message.UnitId, unit.Region, wait.TotalMilliseconds);
+                if (!await DelayAsync(wait, cancellationToken))
+                {
+                    break;
+                }
+
+                channel = pools.Pick(unit.Region, tried);
+            }
+
             if (channel is null)
             {
                 break;
@@ -168,17 +207,22 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
                 break;
             }
 
+            if (result.Full)
+            {
+                full.Add(channel);
+                attempt--;
+                Interlocked.Increment(ref counters.Retries);
+                metrics.Retries.Add(unit.Region);
+                continue;
+            }
+
             if (attempt + 1 < options.MaxAttempts)
             {
                 Interlocked.Increment(ref counters.Retries);
                 metrics.Retries.Add(unit.Region);
                 var backoff = options.RetryBackoff * Math.Pow(2, attempt) * (0.5 + Random.Shared.NextDouble());
                 RouterLog.UnitRetrying(logger, unit.Message.UnitId, unit.Region, attempt + 2, backoff.TotalMilliseconds);
-                try
-                {
-                    await Task.Delay(backoff, time, cancellationToken);
-                }
-                catch (OperationCanceledException)
+                if (!await DelayAsync(backoff, cancellationToken))
                 {
                     break;
                 }
@@ -281,7 +325,7 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             }
 
             // Completeness: the answer is for this unit and covers exactly its chunk range.
-            if (partial.UnitId != unit.Message.UnitId || (unit.ChunkCount >= 0 && partial.Stats?.Chunks != unit.ChunkCount))
+            if (partial.UnitId != unit.Message.UnitId || !unit.Covers(partial))
             {
                 return Fail(channel, unit, bytes, true, QueryError.RegionUnavailable(unit.Region,
                     $"worker {channel.Address} answered unit '{partial.UnitId}' with {partial.Stats?.Chunks} chunk(s) for '{unit.Message.UnitId}' ({unit.ChunkCount} chunk(s))"));
@@ -302,6 +346,12 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
                 return new Attempt(null, QueryError.DeadlineExceeded($"the query's deadline passed in region {unit.Region}"), false, bytes);
             }
 
+            if (ex.StatusCode == StatusCode.ResourceExhausted)
+            {
+                // Full, not failing: it stays healthy and may get the unit again later.
+                return new Attempt(null, WorkerErrors.ToQueryError(ex, unit.Region, unit.Message.UnitId), true, bytes) { Full = true };
+            }
+
             var retryable = WorkerErrors.IsRetryable(ex.StatusCode);
             return Fail(channel, unit, bytes, retryable, WorkerErrors.ToQueryError(ex, unit.Region, unit.Message.UnitId));
         }
@@ -311,6 +361,19 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             return new Attempt(null, DateTime.UtcNow >= deadline
                 ? QueryError.DeadlineExceeded($"the query's deadline passed while waiting for region {unit.Region}")
                 : new QueryError(499, CancelledCode, "the query was cancelled"), false, bytes);
+        }
+    }
+
+    private async Task<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, time, cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -325,7 +388,11 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         return new Attempt(null, error, retryable, bytes);
     }
 
-    private sealed record Attempt(PartialResult? Partial, QueryError? Error, bool Retryable, long Bytes);
+    private sealed record Attempt(PartialResult? Partial, QueryError? Error, bool Retryable, long Bytes)
+    {
+        /// <summary>The worker refused the unit because it is full (RESOURCE_EXHAUSTED).</summary>
+        public bool Full { get; init; }
+    }
 
     private sealed record UnitOutcome(int DatasetIndex, PlannedUnit Unit, long BytesCrossRegion, PartialResult? Partial, QueryError? Error);
 

@@ -31,10 +31,26 @@ internal sealed record DatasetPlan(string DatasetId, int Index, IReadOnlyList<Da
     public IReadOnlyList<string> MissingAtPlan { get; init; } = [];
 }
 
-/// <summary>A work unit bound for a region's worker pool; <see cref="ChunkCount"/> = its range's length, or -1 for all chunks.</summary>
+/// <summary>
+/// A work unit bound for a region's worker pool; <see cref="ChunkCount"/> = its range's length, or -1 for
+/// all chunks and for a share (whose length follows from the worker's chunk total, <see cref="Covers"/>).
+/// </summary>
 internal sealed record PlannedUnit(string Region, DatasetDocument Part, WorkUnit Message)
 {
-    public long ChunkCount => Message.AllChunks ? -1 : Message.ChunkEnd - Message.ChunkStart;
+    public long ChunkCount => Message.AllChunks || Message.ShareCount > 0 ? -1 : Message.ChunkEnd - Message.ChunkStart;
+
+    /// <summary>Whether a partial covers exactly this unit's chunks: its range, or its share of the chunk total the worker reports.</summary>
+    public bool Covers(PartialResult partial)
+    {
+        var chunks = partial.Stats?.Chunks;
+        if (Message.ShareCount > 0)
+        {
+            var (start, end) = Shared.WorkShares.Range(partial.Stats?.ChunksTotal ?? 0, Message.ShareIndex, Message.ShareCount);
+            return chunks == end - start;
+        }
+
+        return ChunkCount < 0 || chunks == ChunkCount;
+    }
 
     /// <summary>How the answer names this unit's part when it is missing: <c>region</c> or <c>region:part</c>.</summary>
     public string MissingLabel => PartLabel(Region, Part);

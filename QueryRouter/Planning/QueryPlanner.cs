@@ -10,8 +10,9 @@ namespace Proxima.QueryRouter.Planning;
 /// <summary>
 /// Turns a validated QuerySpec into work units: for each dataset, every catalog part (one per region
 /// holding a slice of it) is planned for that region's pool. A pool of one worker gets the whole part
-/// as one unit; a larger pool is asked for the part's chunk count (worker <c>Plan</c>) and the range
-/// [0, n) is split into contiguous units, <see cref="RouterOptions.UnitsPerWorker"/> per worker.
+/// as one unit; a larger pool gets <see cref="RouterOptions.UnitsPerWorker"/> units per worker, each a
+/// share of the part's chunk list that the worker cuts from its own plan (no round trip first), or,
+/// when the part's chunk count is known anyway (asked for the cell limit), contiguous chunk ranges.
 /// Unknown datasets and variables are rejected here, before anything is dispatched, and so is an
 /// answer over <see cref="RouterOptions.MaxOutputCells"/>: when the catalog's shapes cannot rule that
 /// out, the workers' <c>Plan</c> (no data read) gives each part's exact output cells.
@@ -70,7 +71,7 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
                 }
 
                 var template = NewUnit(queryId, $"{queryId}/{i}/{p}", id, part, specBytes, groups);
-                planning.Add(pools.PoolSize(part.Region) > 1 || askCells
+                planning.Add(askCells
                     ? CountAsync(p, part.Region, template, deadline, cancellationToken)
                     : Task.FromResult((p, (UnitPlan?)null, (QueryError?)null)));
             }
@@ -91,14 +92,32 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
                 }
 
                 partCells.Add(unitPlan?.OutputCells ?? 0);
-                var chunks = unitPlan?.ChunkCount ?? -1;
-                if (chunks <= 1 || pools.PoolSize(part.Region) == 1)
+                var poolSize = pools.PoolSize(part.Region);
+                if (poolSize == 1 || unitPlan?.ChunkCount <= 1)
                 {
                     units.Add(new PlannedUnit(part.Region, part, NewUnit(queryId, $"{queryId}/{i}/{p}", id, part, specBytes, groups)));
                     continue;
                 }
 
-                var n = (int)Math.Min(chunks, (long)pools.PoolSize(part.Region) * _unitsPerWorker);
+                if (unitPlan is null)
+                {
+                    // No chunk count at hand (none was needed for the cell limit): each unit is a share of the
+                    // chunk list that the worker cuts from its own plan, so no round trip precedes the units.
+                    var shares = poolSize * _unitsPerWorker;
+                    for (var k = 0; k < shares; k++)
+                    {
+                        var message = NewUnit(queryId, $"{queryId}/{i}/{p}/{k}", id, part, specBytes, groups);
+                        message.AllChunks = false;
+                        message.ShareIndex = k;
+                        message.ShareCount = shares;
+                        units.Add(new PlannedUnit(part.Region, part, message));
+                    }
+
+                    continue;
+                }
+
+                var chunks = unitPlan.ChunkCount;
+                var n = (int)Math.Min(chunks, (long)poolSize * _unitsPerWorker);
                 for (var k = 0; k < n; k++)
                 {
                     var message = NewUnit(queryId, $"{queryId}/{i}/{p}/{k}", id, part, specBytes, groups);

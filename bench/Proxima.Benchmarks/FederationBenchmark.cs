@@ -14,10 +14,11 @@ namespace Proxima.Benchmarks;
 /// Federation costs on a real local federation (router, worker pool, link emulator):
 /// (1) bytes crossing regions, counted by the link emulator, against bytes the workers read, for mean+std
 /// over time of one large dataset (goal: ≤ 1.2 × merged partials + 64 KB per region, ≥ 200× less than read);
-/// (2) the same query with 1, 2 and 4 workers in the region (chunk-range work units spread over the pool),
-/// next to the floor: one work unit for the whole dataset sent straight to the worker over the same
-/// emulated link, bypassing the router's planning, fan-out and merge (goal: ≤ 5% overhead at 1 worker).
-/// Usage: <c>federation [MB=256] [runs=5]</c>.
+/// (2) the same query with 1, 2 and 4 workers in the region (one share of the chunk list per worker), and at
+/// 1 worker next to the floor: the same work unit sent straight to the worker over the same emulated link,
+/// bypassing the router's HTTP front, planning, fan-out and merge, decoded, finalised and encoded by the
+/// router's own code (goal: ≤ 5% overhead at 1 worker), in interleaved pairs.
+/// Usage: <c>federation [MB=256] [runs=5]</c> (runs per pool size; pairs per answer kind at 1 worker).
 /// </summary>
 internal static class FederationBenchmark
 {
@@ -43,31 +44,26 @@ internal static class FederationBenchmark
                 """, Path.Combine(data, "us-east-1", "bench", "t2m.zarr"), nt.ToString(CultureInfo.InvariantCulture), ny.ToString(CultureInfo.InvariantCulture), nx.ToString(CultureInfo.InvariantCulture));
 
             const string Query = """{ "datasets": ["bench/t2m"], "variable": "t2m", "reduce": { "dims": ["time"], "ops": ["mean", "std"] } }""";
-            Console.WriteLine($"query: mean+std over time; {runs} runs per pool size after one warm-up; link 40 ms one-way, unlimited bandwidth; {Environment.ProcessorCount} cores");
-            Console.WriteLine($"{"workers",7} {"units",6} {"p50 ms",9} {"min ms",9} {"read MB",9} {"crossed KB",11} {"partials KB",12} {"read/crossed",13}");
-            double? baseline = null;
+            Console.WriteLine($"query: mean+std over time; {runs} runs per pool size after one warm-up; link 40 ms one-way, unlimited bandwidth; {Environment.ProcessorCount} cores; load average {LoadAverage()}");
+            Console.WriteLine("(timings on a shared machine: the load average is printed with each figure)");
+            Console.WriteLine($"{"workers",7} {"units",6} {"p50 ms",9} {"min ms",9} {"vs 1",6} {"read MB",9} {"crossed KB",11} {"partials KB",12} {"read/crossed",13} {"load",6}");
+            double? single = null;
             foreach (var workers in new[] { 1, 2, 4 })
             {
                 var r = await RunPoolAsync(root, data, workers, Query, runs);
-                baseline ??= r.P50;
-                var partialsKb = r.PartialBytes / 1024.0;
+                single ??= r.P50;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{workers,7} {r.Units,6} {r.P50,9:0.0} {r.Min,9:0.0} {r.BytesRead / 1048576.0,9:0.0} {r.CrossedPerQuery / 1024.0,11:0.0} {partialsKb,12:0.0} {r.BytesRead / (double)r.CrossedPerQuery,12:0}x"));
+                    $"{workers,7} {r.Units,6} {r.P50,9:0.0} {r.Min,9:0.0} {r.P50 / single.Value,5:0.00}x {r.BytesRead / 1048576.0,9:0.0} {r.CrossedPerQuery / 1024.0,11:0.0} {r.PartialBytes / 1024.0,12:0.0} {r.BytesRead / (double)r.CrossedPerQuery,12:0}x {r.Load,6}"));
+                Console.WriteLine($"        router phases, median of {runs}: {r.Phases}");
                 if (workers == 1)
                 {
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  fan-out at 1 worker, map answer ({LastBodyBytes / 1048576.0:0.0} MB JSON), interleaved runs: via router, answer encoded (response headers) p50 {r.HeadersP50:0.0} ms vs one unit straight to the worker over the same link, decoded, finalised and encoded the same way {r.DirectP50:0.0} ms = {r.HeadersP50 / r.DirectP50:0.000}x (goal <= 1.05x: {(r.HeadersP50 <= 1.05 * r.DirectP50 ? "met" : "NOT met")})"));
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"    the whole router answer with the HTTP body moved to and parsed by the client: p50 {r.InterleavedP50:0.0} ms = {r.InterleavedP50 / r.DirectP50:0.000}x the direct unit"));
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  fan-out at 1 worker, scalar answer (mean+std over all dims), interleaved runs: via router {r.ScalarP50:0.0} ms vs direct {r.ScalarDirectP50:0.0} ms = {r.ScalarP50 / r.ScalarDirectP50:0.000}x (goal <= 1.05x: {(r.ScalarP50 <= 1.05 * r.ScalarDirectP50 ? "met" : "NOT met")})"));
                     var goal = 1.2 * r.PartialBytes + 64 * 1024;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  bytes crossed per query {r.CrossedPerQuery} vs goal <= 1.2 x partials ({r.PartialBytes}) + 64 KB = {goal:0}: {(r.CrossedPerQuery <= goal ? "met" : "NOT met")}; read/crossed {r.BytesRead / (double)r.CrossedPerQuery:0}x (goal >= 200x)"));
+                    Console.Write(r.FanOut);
                 }
             }
 
-            _ = baseline;
             return 0;
         }
         finally
@@ -76,13 +72,8 @@ internal static class FederationBenchmark
         }
     }
 
-    /// <param name="HeadersP50">When the router's response headers arrived: it sends them with the first body write, after
-    /// merging, finalising and encoding the whole answer — the rest of <paramref name="P50"/> is moving and parsing that body.</param>
-    private sealed record PoolResult(int Units, double P50, double Min, long BytesRead, long CrossedPerQuery, long PartialBytes, double DirectP50, double ScalarP50, double ScalarDirectP50, double HeadersP50 = double.NaN)
-    {
-        /// <summary>At 1 worker: the router's map answer p50 in the runs interleaved with the direct ones.</summary>
-        public double InterleavedP50 { get; init; } = double.NaN;
-    }
+    /// <param name="FanOut">At 1 worker: the router-vs-floor report (empty otherwise).</param>
+    private sealed record PoolResult(int Units, double P50, double Min, long BytesRead, long CrossedPerQuery, long PartialBytes, string Phases, string Load, string FanOut);
 
     private static async Task<PoolResult> RunPoolAsync(string root, string data, int workers, string query, int runs)
     {
@@ -104,24 +95,24 @@ internal static class FederationBenchmark
         await CatalogSyncRunner.SyncRegionAsync(state, "us-east-1", Path.Combine(data, "us-east-1"), loggers, progress: null, CancellationToken.None);
         using var http = new HttpClient { BaseAddress = new Uri(federation.Running!.RouterUrl), Timeout = TimeSpan.FromMinutes(10) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(federation.TokenPath)).Trim());
+        var routerLog = Path.Combine(state.LogsDirectory, "router.log");
 
-        await PostAsync(http, query); // warm-up: JIT, metadata caches, TLS connections
+        (await RouterOnceAsync(http, query)).Answer.Dispose(); // warm-up: JIT, metadata caches, TLS connections
         var unitsBefore = await UnitsAsync(http);
         var crossedBefore = Crossed(federation);
         var times = new double[runs];
-        var headers = new double[runs];
         long bytesRead = 0;
         long partialBytes = 0;
+        var load = LoadAverage();
         for (var i = 0; i < runs; i++)
         {
             var sw = Stopwatch.StartNew();
-            var (answer, headersAt) = await PostTimedAsync(http, query, sw);
-            using var doc = answer;
+            var (doc, _, _) = await RouterOnceAsync(http, query);
+            using var answer = doc;
             times[i] = sw.Elapsed.TotalMilliseconds;
-            headers[i] = headersAt;
-            bytesRead = doc.RootElement.GetProperty("stats").GetProperty("regions").GetProperty("us-east-1").GetProperty("bytes_read").GetInt64();
+            bytesRead = answer.RootElement.GetProperty("stats").GetProperty("regions").GetProperty("us-east-1").GetProperty("bytes_read").GetInt64();
             var cells = 1L;
-            foreach (var n in doc.RootElement.GetProperty("results")[0].GetProperty("shape").EnumerateArray())
+            foreach (var n in answer.RootElement.GetProperty("results")[0].GetProperty("shape").EnumerateArray())
             {
                 cells *= n.GetInt64();
             }
@@ -130,99 +121,246 @@ internal static class FederationBenchmark
             partialBytes = cells * 40;
         }
 
+        load += " -> " + LoadAverage();
         var crossed = (Crossed(federation) - crossedBefore) / runs;
         var units = (int)((await UnitsAsync(http) - unitsBefore) / runs);
+        var phases = await RouterPhases.ReadAsync(routerLog, runs, map: true);
         Array.Sort(times);
-        Array.Sort(headers);
-        if (workers != 1)
+        var fanOut = "";
+        if (workers == 1)
         {
-            return new PoolResult(units, times[runs / 2], times[0], bytesRead, crossed, partialBytes, double.NaN, double.NaN, double.NaN);
+            await using var catalog = await Catalog.Sqlite.SqliteCatalog.OpenAsync(state.CatalogPath);
+            fanOut = await FanOutAsync(federation, http, (await catalog.GetDatasetAsync("bench/t2m"))[0], query, runs, routerLog);
         }
 
-        // At 1 worker, router and direct runs alternate (map, direct map, scalar, direct scalar) so that the
-        // machine's load and the page cache hit both sides alike. The same reduction over every dim answers
-        // one number: what the router adds beyond a big answer.
+        return new PoolResult(units, times[runs / 2], times[0], bytesRead, crossed, partialBytes, phases, load, fanOut);
+    }
+
+    /// <summary>
+    /// The fan-out's overhead at 1 worker: router runs and floor runs interleaved in pairs whose order
+    /// alternates (router first, then floor first, ...), so drift in the machine's load and the page cache
+    /// hit both sides alike; for a map answer and a scalar one (the same reduction over every dim: what
+    /// the router adds beyond a big answer). One warm-up pair of each is not counted.
+    /// </summary>
+    private static async Task<string> FanOutAsync(LocalFederation federation, HttpClient http, Catalog.DatasetDocument dataset, string query, int pairs, string routerLog)
+    {
         var scalar = query.Replace("\"dims\": [\"time\"]", "\"dims\": [\"time\", \"latitude\", \"longitude\"]", StringComparison.Ordinal);
         var worker = federation.Running!.Workers[0];
-        using var client = new GrpcClient(new Uri(worker.LinkUrl), new GrpcClientOptions { HttpHandler = RegionalWorker.WorkerCertificates.CreateRouterHandler(federation.CertificatesDirectory) });
-        var (mapTimes, mapHeaders, mapDirect) = (new double[runs], new double[runs], new double[runs]);
-        var (scalarTimes, scalarDirect) = (new double[runs], new double[runs]);
-        for (var i = -1; i < runs; i++)
+        using var client = new GrpcClient(new Uri(worker.LinkUrl), new GrpcClientOptions
         {
-            var sw = Stopwatch.StartNew();
-            var (answer, headersAt) = await PostTimedAsync(http, query, sw);
-            answer.Dispose();
-            var mapMs = sw.Elapsed.TotalMilliseconds;
-            var direct = await DirectOnceAsync(client, query, $"map-{i + 1}");
-            sw.Restart();
-            (await PostAsync(http, scalar)).Dispose();
-            var scalarMs = sw.Elapsed.TotalMilliseconds;
-            var scalarDirectMs = await DirectOnceAsync(client, scalar, $"scalar-{i + 1}");
-            if (i >= 0)
+            HttpHandler = RegionalWorker.WorkerCertificates.CreateRouterHandler(federation.CertificatesDirectory),
+            MaxReceiveMessageSize = 256 * 1024 * 1024,
+        });
+        (await RouterOnceAsync(http, query)).Answer.Dispose();
+        var mapBytes = LastBodyBytes;
+        var map = new Comparison(pairs);
+        var one = new Comparison(pairs);
+        var load = LoadAverage();
+        for (var i = -1; i < pairs; i++)
+        {
+            var routerFirst = (i & 1) != 0;
+            foreach (var (spec, c, name) in new[] { (query, map, "map"), (scalar, one, "scalar") })
             {
-                (mapTimes[i], mapHeaders[i], mapDirect[i], scalarTimes[i], scalarDirect[i]) = (mapMs, headersAt, direct, scalarMs, scalarDirectMs);
+                Sample r = default, f = default;
+                if (routerFirst)
+                {
+                    r = await RouterSampleAsync(http, spec);
+                }
+
+                f = await FloorOnceAsync(client, dataset, spec, $"{name}-{i + 1}");
+                if (!routerFirst)
+                {
+                    r = await RouterSampleAsync(http, spec);
+                }
+
+                if (i >= 0)
+                {
+                    c.Add(i, r, f);
+                }
             }
         }
 
-        PrintRouterBreakdown(Path.Combine(state.LogsDirectory, "router.log"), runs);
-        return new PoolResult(units, times[runs / 2], times[0], bytesRead, crossed, partialBytes,
-            Median(mapDirect), Median(scalarTimes), Median(scalarDirect), Median(mapHeaders))
-        {
-            InterleavedP50 = Median(mapTimes),
-        };
+        load += " -> " + LoadAverage();
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"  fan-out at 1 worker: {pairs} interleaved router/floor pairs per answer (order alternating per pair, one warm-up pair not counted), load average {load}");
+        text.AppendLine("    router = POST /v1/query until the response headers: HTTP request, auth, parse, catalog, plan, the unit over the link (mTLS), decode, completeness check, merge, finalise, JSON encoded into the response (sent with the headers; moving the body to the client is not counted)");
+        text.AppendLine("    floor  = the same unit (same spec, dataset fingerprint) straight to the worker over the same link (mTLS), its partial decoded, finalised and JSON-encoded by the same router code into a null sink");
+        text.Append(map.Report($"map answer (mean+std over time, {mapBytes / 1048576.0:0.0} MB JSON)"));
+        text.Append(one.Report("scalar answer (mean+std over all dims)"));
+        text.AppendLine(CultureInfo.InvariantCulture, $"    router phases of the map runs, median of {pairs}: {await RouterPhases.ReadAsync(routerLog, pairs, map: true)}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"    router phases of the scalar runs, median of {pairs}: {await RouterPhases.ReadAsync(routerLog, pairs, map: false)}");
+        return text.ToString();
     }
 
-    private static double Median(double[] values)
+    /// <summary>One timed run: total ms, and the worker's own time on the unit (from the partial's stats).</summary>
+    private readonly record struct Sample(double Ms, double WorkerMs);
+
+    /// <summary>Router and floor samples of one answer kind, paired by run.</summary>
+    private sealed class Comparison(int pairs)
     {
-        Array.Sort(values);
-        return values[values.Length / 2];
+        private readonly Sample[] _router = new Sample[pairs];
+        private readonly Sample[] _floor = new Sample[pairs];
+
+        public void Add(int i, Sample router, Sample floor) => (_router[i], _floor[i]) = (router, floor);
+
+        public string Report(string title)
+        {
+            var ratios = new double[pairs];
+            var added = new double[pairs];
+            var adjusted = new double[pairs];
+            for (var i = 0; i < pairs; i++)
+            {
+                ratios[i] = _router[i].Ms / _floor[i].Ms;
+                added[i] = (_router[i].Ms - _router[i].WorkerMs) - (_floor[i].Ms - _floor[i].WorkerMs);
+
+                // The router's run against a floor that had the same worker time: its own unit time plus the floor's time beyond it.
+                adjusted[i] = _router[i].Ms / (_router[i].Ms - added[i]);
+            }
+
+            Array.Sort(adjusted);
+
+            var (router, floor) = (Pick(_router, static s => s.Ms), Pick(_floor, static s => s.Ms));
+            var (routerBeyond, floorBeyond) = (Pick(_router, static s => s.Ms - s.WorkerMs), Pick(_floor, static s => s.Ms - s.WorkerMs));
+            var (routerWorker, floorWorker) = (Pick(_router, static s => s.WorkerMs), Pick(_floor, static s => s.WorkerMs));
+            var ratio = Median(router) / Median(floor);
+            Array.Sort(ratios);
+            Array.Sort(added);
+            return string.Create(CultureInfo.InvariantCulture, $"""
+                    {title}:
+                      router median {Median(router):0.0} ms, min {router[0]:0.0} ms; floor median {Median(floor):0.0} ms, min {floor[0]:0.0} ms
+                      ratio of medians {ratio:0.000}x (goal <= 1.05x: {(ratio <= 1.05 ? "met" : "NOT met")}), ratio of mins {router[0] / floor[0]:0.000}x; per-pair ratio median {Median(ratios):0.000}x, quartiles {Quantile(ratios, 0.25):0.000}x..{Quantile(ratios, 0.75):0.000}x, range {ratios[0]:0.000}x..{ratios[^1]:0.000}x
+                      the worker's own unit time (its stats): median {Median(routerWorker):0.0} ms in router runs, {Median(floorWorker):0.0} ms in floor runs; everything beyond it: router {Median(routerBeyond):0.0} ms, floor {Median(floorBeyond):0.0} ms
+                      -> the fan-out adds (per pair, router's beyond-the-worker time minus the floor's) median {Median(added):0.0} ms = {100 * Median(added) / Median(floor):0.0}% of the floor's median (quartiles {Quantile(added, 0.25):0.0}..{Quantile(added, 0.75):0.0} ms): the compute noise of a loaded machine taken out
+                      -> as a ratio, router / (the same worker time + the floor's time beyond it), per pair: median {Median(adjusted):0.000}x, quartiles {Quantile(adjusted, 0.25):0.000}x..{Quantile(adjusted, 0.75):0.000}x (goal <= 1.05x: {(Median(adjusted) <= 1.05 ? "met" : "NOT met")})
+
+                """);
+        }
+
+        private static double[] Pick(Sample[] samples, Func<Sample, double> value)
+        {
+            var values = new double[samples.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = value(samples[i]);
+            }
+
+            Array.Sort(values);
+            return values;
+        }
+    }
+
+    private static double Median(double[] sorted) => Quantile(sorted, 0.5);
+
+    /// <summary>Linear-interpolated quantile of a sorted array.</summary>
+    private static double Quantile(double[] sorted, double q)
+    {
+        var at = q * (sorted.Length - 1);
+        var lo = (int)Math.Floor(at);
+        var hi = Math.Min(sorted.Length - 1, lo + 1);
+        return sorted[lo] + ((at - lo) * (sorted[hi] - sorted[lo]));
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>The router's own per-phase timings from its log (one line per answered query, one per written answer).</summary>
+    private static class RouterPhases
+    {
+        private static readonly System.Text.RegularExpressions.Regex Answered = new(
+            @"answered in (?<total>[0-9.]+) ms \(parse\+plan (?<plan>[0-9.]+), dispatch (?<dispatch>[0-9.]+), merge\+finalise (?<merge>[0-9.]+)\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+        private static readonly System.Text.RegularExpressions.Regex Written = new(@"encoded and written in (?<ms>[0-9.]+) ms \((?<bytes>[0-9]+) bytes", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// Medians over the last <paramref name="count"/> map answers (or scalar ones: under 100 kB of JSON). The
+        /// router's log reaches the file a little after the answer, so it is read until those lines are there.
+        /// </summary>
+        public static async Task<string> ReadAsync(string log, int count, bool map)
+        {
+            var rows = new List<double[]>();
+            for (var attempt = 0; attempt < 50; attempt++)
+            {
+                rows.Clear();
+                double[]? last = null;
+                foreach (var line in File.ReadLines(log))
+                {
+                    if (Answered.Match(line) is { Success: true } a)
+                    {
+                        last = [Parse(a, "plan"), Parse(a, "dispatch"), Parse(a, "merge"), double.NaN];
+                    }
+                    else if (Written.Match(line) is { Success: true } w && last is not null)
+                    {
+                        last[3] = Parse(w, "ms");
+                        if (Parse(w, "bytes") >= 100_000 == map)
+                        {
+                            rows.Add(last);
+                        }
+
+                        last = null;
+                    }
+                }
+
+                if (rows.Count >= count)
+                {
+                    break;
+                }
+
+                await Task.Delay(100);
+            }
+
+            var first = rows.Count - count;
+            if (first < 0)
+            {
+                return "(router log incomplete)";
+            }
+
+            var phases = new double[4][];
+            for (var p = 0; p < 4; p++)
+            {
+                phases[p] = new double[count];
+                for (var k = 0; k < count; k++)
+                {
+                    phases[p][k] = rows[first + k][p];
+                }
+
+                Array.Sort(phases[p]);
+            }
+
+            return string.Create(CultureInfo.InvariantCulture,
+                $"parse+plan {Median(phases[0]):0.0} ms, dispatch {Median(phases[1]):0.0} ms, merge+finalise {Median(phases[2]):0.0} ms, encode+write {Median(phases[3]):0.0} ms");
+        }
+
+        private static double Parse(System.Text.RegularExpressions.Match m, string group) => double.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
     }
 
     /// <summary>
-    /// The router's own per-phase timings from its log (one line per query and per written answer), for
-    /// the interleaved runs at 1 worker: the map query and the scalar one alternate after the first runs.
+    /// The floor for the fan-out: the unit the router would send (the same spec, the catalog's fingerprint so the
+    /// worker's metadata cache is used alike) straight to the only worker through its emulated link (mTLS as the
+    /// router does), its partial decoded, finalised and encoded by the router's own JSON writer into a null sink.
     /// </summary>
-    private static void PrintRouterBreakdown(string log, int runs)
+    private static async Task<Sample> FloorOnceAsync(GrpcClient client, Catalog.DatasetDocument dataset, string query, string unitId)
     {
-        var lines = new List<string>();
-        foreach (var line in File.ReadLines(log))
-        {
-            var at = line.IndexOf(" answered in ", StringComparison.Ordinal);
-            if (at >= 0)
-            {
-                lines.Add(line[(at + 1)..]);
-            }
-            else if (line.IndexOf("encoded and written in ", StringComparison.Ordinal) is var w and >= 0 && lines.Count > 0)
-            {
-                lines[^1] += "; " + line[w..];
-            }
-        }
-
-        // The last 2 × runs queries are the timed interleaved ones: map, scalar, map, scalar, ...
-        for (var i = Math.Max(0, lines.Count - (2 * runs)); i < lines.Count; i++)
-        {
-            Console.WriteLine($"    router log: {lines[i]}");
-        }
-    }
-
-    /// <summary>
-    /// The floor for the fan-out: the whole dataset as one work unit sent straight to the only worker through
-    /// its emulated link (mTLS as the router does), its partial decoded, finalised and encoded as the same JSON
-    /// answer the router writes (into memory: no HTTP hop to a client, no client-side parsing).
-    /// </summary>
-    private static async Task<double> DirectOnceAsync(GrpcClient client, string query, string unitId)
-    {
+        var sw = Stopwatch.StartNew();
         var spec = Compute.Query.QuerySpecParser.Parse(Encoding.UTF8.GetBytes(query));
         var unit = new WorkUnit
         {
-            QueryId = "bench-direct",
+            QueryId = "bench-floor",
             UnitId = unitId,
-            Dataset = "bench/t2m",
-            Path = "bench/t2m.zarr",
-            SpecJson = Google.Protobuf.ByteString.CopyFromUtf8(query),
+            Dataset = dataset.Id,
+            Path = dataset.Uri,
+            SpecJson = Google.Protobuf.ByteString.CopyFrom(Compute.Query.QuerySpecWriter.ToUtf8(spec)),
             AllChunks = true,
+            Fingerprint = dataset.Fingerprint,
         };
-        var sw = Stopwatch.StartNew();
         PartialResult? partial = null;
         await foreach (var e in client.ServerStreamingAsync(ProximaMethods.WorkerExecute, unit, new GrpcCallOptions(Deadline: DateTime.UtcNow.AddMinutes(10)), CancellationToken.None))
         {
@@ -231,13 +369,26 @@ internal static class FederationBenchmark
 
         if (partial is null)
         {
-            throw new InvalidOperationException("the worker answered the direct unit without a partial result");
+            throw new InvalidOperationException("the worker answered the floor's unit without a partial result");
         }
 
         var result = QueryRouter.ResultAssembly.Answer([partial], spec, []);
-        var (body, _) = QueryRouter.ResultAssembly.Encode(new QueryRouter.QueryAnswer(spec, [result], new QueryStats()));
-        GC.KeepAlive(body);
-        return sw.Elapsed.TotalMilliseconds;
+        var stats = new QueryStats();
+        stats.Regions["us-east-1"] = new RegionStats { Chunks = partial.Stats.Chunks, BytesRead = partial.Stats.BytesRead, Ms = partial.Stats.Ms };
+        var sink = System.IO.Pipelines.PipeWriter.Create(Stream.Null);
+        QueryRouter.ResultAssembly.WriteJson(new QueryRouter.QueryAnswer(spec, [result], stats), sink);
+        await sink.FlushAsync();
+        await sink.CompleteAsync();
+        return new Sample(sw.Elapsed.TotalMilliseconds, partial.Stats.Ms);
+    }
+
+    private static async Task<Sample> RouterSampleAsync(HttpClient http, string query)
+    {
+        var (answer, headersMs, _) = await RouterOnceAsync(http, query);
+        using (answer)
+        {
+            return new Sample(headersMs, answer.RootElement.GetProperty("stats").GetProperty("regions").GetProperty("us-east-1").GetProperty("ms").GetDouble());
+        }
     }
 
     private static long Crossed(LocalFederation federation)
@@ -267,32 +418,22 @@ internal static class FederationBenchmark
 
     private static long LastBodyBytes { get; set; }
 
-    /// <summary>Posts a query; also returns when the response headers arrived (ms on <paramref name="clock"/>).</summary>
-    private static async Task<(JsonDocument Answer, double HeadersMs)> PostTimedAsync(HttpClient http, string query, Stopwatch clock)
+    /// <summary>Posts a query; returns the parsed answer, when the response headers arrived and when the body had (ms).</summary>
+    private static async Task<(JsonDocument Answer, double HeadersMs, double BodyMs)> RouterOnceAsync(HttpClient http, string query)
     {
+        var clock = Stopwatch.StartNew();
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/query") { Content = new StringContent(query, Encoding.UTF8, "application/json") };
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var headersMs = clock.Elapsed.TotalMilliseconds;
         var body = await response.Content.ReadAsByteArrayAsync();
+        var bodyMs = clock.Elapsed.TotalMilliseconds;
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"query failed: {(int)response.StatusCode} {Encoding.UTF8.GetString(body)}");
         }
 
         LastBodyBytes = body.Length;
-        return (JsonDocument.Parse(body), headersMs);
-    }
-
-    private static async Task<JsonDocument> PostAsync(HttpClient http, string query)
-    {
-        using var response = await http.PostAsync("v1/query", new StringContent(query, Encoding.UTF8, "application/json"));
-        var body = await response.Content.ReadAsByteArrayAsync();
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"query failed: {(int)response.StatusCode} {Encoding.UTF8.GetString(body)}");
-        }
-
-        return JsonDocument.Parse(body);
+        return (JsonDocument.Parse(body), headersMs, bodyMs);
     }
 
     private static async Task PythonAsync(string code, params string[] args)

@@ -80,6 +80,40 @@ public sealed class QueryDispatcherTests
     }
 
     [Fact]
+    public async Task A_unit_refused_by_full_workers_waits_for_room_without_using_up_its_attempts()
+    {
+        // Both workers are full for their first refusals (RESOURCE_EXHAUSTED from the worker's admission):
+        // more refusals than MaxAttempts (3), and still the unit is answered, once, and nobody is marked down.
+        var calls = 0;
+        PartialResult FullThenRoom(WorkUnit unit, int refusals) =>
+            Interlocked.Increment(ref calls) <= refusals ? throw new RpcException(StatusCode.ResourceExhausted, "worker is full") : Partial(unit, unit.ChunkEnd - unit.ChunkStart);
+        var w0 = FakeChannel.Of("r", "w0", (_, _) => throw new RpcException(StatusCode.ResourceExhausted, "worker is full"));
+        var w1 = FakeChannel.Of("r", "w1", (unit, _) => FullThenRoom(unit, 3));
+        var (dispatcher, metrics) = Create([w0, w1]);
+        var plan = Plan(false, 1);
+        var outcome = await dispatcher.DispatchAsync(plan, DateTime.UtcNow.AddSeconds(10), null, CancellationToken.None);
+        Assert.Equal("w1", Assert.Single(outcome.Partials[0]).Stats.Worker);
+        Assert.Equal(4, calls);
+        Assert.True(outcome.Retries >= 6, $"{outcome.Retries} retries");
+        Assert.True(metrics.Retries.Get("r") >= 6);
+        Assert.Same(w0, dispatcher.Pools.Pick("r", [w1]));
+        ResultAssembly.CheckComplete(plan.Datasets[0], outcome.Partials[0], outcome.MissingUnits[0]);
+    }
+
+    [Fact]
+    public async Task A_full_worker_that_stays_full_fails_the_unit_at_the_deadline_not_before()
+    {
+        var calls = 0;
+        var full = FakeChannel.Of("r", "w0", (_, _) => { Interlocked.Increment(ref calls); throw new RpcException(StatusCode.ResourceExhausted, "worker is full"); });
+        var (dispatcher, _) = Create([full]);
+        var deadline = DateTime.UtcNow.AddMilliseconds(1500);
+        var error = await Assert.ThrowsAsync<QueryError>(() => dispatcher.DispatchAsync(Plan(false, 1), deadline, null, CancellationToken.None));
+        Assert.True(error.HttpStatus == 504, $"{error.HttpStatus} {error.Code}: {error.Message}");
+        Assert.True(DateTime.UtcNow >= deadline, $"gave up {(deadline - DateTime.UtcNow).TotalMilliseconds:0} ms before the deadline");
+        Assert.True(calls > 3, $"{calls} calls: full refusals used up the unit's 3 attempts");
+    }
+
+    [Fact]
     public async Task A_query_cancelled_by_its_caller_is_an_OperationCanceledException_not_a_499()
     {
         // The caller's token is the deadline's timer (or the client going away); its timer may fire before

@@ -120,9 +120,45 @@ public sealed class QueryPlannerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_pool_never_gets_more_units_than_chunks()
+    public async Task A_part_on_a_pool_is_cut_into_shares_per_worker_with_no_plan_round_trip()
     {
-        var planner = new QueryPlanner(_catalog, new FakePools(("us-east-1", 4, 3)));
+        // shaped/x's catalog shape bounds its answer within the limit: nothing to ask a worker before the units.
+        var pools = new FakePools(("us-east-1", 3, 10));
+        var planner = new QueryPlanner(_catalog, pools, Limits(1000) with { UnitsPerWorker = 2 });
+        var bytes = Encoding.UTF8.GetBytes("""{ "datasets": ["shaped/x"], "variable": "x" }""");
+        var plan = await planner.PlanAsync("q", QuerySpecParser.Parse(bytes), bytes, CancellationToken.None);
+        Assert.Equal(0, pools.PlanCalls);
+        var units = plan.Datasets[0].Units;
+        Assert.Equal([0, 1, 2, 3, 4, 5], units.Select(u => u.Message.ShareIndex));
+        Assert.All(units, u => Assert.True(!u.Message.AllChunks && u.Message.ShareCount == 6 && u.ChunkCount == -1));
+        Assert.Equal(6, units.Select(u => u.Message.UnitId).Distinct().Count());
+
+        // However many chunks the worker plans, the shares cover them contiguously, once; a share with no
+        // chunk (fewer chunks than shares) is empty, except share 0 of an empty selection.
+        foreach (var chunks in new long[] { 0, 1, 4, 6, 10, 1001 })
+        {
+            long next = 0;
+            var empty = 0;
+            foreach (var u in units)
+            {
+                var (start, end) = Shared.WorkShares.Range(chunks, u.Message.ShareIndex, u.Message.ShareCount);
+                Assert.Equal(next, start);
+                next = end;
+                empty += Shared.WorkShares.IsEmpty(chunks, u.Message.ShareIndex, u.Message.ShareCount) ? 1 : 0;
+                Assert.True(u.Covers(new PartialResult { Stats = new UnitStats { Chunks = end - start, ChunksTotal = chunks } }));
+                Assert.False(u.Covers(new PartialResult { Stats = new UnitStats { Chunks = end - start + 1, ChunksTotal = chunks } }));
+            }
+
+            Assert.Equal(chunks, next);
+            Assert.Equal(chunks == 0 ? 5 : Math.Max(0, 6 - chunks), empty);
+        }
+    }
+
+    [Fact]
+    public async Task A_pool_never_gets_more_units_than_chunks_when_the_count_is_known()
+    {
+        // No catalog shape: the worker's Plan is asked for the cell limit, and its chunk count cuts ranges.
+        var planner = new QueryPlanner(_catalog, new FakePools(("us-east-1", 4, 3)), Limits(long.MaxValue));
         var bytes = Encoding.UTF8.GetBytes("""{ "datasets": ["reanalysis/era5/t2m"], "variable": "t2m" }""");
         var plan = await planner.PlanAsync("q", QuerySpecParser.Parse(bytes), bytes, CancellationToken.None);
         Assert.Equal([(0L, 1L), (1L, 2L), (2L, 3L)], plan.Datasets[0].Units.Select(u => (u.Message.ChunkStart, u.Message.ChunkEnd)));
