@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Proxima.Arrays.Codecs.Native;
 
@@ -247,11 +248,49 @@ internal sealed class BloscCodec : IBytesCodec
     /// </summary>
     public static void DecodeItems(ReadOnlySpan<byte> source, int startItem, int typesize, Span<byte> destination)
     {
+        if (TryDecodeBlockRange(source, (long)startItem * typesize, destination))
+        {
+            return;
+        }
+
         int r = BloscNative.GetItems(source, startItem, destination.Length / typesize, destination);
         if (r != destination.Length)
         {
             throw new CodecException(ChunkErrorKind.Corrupt, $"blosc: decompression of items {startItem}..{startItem + (destination.Length / typesize)} failed (code {r})");
         }
+    }
+
+    /// <summary>
+    /// A range of whole blocks of an LZ4 buffer (starting on a block boundary, ending on one or at the end) decoded by
+    /// <see cref="BloscFrame"/> straight into <paramref name="destination"/>, one block at a time through a pooled
+    /// scratch for the byte planes; false, having written nothing, for any other range or buffer.
+    /// </summary>
+    private static bool TryDecodeBlockRange(ReadOnlySpan<byte> source, long startByte, Span<byte> destination)
+    {
+        if (!TryReadHeader(source, out int nbytes, out int cbytes, out _) || cbytes > source.Length || !BloscFrame.TryParse(source[..cbytes], out BloscFrame frame)
+            || startByte % frame.BlockSize != 0 || startByte + destination.Length > nbytes
+            || (destination.Length % frame.BlockSize != 0 && startByte + destination.Length != nbytes))
+        {
+            return false;
+        }
+
+        int first = (int)(startByte / frame.BlockSize);
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(frame.BlockSize);
+        try
+        {
+            for (int block = first, at = 0; at < destination.Length; block++)
+            {
+                int length = frame.BlockLength(block);
+                frame.DecodeBlock(source[..cbytes], block, destination.Slice(at, length), scratch);
+                at += length;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+
+        return true;
     }
 
     public byte[] Encode(ReadOnlySpan<byte> source)

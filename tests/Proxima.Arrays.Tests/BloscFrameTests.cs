@@ -53,6 +53,42 @@ public sealed class BloscFrameTests : IClassFixture<BloscFrames>
     }
 
     [Fact]
+    public void Item_ranges_decode_like_the_whole_buffer_on_and_off_block_boundaries()
+    {
+        // Ranges on block boundaries go through the managed decoder, others through blosc_getitem: both give the bytes.
+        foreach (BloscCase c in _frames.Cases)
+        {
+            if (!BloscCodec.TryGetBlocks(c.Encoded, c.Raw.Length, out int blockBytes, out int typesize))
+            {
+                continue;
+            }
+
+            int blocks = (c.Raw.Length + blockBytes - 1) / blockBytes;
+            var starts = new List<int> { 0, blockBytes * (blocks / 2), blockBytes * (blocks - 1) };
+            if (c.Raw.Length > 3 * typesize)
+            {
+                starts.Add(typesize); // not on a boundary
+            }
+
+            foreach (int start in starts)
+            {
+                foreach (int length in new[] { blockBytes, 2 * blockBytes, c.Raw.Length - start, typesize * 3 })
+                {
+                    int n = Math.Min(length, c.Raw.Length - start) / typesize * typesize;
+                    if (n <= 0)
+                    {
+                        continue;
+                    }
+
+                    var got = new byte[n];
+                    BloscCodec.DecodeItems(c.Encoded, start / typesize, typesize, got);
+                    Assert.True(c.Raw.AsSpan(start, n).SequenceEqual(got), $"{c.Name}: bytes {start}+{n}");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Every_numcodecs_buffer_decodes_byte_for_byte_like_libblosc()
     {
         var codec = new BloscCodec();
