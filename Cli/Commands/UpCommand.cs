@@ -89,7 +89,9 @@ internal static class UpCommand
             var crashed = federation.WhenAnyServiceExits();
             var stopped = Task.Delay(Timeout.Infinite, cancellationToken);
             var first = await Task.WhenAny(crashed, stopped);
-            if (first == crashed)
+            // A child that exits while a requested shutdown is under way (the federation stops its children on the same
+            // token) is the shutdown, not a crash: exit code 0 either way the race goes.
+            if (first == crashed && !cancellationToken.IsCancellationRequested)
             {
                 var child = await crashed;
                 SupervisorLog.ChildDied(logger, child.Name, child.ExitCode);

@@ -31,7 +31,7 @@ public sealed class ShutdownTests
         up.SendSigterm();
         var exitCode = await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.True(exitCode == 0, up.StandardError);
+        Assert.True(exitCode == 0, $"proxima up exited {exitCode}:\n{up.StandardError}");
         Assert.All(pids, pid => Assert.False(ProximaProcess.IsAlive(pid), $"service process {pid} outlived proxima up"));
         Assert.False(File.Exists(Path.Combine(state, "federation.json")), "the run file is removed on shutdown");
     }
