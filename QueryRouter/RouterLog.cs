@@ -34,6 +34,9 @@ internal static partial class RouterLog
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Unit {UnitId} in {Region} hedged on {Worker} after {AfterMs:0.0} ms (pool p95)")]
     public static partial void UnitHedged(ILogger logger, string unitId, string region, string worker, double afterMs);
 
+    [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "Unit {UnitId} in {Region} not hedged after {AfterMs:0.0} ms: the pool's hedge budget ({Ratio:P0} of units) is spent")]
+    public static partial void HedgeDenied(ILogger logger, string unitId, string region, double afterMs, double ratio);
+
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Request rejected: {Status} {Code}: {Message}")]
     public static partial void RequestRejected(ILogger logger, int status, string code, string message);
 

@@ -14,6 +14,7 @@ internal sealed class RouterMetrics
         Units = Registry.Counter("proxima_router_work_units_total", "Work unit attempts sent to workers, by region.", "region");
         Retries = Registry.Counter("proxima_router_retries_total", "Work units retried on another worker, by region.", "region");
         Hedges = Registry.Counter("proxima_router_hedges_total", "Hedged (duplicate) work units started after the pool's p95, by region.", "region");
+        HedgesDenied = Registry.Counter("proxima_router_hedges_denied_total", "Stragglers past the pool's p95 left unhedged because the pool's hedge budget was spent, by region.", "region");
         BytesRead = Registry.Counter("proxima_router_bytes_read_total", "Bytes workers read for the router's units, by region.", "region");
         BytesCrossRegion = Registry.Counter("proxima_router_bytes_cross_region_total", "Bytes of gRPC messages between router and workers.");
         QueryLatency = Registry.Histogram("proxima_router_query_duration_seconds", "Query latency, request to answer.", Histogram.LatencyBuckets);
@@ -29,6 +30,8 @@ internal sealed class RouterMetrics
     public Counter Retries { get; }
 
     public Counter Hedges { get; }
+
+    public Counter HedgesDenied { get; }
 
     public Counter BytesRead { get; }
 

@@ -96,6 +96,18 @@ internal static class ServiceCommands
         var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM path or contents) [PROXIMA_TLS_KEY]" };
         var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM path or contents) worker certificates must chain to [PROXIMA_TLS_CA]" };
         var noHedging = new Option<bool>("--no-hedging") { Description = "Do not hedge straggling work units (benchmark comparisons)" };
+        var hedgeBudget = new Option<double>("--hedge-budget")
+        {
+            Description = "Most hedges per 100 work units of a pool, in the long run (a token bucket that also allows 10 in a row); 0 = never hedge",
+            DefaultValueFactory = _ => 5,
+        };
+        hedgeBudget.Validators.Add(r =>
+        {
+            if (r.GetValue(hedgeBudget) is < 0 or > 100 or double.NaN)
+            {
+                r.AddError("--hedge-budget: expected a percentage from 0 to 100");
+            }
+        });
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var maxCells = new Option<long?>("--max-output-cells") { Description = "Most cells (all ops, all datasets) one answer may have; refused with 400 at planning [PROXIMA_MAX_OUTPUT_CELLS; default 50,000,000]" };
         var oidc = new OidcOptions();
@@ -111,7 +123,7 @@ internal static class ServiceCommands
               proxima router --port 8443 --workers-namespace proxima-workers --discover-region us-east-1 --oidc-issuer https://login.example.org/realm --oidc-audience proxima-api --oidc-groups-claim cognito:groups
             """)
         {
-            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, maxCells, supervised,
+            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, hedgeBudget, workerCert, workerKey, workerCa, maxCells, supervised,
         };
         oidc.AddTo(command);
         discovery.AddTo(command);
@@ -194,6 +206,7 @@ internal static class ServiceCommands
                 Tokens = grants is { Count: > 0 } || jwt is null ? grants : null,
                 Jwt = jwt,
                 Hedging = !parse.GetValue(noHedging),
+                HedgeRatio = parse.GetValue(hedgeBudget) / 100.0,
                 ClientCertificatePath = tls.Certificate,
                 ClientKeyPath = tls.Key,
                 CaCertificatePath = tls.Ca,

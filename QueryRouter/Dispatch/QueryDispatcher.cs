@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Proxima.Protocol.Grpc;
@@ -40,6 +41,8 @@ internal sealed class DispatchOutcome
 internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, RouterMetrics metrics, TimeProvider time, ILogger<QueryDispatcher> logger)
 {
     private const string CancelledCode = "cancelled";
+
+    private readonly ConcurrentDictionary<string, HedgeBudget> _hedgeBudgets = new(StringComparer.Ordinal);
 
     public async Task<DispatchOutcome> DispatchAsync(QueryPlan plan, DateTime deadline, IProgress<Progress>? progress, CancellationToken cancellationToken)
     {
@@ -160,6 +163,11 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
     /// </summary>
     private async Task<UnitOutcome> RunUnitAsync(int datasetIndex, PlannedUnit unit, DateTime deadline, ProgressTracker tracker, Counters counters, CancellationToken cancellationToken)
     {
+        if (options.Hedging)
+        {
+            HedgeBudgetOf(unit.Region).Deposit();
+        }
+
         var tried = new List<IWorkerChannel>(options.MaxAttempts + 1);
         var full = new List<IWorkerChannel>();
         var fullRounds = 0;
@@ -276,6 +284,13 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             return await first;
         }
 
+        if (!HedgeBudgetOf(unit.Region).TryWithdraw())
+        {
+            metrics.HedgesDenied.Add(unit.Region);
+            RouterLog.HedgeDenied(logger, unit.Message.UnitId, unit.Region, hedgeAfter.TotalMilliseconds, options.HedgeRatio);
+            return await first;
+        }
+
         tried.Add(other);
         Interlocked.Increment(ref counters.Hedges);
         metrics.Hedges.Add(unit.Region);
@@ -295,6 +310,9 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
         var fallback = await loser;
         return fallback with { Bytes = result.Bytes + fallback.Bytes };
     }
+
+    private HedgeBudget HedgeBudgetOf(string region) =>
+        _hedgeBudgets.GetOrAdd(region, _ => new HedgeBudget(options.HedgeRatio, options.HedgeBurst));
 
     /// <summary>One call to one worker. Never throws: failures come back classified as retryable or not.</summary>
     private async Task<Attempt> AttemptAsync(PlannedUnit unit, IWorkerChannel channel, DateTime deadline, ProgressTracker tracker, CancellationToken cancellationToken)

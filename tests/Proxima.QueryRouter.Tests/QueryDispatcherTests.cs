@@ -187,7 +187,64 @@ public sealed class QueryDispatcherTests
         Assert.True(slow.Cancelled.Task.IsCompleted, "the losing copy was cancelled");
     }
 
-    private static (TestDispatcher Dispatcher, RouterMetrics Metrics) Create(FakeChannel[] channels, TimeProvider? time = null, int hedgeMinSamples = 20)
+    [Fact]
+    public async Task A_straggler_is_not_hedged_once_the_pools_hedge_budget_is_spent()
+    {
+        var time = new ManualTimeProvider();
+        var calls = 0;
+        TaskCompletionSource[] straggling = [new(), new()];
+        var release = new TaskCompletionSource();
+        var slow = new FakeChannel("r", "slow", async (unit, ct) =>
+        {
+            var call = Interlocked.Increment(ref calls);
+            straggling[call - 1].TrySetResult();
+            await (call == 1 ? Task.Delay(Timeout.Infinite, ct) : release.Task.WaitAsync(ct));
+            return Partial(unit, unit.ChunkEnd - unit.ChunkStart);
+        });
+        var fast = new FakeChannel("r", "fast");
+        var (dispatcher, metrics) = Create([slow, fast], time, hedgeMinSamples: 4, hedgeRatio: 0, hedgeBurst: 1);
+        var pools = dispatcher.Pools;
+        for (var i = 0; i < 10; i++)
+        {
+            pools.RecordLatency("r", TimeSpan.FromMilliseconds(50));
+        }
+
+        // The budget's one token goes to the straggler of a first query.
+        foreach (var (query, index) in new[] { ("/first", 0), ("/second", 1) })
+        {
+            pools.MarkFailed(fast); // the first pick goes to the slow worker
+            var running = dispatcher.DispatchAsync(Plan(false, 1, unitSuffix: query), DateTime.UtcNow.AddSeconds(30), null, CancellationToken.None);
+            await straggling[index].Task;
+            pools.MarkHealthy(fast);
+            time.Advance(TimeSpan.FromMilliseconds(60));
+            if (index == 0)
+            {
+                var hedged = await running.WaitAsync(TimeSpan.FromSeconds(10));
+                Assert.Equal("fast", Assert.Single(hedged.Partials[0]).Stats.Worker);
+                Assert.Equal(1, hedged.Hedges);
+                continue;
+            }
+
+            await WaitUntilAsync(() => metrics.HedgesDenied.Get("r") == 1);
+            Assert.False(running.IsCompleted);
+            release.SetResult();
+            var outcome = await running.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal("slow", Assert.Single(outcome.Partials[0]).Stats.Worker);
+            Assert.Equal(0, outcome.Hedges);
+            Assert.Equal(1, metrics.Hedges.Get("r"));
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            await Task.Delay(5, timeout.Token);
+        }
+    }
+
+    private static (TestDispatcher Dispatcher, RouterMetrics Metrics) Create(FakeChannel[] channels, TimeProvider? time = null, int hedgeMinSamples = 20, double hedgeRatio = 0.05, double hedgeBurst = 10)
     {
         time ??= TimeProvider.System;
         var byAddress = channels.ToDictionary(c => c.Address);
@@ -198,6 +255,8 @@ public sealed class QueryDispatcherTests
             Workers = new Dictionary<string, IReadOnlyList<Uri>>(),
             RetryBackoff = TimeSpan.FromMilliseconds(1),
             HedgeMinSamples = hedgeMinSamples,
+            HedgeRatio = hedgeRatio,
+            HedgeBurst = hedgeBurst,
         };
         var metrics = new RouterMetrics();
         return (new TestDispatcher(new QueryDispatcher(pools, options, metrics, time, NullLogger<QueryDispatcher>.Instance), pools), metrics);

@@ -1,0 +1,52 @@
+namespace Proxima.QueryRouter.Dispatch;
+
+/// <summary>
+/// How many hedges a pool may start: a token bucket that every dispatched unit fills by
+/// <c>ratio</c> tokens (up to <c>burst</c>) and every hedge empties by one, so over any run of N units a
+/// pool hedges at most <c>ratio × N + burst</c> of them — the cap on extra load that Finagle's backup
+/// requests and gRPC's retry throttling keep too. Without it, a machine that is slow for a while makes
+/// every unit look like a straggler past the old p95 and hedging doubles the load exactly when there is
+/// least room for it. The bucket starts full, so a fresh router hedges its first stragglers.
+/// </summary>
+internal sealed class HedgeBudget
+{
+    private readonly double _ratio;
+    private readonly double _burst;
+    private readonly Lock _lock = new();
+    private double _tokens;
+
+    /// <param name="ratio">Hedges allowed per dispatched unit in the long run (0.05 = 5% extra units at most).</param>
+    /// <param name="burst">Tokens the bucket holds at most: hedges allowed in a row after a quiet time.</param>
+    public HedgeBudget(double ratio, double burst)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(ratio);
+        ArgumentOutOfRangeException.ThrowIfLessThan(burst, 1.0);
+        _ratio = ratio;
+        _burst = burst;
+        _tokens = burst;
+    }
+
+    /// <summary>A unit was dispatched (once per unit, not per attempt).</summary>
+    public void Deposit()
+    {
+        lock (_lock)
+        {
+            _tokens = Math.Min(_burst, _tokens + _ratio);
+        }
+    }
+
+    /// <summary>Takes the token a hedge costs; false when the budget is spent (the unit is not hedged).</summary>
+    public bool TryWithdraw()
+    {
+        lock (_lock)
+        {
+            if (_tokens < 1.0)
+            {
+                return false;
+            }
+
+            _tokens -= 1.0;
+            return true;
+        }
+    }
+}
