@@ -71,7 +71,7 @@ public static class CatalogFactory
     /// </list>
     /// Otherwise SQLite at <c>{stateDirectory}/catalog.db</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">A variable is malformed or the combination cannot work; the message names the variable.</exception>
+    /// <exception cref="InvalidConfigurationException">A variable is malformed or the combination cannot work; the message names the variable.</exception>
     public static CatalogOptions FromEnvironment(string stateDirectory, ILoggerFactory? loggers = null) =>
         FromVariables(Environment.GetEnvironmentVariable, stateDirectory, loggers);
 
@@ -89,17 +89,17 @@ public static class CatalogFactory
 
         if (backend != "opensearch")
         {
-            throw new ArgumentException($"PROXIMA_CATALOG must be 'sqlite' or 'opensearch' (got '{backend}')");
+            throw new InvalidConfigurationException($"PROXIMA_CATALOG must be 'sqlite' or 'opensearch' (got '{backend}')");
         }
 
         if (url is null)
         {
-            throw new ArgumentException("PROXIMA_CATALOG is 'opensearch' but PROXIMA_OPENSEARCH_URL is not set");
+            throw new InvalidConfigurationException("PROXIMA_CATALOG is 'opensearch' but PROXIMA_OPENSEARCH_URL is not set");
         }
 
         if (!Uri.TryCreate(url, UriKind.Absolute, out var endpoint))
         {
-            throw new ArgumentException($"PROXIMA_OPENSEARCH_URL is not an absolute URL: '{url}'");
+            throw new InvalidConfigurationException($"PROXIMA_OPENSEARCH_URL is not an absolute URL: '{url}'");
         }
 
         string? signingRegion = Get("PROXIMA_OPENSEARCH_REGION") ?? OpenSearchCatalogOptions.RegionOfManagedDomain(endpoint.Host);
@@ -109,7 +109,7 @@ public static class CatalogFactory
         {
             if (signingRegion is null)
             {
-                throw new ArgumentException($"PROXIMA_CATALOG_ROLE_ARN is set but requests to '{endpoint.Host}' would not be signed: set PROXIMA_OPENSEARCH_REGION");
+                throw new InvalidConfigurationException($"PROXIMA_CATALOG_ROLE_ARN is set but requests to '{endpoint.Host}' would not be signed: set PROXIMA_OPENSEARCH_REGION");
             }
 
             // The STS call goes to the task's own region (AWS_REGION in ECS); the role is global.
@@ -118,7 +118,7 @@ public static class CatalogFactory
             Uri? stsEndpoint = null;
             if (stsUrl is not null && !Uri.TryCreate(stsUrl, UriKind.Absolute, out stsEndpoint))
             {
-                throw new ArgumentException($"PROXIMA_STS_ENDPOINT is not an absolute URL: '{stsUrl}'");
+                throw new InvalidConfigurationException($"PROXIMA_STS_ENDPOINT is not an absolute URL: '{stsUrl}'");
             }
 
             var sts = new StsClient(new StsClientOptions { Region = stsRegion, Endpoint = stsEndpoint, Credentials = sourceCredentials, TimeProvider = timeProvider ?? TimeProvider.System });
@@ -145,7 +145,7 @@ public static class CatalogFactory
         string? arn = get(variable);
         if (arn is not null && !(arn.StartsWith("arn:", StringComparison.Ordinal) && arn.Contains(":role/", StringComparison.Ordinal)))
         {
-            throw new ArgumentException($"{variable} must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), got '{arn}'");
+            throw new InvalidConfigurationException($"{variable} must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), got '{arn}'");
         }
 
         return arn;

@@ -199,8 +199,7 @@ internal static class ServiceCommands
                 return 2;
             }
 
-            var cellLimit = parse.GetValue(maxCells)
-                ?? (long.TryParse(Environment.GetEnvironmentVariable("PROXIMA_MAX_OUTPUT_CELLS"), System.Globalization.CultureInfo.InvariantCulture, out var envCells) ? envCells : null);
+            var cellLimit = parse.GetValue(maxCells) ?? LongFromEnvironment("PROXIMA_MAX_OUTPUT_CELLS");
             var options = new RouterOptions
             {
                 Tokens = grants is { Count: > 0 } || jwt is null ? grants : null,
@@ -403,7 +402,12 @@ internal static class ServiceCommands
 
     private static int? IntFromEnvironment(string variable) =>
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } text
-            ? int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"{variable}: '{text}' is not a whole number")
+            ? int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : throw new Proxima.Catalog.InvalidConfigurationException($"{variable}: '{text}' is not a whole number")
+            : null;
+
+    private static long? LongFromEnvironment(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } text
+            ? long.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new Proxima.Catalog.InvalidConfigurationException($"{variable}: '{text}' is not a positive whole number")
             : null;
 
     /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>

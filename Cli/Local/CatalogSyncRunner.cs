@@ -75,7 +75,7 @@ internal static class CatalogSyncRunner
     /// <summary><c>PROXIMA_FSX_ENDPOINT</c> (a VPC endpoint, or a test's loopback server); null = <c>https://fsx.REGION.amazonaws.com/</c>.</summary>
     private static Uri? FsxEndpointFromEnvironment() =>
         Environment.GetEnvironmentVariable("PROXIMA_FSX_ENDPOINT") is { Length: > 0 } url
-            ? Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new ArgumentException($"PROXIMA_FSX_ENDPOINT is not an absolute URL: '{url}'")
+            ? Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri : throw new Proxima.Catalog.InvalidConfigurationException($"PROXIMA_FSX_ENDPOINT is not an absolute URL: '{url}'")
             : null;
 
     /// <summary>One line for people: what the run did.</summary>

@@ -142,7 +142,7 @@ public sealed class AwsCatalogAccessTests
     public void Environment_that_cannot_work_is_refused_naming_the_variable(string assignments, string message)
     {
         var vars = assignments.Split(';').Select(a => a.Split('=', 2)).ToDictionary(a => a[0], a => a[1]);
-        Assert.Equal(message, Assert.Throws<ArgumentException>(() => CatalogFactory.FromVariables(vars.GetValueOrDefault, "/state")).Message);
+        Assert.Equal(message, Assert.Throws<InvalidConfigurationException>(() => CatalogFactory.FromVariables(vars.GetValueOrDefault, "/state")).Message);
     }
 
     [Fact]
