@@ -189,6 +189,22 @@ public sealed class LoopbackTests : IClassFixture<LoopbackTests.Servers>
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task A_read_cancelled_before_the_response_headers_cancels_the_call(bool tls)
+    {
+        // The unary handler waits before it answers anything, headers included; read as a stream, the
+        // first MoveNext waits for those headers, and only its own token can stop it.
+        var beforeHeaders = new GrpcMethod<EchoRequest, EchoResponse>(GrpcMethodType.ServerStreaming, "proxima.testing.Interop", "Unary", EchoRequest.Parser, EchoResponse.Parser);
+        var tag = Tag();
+        using var call = Client(tls).ServerStreaming(beforeHeaders, new EchoRequest { DelayMs = 30_000 }, new GrpcCallOptions(new Metadata { { "x-tag", tag } }));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(cts.Token).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
+        Assert.Equal("Unary CANCELLED", await _servers.Service.WaitForEventAsync(tag));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task Unknown_method_is_unimplemented(bool tls)
     {
         var ex = await Assert.ThrowsAsync<RpcException>(() => Client(tls).UnaryAsync(InteropService.MissingMethod, new EchoRequest()));

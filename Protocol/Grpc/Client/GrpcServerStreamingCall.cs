@@ -105,7 +105,20 @@ internal sealed class StreamingCallAdapter<TRequest, TResponse> : IStreamingCall
 
         try
         {
-            await _start.ConfigureAwait(false);
+            if (!_start.IsCompleted)
+            {
+                // The token cancels the call while it waits for the response headers too, not only
+                // once messages flow (a worker that never answers must not hold the reader).
+                using var registration = cancellationToken.CanBeCanceled
+                    ? cancellationToken.UnsafeRegister(static s => ((ClientCall<TRequest, TResponse>)s!).Cancel(), _call)
+                    : default;
+                await _start.ConfigureAwait(false);
+            }
+            else
+            {
+                await _start.ConfigureAwait(false);
+            }
+
             _current = await _call.ReadMessageAsync(cancellationToken).ConfigureAwait(false);
             return _current is not null;
         }
