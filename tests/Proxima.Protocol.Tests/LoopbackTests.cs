@@ -194,6 +194,7 @@ public sealed class LoopbackTests : IClassFixture<LoopbackTests.Servers>
         // The unary handler waits before it answers anything, headers included; read as a stream, the
         // first MoveNext waits for those headers, and only its own token can stop it.
         var beforeHeaders = new GrpcMethod<EchoRequest, EchoResponse>(GrpcMethodType.ServerStreaming, "proxima.testing.Interop", "Unary", EchoRequest.Parser, EchoResponse.Parser);
+        await Client(tls).UnaryAsync(InteropService.UnaryMethod, new EchoRequest()); // the connection (TLS handshake) is up, so the request reaches the server at once
         var tag = Tag();
         using var call = Client(tls).ServerStreaming(beforeHeaders, new EchoRequest { DelayMs = 30_000 }, new GrpcCallOptions(new Metadata { { "x-tag", tag } }));
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
