@@ -197,9 +197,7 @@ internal sealed class ExecutionState
     /// writes its counts meanwhile (the shared lane of several chunks in flight is merged into under stripe locks, which
     /// span counts do not follow).
     /// </summary>
-    public bool SpanCounts => !NoSpans && Shared is not null && (PrivateLanes || ChunksInFlight == 1);
-
-    public static bool NoSpans;
+    public bool SpanCounts => Shared is not null && (PrivateLanes || ChunksInFlight == 1);
 
     /// <summary>Accumulators for one chunk: a free lane (or a new one) with <see cref="PrivateLanes"/>, else <see cref="Shared"/>.</summary>
     public Accumulators RentLane()
