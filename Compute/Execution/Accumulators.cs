@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Proxima.Compute.Execution;
 
 /// <summary>
@@ -120,12 +123,59 @@ internal sealed class Accumulators
         }
     }
 
-    /// <summary>Chan-merges <paramref name="other"/> into this set, cell by cell.</summary>
+    /// <summary>
+    /// Chan-merges <paramref name="other"/> into this set, cell by cell: four cells at a time in the vector form of the
+    /// column kernel's merge (<c>(S_b·n_a − S_a·n_b)² / (n_a·n_b·n)</c>, equal to <see cref="ChanMerge"/>'s to 1e-12 relative),
+    /// the tail with <see cref="ChanMerge"/> itself. It runs on one thread after the last chunk (the lanes of a 2-group
+    /// 0.5° climatology are 520,000 cells: 13 ms of finishing work one cell at a time on the loaded test machine).
+    /// </summary>
     public void MergeFrom(Accumulators other)
     {
         var count = Count;
         var otherCount = other.Count;
-        for (var c = 0; c < count.Length; c++)
+        var c = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var na0 = ref MemoryMarshal.GetArrayDataReference(count);
+            ref var sa0 = ref MemoryMarshal.GetArrayDataReference(Sum);
+            ref var qa0 = ref MemoryMarshal.GetArrayDataReference(M2);
+            ref var la0 = ref MemoryMarshal.GetArrayDataReference(Min);
+            ref var ha0 = ref MemoryMarshal.GetArrayDataReference(Max);
+            ref var nb0 = ref MemoryMarshal.GetArrayDataReference(otherCount);
+            ref var sb0 = ref MemoryMarshal.GetArrayDataReference(other.Sum);
+            ref var qb0 = ref MemoryMarshal.GetArrayDataReference(other.M2);
+            ref var lb0 = ref MemoryMarshal.GetArrayDataReference(other.Min);
+            ref var hb0 = ref MemoryMarshal.GetArrayDataReference(other.Max);
+            if (otherCount.Length != count.Length)
+            {
+                throw new ArgumentException($"lanes of {count.Length} and {otherCount.Length} cells", nameof(other));
+            }
+
+            for (; c + 4 <= count.Length; c += 4)
+            {
+                var i = (nuint)c;
+                var na = Vector256.LoadUnsafe(ref na0, i);
+                var nb = Vector256.LoadUnsafe(ref nb0, i);
+                var sa = Vector256.LoadUnsafe(ref sa0, i);
+                var sb = Vector256.LoadUnsafe(ref sb0, i);
+                var qa = Vector256.LoadUnsafe(ref qa0, i);
+                var qb = Vector256.LoadUnsafe(ref qb0, i);
+                var emptyA = Vector256.Equals(na, Vector256<double>.Zero);
+                var emptyB = Vector256.LessThanOrEqual(nb, Vector256<double>.Zero);
+                var nt = na + nb;
+                var d = Vector256.FusedMultiplyAdd(sb, na, -(sa * nb));
+                var q = qa + qb + (d * d / (na * nb * nt));
+                Vector256.ConditionalSelect(emptyB, qa, Vector256.ConditionalSelect(emptyA, qb, q)).StoreUnsafe(ref qa0, i);
+                Vector256.ConditionalSelect(emptyB, sa, Vector256.ConditionalSelect(emptyA, sb, sa + sb)).StoreUnsafe(ref sa0, i);
+                Vector256.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref na0, i);
+                var la = Vector256.LoadUnsafe(ref la0, i);
+                var ha = Vector256.LoadUnsafe(ref ha0, i);
+                Vector256.ConditionalSelect(emptyB, la, Vector256.Min(la, Vector256.LoadUnsafe(ref lb0, i))).StoreUnsafe(ref la0, i);
+                Vector256.ConditionalSelect(emptyB, ha, Vector256.Max(ha, Vector256.LoadUnsafe(ref hb0, i))).StoreUnsafe(ref ha0, i);
+            }
+        }
+
+        for (; c < count.Length; c++)
         {
             ChanMerge.Into(ref count[c], ref Sum[c], ref M2[c], ref Min[c], ref Max[c], otherCount[c], other.Sum[c], other.M2[c], other.Min[c], other.Max[c]);
         }

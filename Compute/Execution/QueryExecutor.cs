@@ -113,7 +113,10 @@ public static partial class QueryExecutor
                 progress?.Report(new QueryProgress(n, r.Count, total));
             }).ConfigureAwait(false);
 
-        return state.ToPartial(done, Interlocked.Read(ref bytes));
+        var finish = Stopwatch.GetTimestamp();
+        var partial = state.ToPartial(done, Interlocked.Read(ref bytes));
+        options.Timings?.AddFinish(Stopwatch.GetTimestamp() - finish);
+        return partial;
     }
 
     private static IEnumerable<int> Ordinals(ChunkRange r)

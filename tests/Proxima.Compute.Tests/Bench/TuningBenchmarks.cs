@@ -83,6 +83,7 @@ public sealed class TuningBenchmarks(ITestOutputHelper output)
         var times = variants.Select(_ => new List<double>()).ToArray();
         var kernel = variants.Select(_ => new List<double>()).ToArray();
         var read = variants.Select(_ => new List<double>()).ToArray();
+        var finish = variants.Select(_ => new List<double>()).ToArray();
         var raw = new List<double>();
         var rawCpu = new List<double>();
         var cpu = variants.Select(_ => new List<double>()).ToArray();
@@ -106,6 +107,7 @@ public sealed class TuningBenchmarks(ITestOutputHelper output)
                 cpu[i].Add(Cpu() - c1);
                 kernel[i].Add(timings.Kernel.TotalMilliseconds / chunks.Length);
                 read[i].Add(timings.Read.TotalMilliseconds / chunks.Length);
+                finish[i].Add(timings.Finish.TotalMilliseconds);
             }
         }
 
@@ -115,7 +117,7 @@ public sealed class TuningBenchmarks(ITestOutputHelper output)
         for (var i = 0; i < variants.Count; i++)
         {
             var m = Median(times[i]);
-            Report($"  {variants[i].Name}: median {m:F3} s (min {times[i].Min():F3}) -> / raw {m / rawMedian:F2}; CPU {Median(cpu[i]):F3} s -> / raw CPU {Median(cpu[i]) / rawCpuMedian:F2}; per chunk read+decode {Median(read[i]):F2} ms, kernel {Median(kernel[i]):F2} ms");
+            Report($"  {variants[i].Name}: median {m:F3} s (min {times[i].Min():F3}) -> / raw {m / rawMedian:F2}; CPU {Median(cpu[i]):F3} s -> / raw CPU {Median(cpu[i]) / rawCpuMedian:F2}; per chunk read+decode {Median(read[i]):F2} ms, kernel {Median(kernel[i]):F2} ms; lane merge + partial {Median(finish[i]):F1} ms");
         }
 
         Report($"load {Load()}");
