@@ -20,10 +20,15 @@ internal sealed class Accumulators
 {
     private readonly double[] _count;
 
-    /// <summary>Per cell: the length of the span starting there (0: none yet), while span counting is on.</summary>
+    /// <summary>
+    /// Per 8 cells (spans are at least 8 cells long and never overlap, so at most one starts in any 8): the start of
+    /// the span starting there (−1: none yet) and its length, while span counting is on.
+    /// </summary>
+    private int[]? _spanStart;
+
     private int[]? _spanLength;
 
-    /// <summary>Per span start: its cells' common count, or −1 once they are per cell in <see cref="_count"/>.</summary>
+    /// <summary>Per span (same index): its cells' common count, or −1 once they are per cell in <see cref="_count"/>.</summary>
     private double[]? _spanCount;
 
     /// <summary>Set once <see cref="Count"/> was read: from then on every count is per cell.</summary>
@@ -74,8 +79,11 @@ internal sealed class Accumulators
 
         if (_spanLength is null)
         {
-            _spanLength = new int[_count.Length];
-            _spanCount = new double[_count.Length];
+            var slots = (_count.Length >> SlotShift) + 1;
+            _spanStart = new int[slots];
+            Array.Fill(_spanStart, -1);
+            _spanLength = new int[slots];
+            _spanCount = new double[slots];
         }
 
         return true;
@@ -88,38 +96,41 @@ internal sealed class Accumulators
     /// </summary>
     public bool TrySpan(int start, int length)
     {
-        var lengths = _spanLength;
-        if (lengths is null || length <= 0)
+        var starts = _spanStart;
+        if (starts is null || length < (1 << SlotShift))
         {
             return false;
         }
 
-        if (lengths[start] == 0)
+        var k = start >> SlotShift;
+        if (starts[k] < 0)
         {
-            lengths[start] = length;
+            starts[k] = start;
+            _spanLength![k] = length;
             return true;
         }
 
-        if (lengths[start] != length)
+        if (starts[k] != start || _spanLength![k] != length)
         {
-            WriteOut(start);
+            // Not the span this slot holds (spans are fixed per execution, so this is not expected): per cell from here.
+            WriteOut(k);
             return false;
         }
 
-        return _spanCount![start] >= 0;
+        return _spanCount![k] >= 0;
     }
 
     /// <summary>The count of the span starting at <paramref name="start"/> (after <see cref="TrySpan"/> said true).</summary>
-    public ref double SpanCount(int start) => ref _spanCount![start];
+    public ref double SpanCount(int start) => ref _spanCount![start >> SlotShift];
 
-    /// <summary>Writes one span's count out to its cells; it is per cell from then on.</summary>
-    public void WriteOut(int start)
+    /// <summary>Writes the span of slot <paramref name="k"/> out to its cells; they are per cell from then on.</summary>
+    private void WriteOut(int k)
     {
-        var n = _spanCount![start];
+        var n = _spanCount![k];
         if (n >= 0)
         {
-            _count.AsSpan(start, _spanLength![start]).Fill(n);
-            _spanCount[start] = -1;
+            _count.AsSpan(_spanStart![k], _spanLength![k]).Fill(n);
+            _spanCount[k] = -1;
         }
     }
 
@@ -183,22 +194,26 @@ internal sealed class Accumulators
 
     private void WriteOutSpans()
     {
-        var lengths = _spanLength;
+        var starts = _spanStart;
         _perCellOnly = true;
-        if (lengths is null)
+        if (starts is null)
         {
             return;
         }
 
-        for (var c = 0; c < lengths.Length; c++)
+        for (var k = 0; k < starts.Length; k++)
         {
-            if (lengths[c] > 0)
+            if (starts[k] >= 0)
             {
-                WriteOut(c);
+                WriteOut(k);
             }
         }
 
+        _spanStart = null;
         _spanLength = null;
         _spanCount = null;
     }
+
+    /// <summary>Cells per slot of the span tables (log2): the shortest span (<c>ColumnKernels.SpanWidth</c>) is 8 cells.</summary>
+    private const int SlotShift = 3;
 }
