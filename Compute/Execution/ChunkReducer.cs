@@ -235,7 +235,7 @@ internal static class ChunkReducer
     }
 
     /// <summary>What every range of kept indices of one chunk shares (see <see cref="ReduceKeptInner"/>).</summary>
-    private sealed class KeptInner(ExecutionState state, Accumulators lane, int[][] outPos, List<int> keptDims, int[] denseStride, List<(long CellOffset, int[] RowOffsets)> buckets, int inner, int innerLen, SimdPath path, int keptCount)
+    private sealed class KeptInner(ExecutionState state, Accumulators lane, int[][] outPos, List<int> keptDims, int[] denseStride, List<(long CellOffset, int[] RowOffsets)> buckets, int inner, int innerLen, SimdPath path, int keptCount, bool spans)
     {
         /// <summary>Kept outer indices (the product of the kept dims' lengths, innermost dim excluded).</summary>
         public int KeptCount => keptCount;
@@ -331,7 +331,9 @@ internal static class ChunkReducer
                 keptCount *= groups[j].Positions.Length;
             }
 
-            return new KeptInner(state, lane, outPos, keptDims, denseStride, buckets, inner, innerLen, path, keptCount);
+            // Span counts (Accumulators.TrySpan) only where no other thread can read the lane's counts meanwhile.
+            var spans = state.SpanCounts && lane.PrepareSpanCounts();
+            return new KeptInner(state, lane, outPos, keptDims, denseStride, buckets, inner, innerLen, path, keptCount, spans);
         }
 
         /// <summary>
@@ -368,7 +370,7 @@ internal static class ChunkReducer
                 window.Add((cellOffset, shifted));
             }
 
-            return new KeptInner(state, lane, outPos, keptDims, denseStride, window, inner, innerLen, path, keptCount);
+            return new KeptInner(state, lane, outPos, keptDims, denseStride, window, inner, innerLen, path, keptCount, spans);
         }
 
         /// <summary>Kept indices [from, to) in odometer order (last kept dim fastest), for the moments the query's ops need.</summary>
@@ -398,12 +400,13 @@ internal static class ChunkReducer
 
             var box = new ReadOnlySpan<T>(boxArray, 0, boxLength);
             var strides = state.GlobalStrides;
-            var count = lane.Count;
+            var count = lane.CellCounts;
             var sum = lane.Sum;
             var m2 = lane.M2;
             var min = lane.Min;
             var max = lane.Max;
             var locked = !state.PrivateLanes;
+            var spanWidth = spans ? ColumnKernels.SpanWidth(innerLen, path) : 0;
             var ki = new int[keptDims.Count];
             var rest = from;
             for (var k = keptDims.Count - 1; k >= 0; k--)
@@ -432,14 +435,14 @@ internal static class ChunkReducer
                     var g = (int)c0;
                     if (!locked)
                     {
-                        ColumnKernels.MomentsInto<TL, T, TSet>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
+                        Merge<T, TL, TSet>(box[rowOff..], rowOffsets, g, spanWidth, count, sum, m2, min, max);
                         continue;
                     }
 
                     state.EnterCells(c0, innerLen);
                     try
                     {
-                        ColumnKernels.MomentsInto<TL, T, TSet>(box[rowOff..], rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
+                        Merge<T, TL, TSet>(box[rowOff..], rowOffsets, g, spanWidth, count, sum, m2, min, max);
                     }
                     finally
                     {
@@ -457,6 +460,21 @@ internal static class ChunkReducer
                     ki[k] = 0;
                 }
             }
+        }
+
+        /// <summary>One (kept index, bucket) call: its cells counted as a span when they are one, else per cell.</summary>
+        private void Merge<T, TL, TSet>(ReadOnlySpan<T> rows, int[] rowOffsets, int g, int spanWidth, double[] count, double[] sum, double[] m2, double[] min, double[] max)
+            where T : unmanaged
+            where TL : IWideningLoader<T>
+            where TSet : IMomentSet
+        {
+            if (spanWidth > 0 && lane.TrySpan(g, spanWidth))
+            {
+                ColumnKernels.MomentsIntoSpan<TL, T, TSet>(rows, rowOffsets, innerLen, ref lane.SpanCount(g), count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
+                return;
+            }
+
+            ColumnKernels.MomentsInto<TL, T, TSet>(rows, rowOffsets, innerLen, count.AsSpan(g, innerLen), sum.AsSpan(g, innerLen), m2.AsSpan(g, innerLen), min.AsSpan(g, innerLen), max.AsSpan(g, innerLen), path);
         }
     }
 

@@ -191,6 +191,14 @@ internal sealed class ExecutionState
     /// </summary>
     public bool PrivateLanes => Shared is not null && ChunksInFlight > 1 && (long)CellCount * 5 * 8 <= (long)ChunkLength * 4;
 
+    /// <summary>
+    /// True when the column kernel may count spans of cells once (<see cref="Accumulators.TrySpan"/>): each lane is used
+    /// by one chunk at a time (<see cref="PrivateLanes"/>) or only one chunk is in flight, so no other thread reads or
+    /// writes its counts meanwhile (the shared lane of several chunks in flight is merged into under stripe locks, which
+    /// span counts do not follow).
+    /// </summary>
+    public bool SpanCounts => Shared is not null && (PrivateLanes || ChunksInFlight == 1);
+
     /// <summary>Accumulators for one chunk: a free lane (or a new one) with <see cref="PrivateLanes"/>, else <see cref="Shared"/>.</summary>
     public Accumulators RentLane()
     {

@@ -14,6 +14,7 @@ internal sealed class ExecutionTimings
     private long _kernel;
     private long _merge;
     private long _chunks;
+    private long _finish;
 
     /// <summary>Storage read + decompress + CF decode (<c>IGridSource.ReadChunkAsync</c>).</summary>
     public TimeSpan Read => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _read));
@@ -28,6 +29,11 @@ internal sealed class ExecutionTimings
     public TimeSpan Merge => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _merge));
 
     public long Chunks => Volatile.Read(ref _chunks);
+
+    /// <summary>After the last chunk: merging the lanes into one and building the partial result (one thread).</summary>
+    public TimeSpan Finish => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _finish));
+
+    public void AddFinish(long ticks) => Interlocked.Add(ref _finish, ticks);
 
     public void AddRead(long ticks) => Interlocked.Add(ref _read, ticks);
 

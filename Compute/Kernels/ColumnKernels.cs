@@ -60,7 +60,7 @@ internal static unsafe class ColumnKernels
         {
             for (; i + 16 <= n; i += 16)
             {
-                if (!Pair512<TL, T, TSet>(ref xs, rowOffsets, i, a))
+                if (!Pair512<TL, T, TSet, PerCellCount>(ref xs, rowOffsets, i, a, 0))
                 {
                     Masked512<TL, T, TSet>(ref xs, rowOffsets, i, a);
                     Masked512<TL, T, TSet>(ref xs, rowOffsets, i + 8, a);
@@ -77,7 +77,7 @@ internal static unsafe class ColumnKernels
         {
             for (; i + 8 <= n; i += 8)
             {
-                if (!Pair256<TL, T, TSet>(ref xs, rowOffsets, i, a))
+                if (!Pair256<TL, T, TSet, PerCellCount>(ref xs, rowOffsets, i, a, 0))
                 {
                     Masked256<TL, T, TSet>(ref xs, rowOffsets, i, a);
                     Masked256<TL, T, TSet>(ref xs, rowOffsets, i + 4, a);
@@ -134,11 +134,91 @@ internal static unsafe class ColumnKernels
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Pair512<TL, T, TSet>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+    /// <summary>
+    /// Columns [0, <see cref="SpanWidth"/>) of a call whose cells are counted once as a span (see
+    /// <c>Accumulators.TrySpan</c>): every one of them has seen <paramref name="spanCount"/> values, so the unmasked pairs
+    /// merge with that count and store none; <paramref name="spanCount"/> comes back as the new common count. The first
+    /// pair holding a NaN ends it: the counts of the span's cells are written out per cell (those merged already
+    /// have the new count), <paramref name="spanCount"/> comes back −1, and the rest goes through
+    /// <see cref="MomentsInto{TL, T, TSet}"/> — as do the columns past the span, whose counts are always per cell.
+    /// Without NaN the same additions and merge formula run as there, with a count equal to the one it would load.
+    /// </summary>
+    public static void MomentsIntoSpan<TL, T, TSet>(ReadOnlySpan<T> x, ReadOnlySpan<int> rowOffsets, int n, ref double spanCount, Span<double> count, Span<double> sum, Span<double> m2, Span<double> min, Span<double> max, SimdPath path)
         where TL : IWideningLoader<T>
         where T : unmanaged
         where TSet : IMomentSet
+    {
+        if (count.Length < n || sum.Length < n || m2.Length < n || min.Length < n || max.Length < n || spanCount < 0)
+        {
+            ThrowHelper.AccumulatorTooShort();
+        }
+
+        for (var r = 0; r < rowOffsets.Length; r++)
+        {
+            if ((uint)rowOffsets[r] > (uint)x.Length || x.Length - rowOffsets[r] < n)
+            {
+                ThrowHelper.AccumulatorTooShort();
+            }
+        }
+
+        var width = SpanWidth(n, path);
+        var a = new Acc(ref MemoryMarshal.GetReference(count), ref MemoryMarshal.GetReference(sum), ref MemoryMarshal.GetReference(m2), ref MemoryMarshal.GetReference(min), ref MemoryMarshal.GetReference(max));
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        var u = spanCount;
+        var i = 0;
+        if (width % 16 == 0 && path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated)
+        {
+            for (; i < width; i += 16)
+            {
+                if (!Pair512<TL, T, TSet, SpanCountMode>(ref xs, rowOffsets, i, a, u))
+                {
+                    break;
+                }
+            }
+        }
+        else
+        {
+            for (; i < width; i += 8)
+            {
+                if (!Pair256<TL, T, TSet, SpanCountMode>(ref xs, rowOffsets, i, a, u))
+                {
+                    break;
+                }
+            }
+        }
+
+        if (i == width)
+        {
+            spanCount = u + rowOffsets.Length;
+        }
+        else
+        {
+            count[..i].Fill(u + rowOffsets.Length);
+            count[i..width].Fill(u);
+            spanCount = -1;
+        }
+
+        if (i < n)
+        {
+            MomentsInto<TL, T, TSet>(x[i..], rowOffsets, n - i, count[i..], sum[i..], m2[i..], min[i..], max[i..], path);
+        }
+    }
+
+    /// <summary>
+    /// Columns of an <paramref name="n"/>-column call that <see cref="MomentsIntoSpan{TL, T, TSet}"/> counts as a span on
+    /// <paramref name="path"/>: the whole pairs of 512- or 256-bit vectors (0 on narrower paths: no span).
+    /// </summary>
+    public static int SpanWidth(int n, SimdPath path) =>
+        path >= SimdPath.Vector512 && Vector512.IsHardwareAccelerated ? n & ~15
+        : path >= SimdPath.Vector256 && Vector256.IsHardwareAccelerated ? n & ~7
+        : 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Pair512<TL, T, TSet, TCount>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a, double spanCount)
+        where TL : IWideningLoader<T>
+        where T : unmanaged
+        where TSet : IMomentSet
+        where TCount : ICountMode
     {
         var s0 = Vector512<double>.Zero;
         var s1 = s0;
@@ -186,8 +266,8 @@ internal static unsafe class ColumnKernels
             }
         }
 
-        Merge<TSet>(c, s0, q0, l0, h0, a, (nuint)i);
-        Merge<TSet>(c, s1, q1, l1, h1, a, (nuint)i + 8);
+        Merge<TSet, TCount>(c, s0, q0, l0, h0, a, (nuint)i, spanCount);
+        Merge<TSet, TCount>(c, s1, q1, l1, h1, a, (nuint)i + 8, spanCount);
         return true;
     }
 
@@ -226,14 +306,15 @@ internal static unsafe class ColumnKernels
             }
         }
 
-        Merge<TSet>(vc, vs, vq, vl, vh, a, (nuint)i);
+        Merge<TSet, PerCellCount>(vc, vs, vq, vl, vh, a, (nuint)i, 0);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Pair256<TL, T, TSet>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
+    private static bool Pair256<TL, T, TSet, TCount>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a, double spanCount)
         where TL : IWideningLoader<T>
         where T : unmanaged
         where TSet : IMomentSet
+        where TCount : ICountMode
     {
         var s0 = Vector256<double>.Zero;
         var s1 = s0;
@@ -281,8 +362,8 @@ internal static unsafe class ColumnKernels
             }
         }
 
-        Merge<TSet>(c, s0, q0, l0, h0, a, (nuint)i);
-        Merge<TSet>(c, s1, q1, l1, h1, a, (nuint)i + 4);
+        Merge<TSet, TCount>(c, s0, q0, l0, h0, a, (nuint)i, spanCount);
+        Merge<TSet, TCount>(c, s1, q1, l1, h1, a, (nuint)i + 4, spanCount);
         return true;
     }
 
@@ -321,7 +402,7 @@ internal static unsafe class ColumnKernels
             }
         }
 
-        Merge<TSet>(vc, vs, vq, vl, vh, a, (nuint)i);
+        Merge<TSet, PerCellCount>(vc, vs, vq, vl, vh, a, (nuint)i, 0);
     }
 
     private static void Masked128<TL, T, TSet>(ref T xs, ReadOnlySpan<int> rowOffsets, int i, Acc a)
@@ -364,10 +445,11 @@ internal static unsafe class ColumnKernels
 
     /// <summary>Chan's merge of a column partial (nb, sb, qb, lb, hb) into the accumulators at <paramref name="i"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Merge<TSet>(Vector512<double> nb, Vector512<double> sb, Vector512<double> qb, Vector512<double> lb, Vector512<double> hb, Acc a, nuint i)
+    private static void Merge<TSet, TCount>(Vector512<double> nb, Vector512<double> sb, Vector512<double> qb, Vector512<double> lb, Vector512<double> hb, Acc a, nuint i, double spanCount)
         where TSet : IMomentSet
+        where TCount : ICountMode
     {
-        var na = Vector512.LoadUnsafe(ref a.Count(0), i);
+        var na = TCount.Span ? Vector512.Create(spanCount) : Vector512.LoadUnsafe(ref a.Count(0), i);
         var sa = Vector512.LoadUnsafe(ref a.Sum(0), i);
         var emptyA = Vector512.Equals(na, Vector512<double>.Zero);
         var emptyB = Vector512.Equals(nb, Vector512<double>.Zero);
@@ -376,11 +458,14 @@ internal static unsafe class ColumnKernels
         {
             var qa = Vector512.LoadUnsafe(ref a.M2(0), i);
             var d = Vector512.FusedMultiplyAdd(sb, na, -(sa * nb));
-            var q = qa + qb + (d * d / (na * nb * nt));
+            var q = qa + qb + (d * d * Reciprocal.Of(na * nb * nt));
             Vector512.ConditionalSelect(emptyA, qb, Vector512.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
         }
 
-        Vector512.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
+        if (!TCount.Span)
+        {
+            Vector512.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
+        }
         Vector512.ConditionalSelect(emptyA, sb, Vector512.ConditionalSelect(emptyB, sa, sa + sb)).StoreUnsafe(ref a.Sum(0), i);
         if (TSet.MinMax)
         {
@@ -389,12 +474,13 @@ internal static unsafe class ColumnKernels
         }
     }
 
-    /// <inheritdoc cref="Merge{TSet}(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint)"/>
+    /// <inheritdoc cref="Merge{TSet, TCount}(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint, double)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Merge<TSet>(Vector256<double> nb, Vector256<double> sb, Vector256<double> qb, Vector256<double> lb, Vector256<double> hb, Acc a, nuint i)
+    private static void Merge<TSet, TCount>(Vector256<double> nb, Vector256<double> sb, Vector256<double> qb, Vector256<double> lb, Vector256<double> hb, Acc a, nuint i, double spanCount)
         where TSet : IMomentSet
+        where TCount : ICountMode
     {
-        var na = Vector256.LoadUnsafe(ref a.Count(0), i);
+        var na = TCount.Span ? Vector256.Create(spanCount) : Vector256.LoadUnsafe(ref a.Count(0), i);
         var sa = Vector256.LoadUnsafe(ref a.Sum(0), i);
         var emptyA = Vector256.Equals(na, Vector256<double>.Zero);
         var emptyB = Vector256.Equals(nb, Vector256<double>.Zero);
@@ -403,11 +489,14 @@ internal static unsafe class ColumnKernels
         {
             var qa = Vector256.LoadUnsafe(ref a.M2(0), i);
             var d = Vector256.FusedMultiplyAdd(sb, na, -(sa * nb));
-            var q = qa + qb + (d * d / (na * nb * nt));
+            var q = qa + qb + (d * d * Reciprocal.Of(na * nb * nt));
             Vector256.ConditionalSelect(emptyA, qb, Vector256.ConditionalSelect(emptyB, qa, q)).StoreUnsafe(ref a.M2(0), i);
         }
 
-        Vector256.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
+        if (!TCount.Span)
+        {
+            Vector256.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref a.Count(0), i);
+        }
         Vector256.ConditionalSelect(emptyA, sb, Vector256.ConditionalSelect(emptyB, sa, sa + sb)).StoreUnsafe(ref a.Sum(0), i);
         if (TSet.MinMax)
         {
@@ -416,7 +505,7 @@ internal static unsafe class ColumnKernels
         }
     }
 
-    /// <inheritdoc cref="Merge{TSet}(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint)"/>
+    /// <inheritdoc cref="Merge{TSet, TCount}(Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Vector512{double}, Acc, nuint, double)"/>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Merge<TSet>(Vector128<double> nb, Vector128<double> sb, Vector128<double> qb, Vector128<double> lb, Vector128<double> hb, Acc a, nuint i)
         where TSet : IMomentSet
@@ -511,6 +600,25 @@ internal static unsafe class ColumnKernels
 
         public ref double Max(int i) => ref Unsafe.Add(ref _max, i);
     }
+}
+
+/// <summary>Where the column kernel's merge takes the count of the cells it merges into.</summary>
+internal interface ICountMode
+{
+    /// <summary>True: one count for all of them, passed in and not stored (a span); false: per cell, loaded and stored.</summary>
+    static abstract bool Span { get; }
+}
+
+/// <summary>Counts per cell in the count accumulator.</summary>
+internal readonly struct PerCellCount : ICountMode
+{
+    public static bool Span => false;
+}
+
+/// <summary>One count for the span's cells (see <c>Accumulators.TrySpan</c>).</summary>
+internal readonly struct SpanCountMode : ICountMode
+{
+    public static bool Span => true;
 }
 
 /// <summary>Which moments a column reduction keeps (count and sum always): a query's ops decide (see <see cref="MomentSets"/>).</summary>

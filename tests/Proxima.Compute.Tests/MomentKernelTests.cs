@@ -200,6 +200,63 @@ public sealed class MomentKernelTests
     }
 
     /// <summary>
+    /// Merges counted once per span (the cells of a call all having seen the same number of values) equal merges counted
+    /// per cell, bit for bit, over a run of calls (pieces) into the same cells — also when a NaN turns up in a later call
+    /// (the span's counts are written out per cell there) and past the span's whole vector pairs (odd lengths).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PathsAndLengths))]
+    public void Span_counted_merges_equal_per_cell_merges(int pathId, int n)
+    {
+        var path = (SimdPath)pathId;
+        const int rows = 3;
+        var stride = n + 1;
+        int[] offsets = [stride, 0, 2 * stride];
+        foreach (var nanCall in new[] { -1, 0, 2 })
+        {
+            var spans = new Proxima.Compute.Execution.Accumulators(n);
+            var perCell = new Proxima.Compute.Execution.Accumulators(n);
+            Assert.True(spans.PrepareSpanCounts());
+            for (var call = 0; call < 4; call++)
+            {
+                var f = Data(rows * stride, (n * 7) + call, 0).Select(v => (float)v).ToArray();
+                if (call == nanCall && n > 0)
+                {
+                    f[offsets[1] + ((n * 5) / 7)] = float.NaN;
+                }
+
+                Run<AllMoments>();
+                Run<NoMinMax>();
+                Run<NoM2>();
+                Run<CountSum>();
+
+                void Run<TSet>()
+                    where TSet : IMomentSet
+                {
+                    var width = ColumnKernels.SpanWidth(n, path);
+                    if (spans.TrySpan(0, width))
+                    {
+                        ColumnKernels.MomentsIntoSpan<FloatLoader, float, TSet>(f, offsets, n, ref spans.SpanCount(0), spans.CellCounts, spans.Sum, spans.M2, spans.Min, spans.Max, path);
+                    }
+                    else
+                    {
+                        ColumnKernels.MomentsInto<FloatLoader, float, TSet>(f, offsets, n, spans.CellCounts, spans.Sum, spans.M2, spans.Min, spans.Max, path);
+                    }
+
+                    ColumnKernels.MomentsInto<FloatLoader, float, TSet>(f, offsets, n, perCell.CellCounts, perCell.Sum, perCell.M2, perCell.Min, perCell.Max, path);
+                }
+            }
+
+            Assert.Equal(perCell.Count, spans.Count);
+            Assert.Equal(perCell.Sum, spans.Sum);
+            Assert.Equal(perCell.M2, spans.M2);
+            Assert.Equal(perCell.Min, spans.Min);
+            Assert.Equal(perCell.Max, spans.Max);
+            Assert.False(spans.PrepareSpanCounts());
+        }
+    }
+
+    /// <summary>
     /// The column kernel for fewer moments (a query without std/var, or without min/max) equals the full one on the
     /// moments it keeps and leaves the others' accumulators as they were.
     /// </summary>
