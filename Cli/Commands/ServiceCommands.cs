@@ -87,7 +87,7 @@ internal static class ServiceCommands
         var state = CommonOptions.State();
         var workers = new Option<string[]>("--worker")
         {
-            Description = "A worker endpoint as REGION=URL (repeat for every worker)",
+            Description = "A worker endpoint as REGION=URL[,IN_REGION_URL] (repeat for every worker); IN_REGION_URL is where the worker's pool peers reach it when URL is not (e.g. URL is a link emulator)",
             AllowMultipleArgumentsPerToken = false,
         };
         var tokenFile = new Option<string?>("--token-file") { Description = "A one-line file with an admin bearer token (sees every dataset)" };
@@ -123,13 +123,26 @@ internal static class ServiceCommands
             }
 
             var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(StringComparer.Ordinal);
+            var inRegion = new Dictionary<Uri, Uri>();
             foreach (var spec in parse.GetValue(workers) ?? [])
             {
                 var eq = spec.IndexOf('=', StringComparison.Ordinal);
-                if (eq <= 0 || !Uri.TryCreate(spec[(eq + 1)..], UriKind.Absolute, out var uri))
+                var urls = eq <= 0 ? [] : spec[(eq + 1)..].Split(',');
+                if (urls.Length is < 1 or > 2 || !Uri.TryCreate(urls[0], UriKind.Absolute, out var uri))
                 {
-                    await Console.Error.WriteLineAsync($"error: --worker '{spec}': expected REGION=URL");
+                    await Console.Error.WriteLineAsync($"error: --worker '{spec}': expected REGION=URL or REGION=URL,IN_REGION_URL");
                     return 2;
+                }
+
+                if (urls.Length == 2)
+                {
+                    if (!Uri.TryCreate(urls[1], UriKind.Absolute, out var direct))
+                    {
+                        await Console.Error.WriteLineAsync($"error: --worker '{spec}': the in-region address '{urls[1]}' is not an absolute URL");
+                        return 2;
+                    }
+
+                    inRegion[uri] = direct;
                 }
 
                 var regionName = spec[..eq];
@@ -202,6 +215,7 @@ internal static class ServiceCommands
                 Host = parse.GetValue(host)!,
                 CatalogPath = stateDir.CatalogPath,
                 Workers = endpoints,
+                InRegionAddresses = inRegion,
                 Discovery = dns,
             };
             if (cellLimit is { } limit)
@@ -393,7 +407,7 @@ internal static class ServiceCommands
             ? int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"{variable}: '{text}' is not a whole number")
             : null;
 
-    /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>
+    /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET, PROXIMA_FAULT_SHARES_ONLY.</summary>
     private static WorkerOptions WithFaultsFromEnvironment(WorkerOptions options)
     {
         var delay = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DELAY_MS");
@@ -409,6 +423,7 @@ internal static class ServiceCommands
             FaultDelay = TimeSpan.FromMilliseconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)),
             FaultFraction = fraction is null ? 1.0 : double.Parse(fraction, System.Globalization.CultureInfo.InvariantCulture),
             FaultDatasets = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET")?.Split(',', StringSplitOptions.TrimEntries),
+            FaultSharesOnly = Environment.GetEnvironmentVariable("PROXIMA_FAULT_SHARES_ONLY") is "1" or "true",
         };
     }
 
