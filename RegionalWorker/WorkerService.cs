@@ -76,14 +76,15 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
                     $"worker {options.Name} is full: {admission.MaxRunning} unit(s) running and {admission.MaxQueued} queued (MaxConcurrentUnits, MaxQueuedUnits); unit {unit.UnitId} was not started");
             }
 
-            metrics.Started();
+            var share = unit.Coordinator.Length > 0;
+            metrics.Started(share);
             try
             {
                 await RunAsync(unit, spec, responses, context, started);
             }
             finally
             {
-                metrics.Stopped();
+                metrics.Stopped(share);
             }
 
             metrics.Units.Add("ok");
