@@ -36,6 +36,13 @@ public sealed record RouterOptions
     /// </summary>
     public long CoordinateAboveBytes { get; init; } = 64 * 1024;
 
+    /// <summary>
+    /// Whether pools merge maps in-region at all (see <see cref="CoordinateAboveBytes"/>). Off where the pool's
+    /// addresses are not the workers' own (the AWS deployment discovers each region's load balancer, which a
+    /// worker cannot call itself through), so a coordinator would have no peers to reach.
+    /// </summary>
+    public bool RegionLocalMerge { get; init; } = true;
+
     /// <summary>Worker discovery by DNS (AWS), for regions not in <see cref="Workers"/>; null = static endpoints only.</summary>
     public Dispatch.WorkerDiscoveryOptions? Discovery { get; init; }
 

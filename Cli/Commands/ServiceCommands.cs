@@ -96,6 +96,7 @@ internal static class ServiceCommands
         var workerKey = new Option<string?>("--worker-client-key") { Description = "Its private key (PEM path or contents) [PROXIMA_TLS_KEY]" };
         var workerCa = new Option<string?>("--worker-ca") { Description = "CA (PEM path or contents) worker certificates must chain to [PROXIMA_TLS_CA]" };
         var noHedging = new Option<bool>("--no-hedging") { Description = "Do not hedge straggling work units (benchmark comparisons)" };
+        var noLocalMerge = new Option<bool>("--no-region-local-merge") { Description = "Send a map's part as one share per pool worker instead of to one coordinator that merges in-region (for pools whose addresses are not the workers' own, e.g. a load balancer) [PROXIMA_REGION_LOCAL_MERGE=0]" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var maxCells = new Option<long?>("--max-output-cells") { Description = "Most cells (all ops, all datasets) one answer may have; refused with 400 at planning [PROXIMA_MAX_OUTPUT_CELLS; default 50,000,000]" };
         var oidc = new OidcOptions();
@@ -111,7 +112,7 @@ internal static class ServiceCommands
               proxima router --port 8443 --workers-namespace proxima-workers --discover-region us-east-1 --oidc-issuer https://login.example.org/realm --oidc-audience proxima-api --oidc-groups-claim cognito:groups
             """)
         {
-            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, workerCert, workerKey, workerCa, maxCells, supervised,
+            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, noLocalMerge, workerCert, workerKey, workerCa, maxCells, supervised,
         };
         oidc.AddTo(command);
         discovery.AddTo(command);
@@ -207,6 +208,7 @@ internal static class ServiceCommands
                 Tokens = grants is { Count: > 0 } || jwt is null ? grants : null,
                 Jwt = jwt,
                 Hedging = !parse.GetValue(noHedging),
+                RegionLocalMerge = !parse.GetValue(noLocalMerge) && Environment.GetEnvironmentVariable("PROXIMA_REGION_LOCAL_MERGE") is not ("0" or "false"),
                 ClientCertificatePath = tls.Certificate,
                 ClientKeyPath = tls.Key,
                 CaCertificatePath = tls.Ca,

@@ -21,7 +21,7 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
 {
     private readonly int _unitsPerWorker = options?.UnitsPerWorker ?? 1;
     private readonly long _maxCells = options?.MaxOutputCells ?? long.MaxValue;
-    private readonly long _coordinateAbove = options?.CoordinateAboveBytes ?? long.MaxValue;
+    private readonly long _coordinateAbove = options is { RegionLocalMerge: true } ? options.CoordinateAboveBytes : long.MaxValue;
 
     /// <summary>Bytes per output cell of a partial on the wire: count (int64) + sum, M2, min, max (double).</summary>
     internal const int PartialBytesPerCell = 40;
