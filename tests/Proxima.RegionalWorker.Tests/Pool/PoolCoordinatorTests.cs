@@ -109,6 +109,25 @@ public sealed class PoolCoordinatorTests(PoolDataFixture data) : IClassFixture<P
         Assert.Equal(1, pool.Metrics[1].Units.Get("cancelled"));
     }
 
+    /// <summary>
+    /// Two workers of one slot each, each coordinating a unit with the other as its peer, at once: were the
+    /// shares queued behind the peers' own coordinated units, each would wait on the other until the deadline;
+    /// shares have their own admission lane, so both answer.
+    /// </summary>
+    [Fact]
+    public async Task Two_coordinators_that_are_each_others_peer_do_not_wait_on_each_other()
+    {
+        await using var pool = await PoolAsync(2, maxConcurrentUnits: 1);
+        var first = ExecuteAsync(pool, Unit(2, pool.Urls[1]), CancellationToken.None, on: 0);
+        var second = ExecuteAsync(pool, Unit(2, pool.Urls[0]), CancellationToken.None, on: 1);
+        foreach (var events in await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(60)))
+        {
+            AssertNumpy(Assert.Single(events, e => e.EventCase == WorkerEvent.EventOneofCase.Partial).Partial);
+        }
+
+        Assert.All(pool.Metrics, m => Assert.Equal(2, m.Units.Get("ok")));
+    }
+
     [Fact]
     public async Task A_peer_that_is_not_https_under_mutual_tls_is_refused_naming_it()
     {
@@ -157,11 +176,11 @@ public sealed class PoolCoordinatorTests(PoolDataFixture data) : IClassFixture<P
         return unit;
     }
 
-    /// <summary>Runs the unit on worker 0 as the router would (its client certificate); all events in order.</summary>
-    private async Task<List<WorkerEvent>> ExecuteAsync(WorkerPool pool, WorkUnit unit, CancellationToken cancellationToken)
+    /// <summary>Runs the unit on worker <paramref name="on"/> as the router would (its client certificate); all events in order.</summary>
+    private async Task<List<WorkerEvent>> ExecuteAsync(WorkerPool pool, WorkUnit unit, CancellationToken cancellationToken, int on = 0)
     {
         using var handler = WorkerCertificates.CreateRouterHandler(data.Certificates);
-        using var client = new GrpcClient(new Uri(pool.Urls[0]), new GrpcClientOptions { HttpHandler = handler, MaxReceiveMessageSize = 64 << 20 });
+        using var client = new GrpcClient(new Uri(pool.Urls[on]), new GrpcClientOptions { HttpHandler = handler, MaxReceiveMessageSize = 64 << 20 });
         var events = new List<WorkerEvent>();
         await foreach (var e in client.ServerStreamingAsync(ProximaMethods.WorkerExecute, unit, new GrpcCallOptions(Deadline: DateTime.UtcNow.AddMinutes(2), CancellationToken: cancellationToken), cancellationToken))
         {
@@ -171,7 +190,7 @@ public sealed class PoolCoordinatorTests(PoolDataFixture data) : IClassFixture<P
         return events;
     }
 
-    private async Task<WorkerPool> PoolAsync(int size, int holdSharesOn = -1)
+    private async Task<WorkerPool> PoolAsync(int size, int holdSharesOn = -1, int maxConcurrentUnits = 2)
     {
         var pool = new WorkerPool();
         for (var i = 0; i < size; i++)
@@ -187,6 +206,7 @@ public sealed class PoolCoordinatorTests(PoolDataFixture data) : IClassFixture<P
                 FaultFraction = i == holdSharesOn ? 1 : 0,
                 FaultDelay = TimeSpan.FromMinutes(5),
                 FaultSharesOnly = true,
+                MaxConcurrentUnits = maxConcurrentUnits,
             };
             var app = WorkerHost.Build(options);
             await app.StartAsync();
