@@ -1,9 +1,9 @@
 using Proxima.Catalog;
 using Proxima.Compute.Query;
 using Proxima.Protocol.V1;
-using QuerySpec = Proxima.Compute.Query.QuerySpec;
 using Proxima.QueryRouter.Dispatch;
 using Proxima.QueryRouter.Http;
+using QuerySpec = Proxima.Compute.Query.QuerySpec;
 
 namespace Proxima.QueryRouter.Planning;
 
