@@ -44,7 +44,8 @@ public static class RouterHost
         builder.Services.AddSingleton<ICatalog>(catalog);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RouterMetrics>();
-        Func<string, Uri, IWorkerChannel> connect = static (region, uri) => new GrpcWorkerChannel(region, uri);
+        Uri InRegion(Uri uri) => options.InRegionAddresses.TryGetValue(uri, out var direct) ? direct : uri;
+        Func<string, Uri, IWorkerChannel> connect = (region, uri) => new GrpcWorkerChannel(region, uri, inRegionAddress: InRegion(uri));
         if (options.ClientCertificatePath is { } certPath)
         {
             var certificate = Shared.MutualTls.LoadWithKey(certPath, options.ClientKeyPath ?? throw new ArgumentException("RouterOptions.ClientKeyPath is required with ClientCertificatePath"), "RouterOptions.ClientCertificatePath", "RouterOptions.ClientKeyPath");
@@ -53,7 +54,7 @@ public static class RouterHost
             {
                 MaxReceiveMessageSize = 256 * 1024 * 1024,
                 HttpHandler = Shared.MutualTls.ClientHandler(certificate, ca),
-            });
+            }, InRegion(uri));
         }
 
         var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(options.Workers, StringComparer.Ordinal);

@@ -21,6 +21,28 @@ public sealed record RouterOptions
     /// <summary>Worker endpoints per region (local mode: the link emulators' addresses).</summary>
     public required IReadOnlyDictionary<string, IReadOnlyList<Uri>> Workers { get; init; }
 
+    /// <summary>
+    /// The in-region address of a worker whose <see cref="Workers"/> address is not one its pool peers can use
+    /// (local mode: the router's address is the link emulator, the peers call the worker's own port), so a
+    /// coordinator's fan-out does not cross the emulated link. Workers not listed: their address is in-region already.
+    /// </summary>
+    public IReadOnlyDictionary<Uri, Uri> InRegionAddresses { get; init; } = new Dictionary<Uri, Uri>();
+
+    /// <summary>
+    /// A part whose partial is expected larger than this (bytes: 40 per output cell, from the catalog's shapes or
+    /// the workers' plan) and whose pool has 2+ workers is sent as ONE unit to a coordinator worker, which splits
+    /// it over the pool in-region and merges there, so one partial crosses regions instead of one per worker.
+    /// Smaller answers (scalars, small maps) keep one share per worker (nothing to save). Default 64 KiB.
+    /// </summary>
+    public long CoordinateAboveBytes { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// Whether pools merge maps in-region at all (see <see cref="CoordinateAboveBytes"/>). Off where the pool's
+    /// addresses are not the workers' own (the AWS deployment discovers each region's load balancer, which a
+    /// worker cannot call itself through), so a coordinator would have no peers to reach.
+    /// </summary>
+    public bool RegionLocalMerge { get; init; } = true;
+
     /// <summary>Worker discovery by DNS (AWS), for regions not in <see cref="Workers"/>; null = static endpoints only.</summary>
     public Dispatch.WorkerDiscoveryOptions? Discovery { get; init; }
 
@@ -103,6 +125,11 @@ public sealed record RouterOptions
         if (MaxAttempts is < 1 or > 10)
         {
             throw new ArgumentException($"RouterOptions.MaxAttempts: {MaxAttempts} is not in 1..10", nameof(MaxAttempts));
+        }
+
+        if (CoordinateAboveBytes < 0)
+        {
+            throw new ArgumentException($"RouterOptions.CoordinateAboveBytes: {CoordinateAboveBytes} must be at least 0", nameof(CoordinateAboveBytes));
         }
 
         if (MaxOutputCells < 1)

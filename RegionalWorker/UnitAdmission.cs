@@ -50,3 +50,14 @@ internal sealed class UnitAdmission(int maxRunning, int maxQueued) : IDisposable
 
     public void Dispose() => _slots.Dispose();
 }
+
+/// <summary>
+/// The worker's two admission lanes: units from the router, and shares a pool coordinator sent
+/// (<c>WorkUnit.coordinator</c>). A coordinator holds its unit's slot while it waits on its peers' shares;
+/// were those shares queued behind the peers' own coordinated units, two coordinators could wait on each
+/// other until the deadline. Shares never wait on anything, so their own lane (same limits) cannot deadlock.
+/// </summary>
+internal sealed record AdmissionLanes(UnitAdmission Units, UnitAdmission Shares)
+{
+    public UnitAdmission For(Protocol.V1.WorkUnit unit) => unit.Coordinator.Length > 0 ? Shares : Units;
+}

@@ -78,7 +78,11 @@ public static class WorkerHost
         builder.Services.AddProximaGrpc(o => o.MaxSendMessageSize = 256 * 1024 * 1024);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<WorkUnitRunner>();
-        builder.Services.AddSingleton(new UnitAdmission(options.MaxConcurrentUnits, options.MaxQueuedUnits));
+        var lanes = new AdmissionLanes(new UnitAdmission(options.MaxConcurrentUnits, options.MaxQueuedUnits), new UnitAdmission(options.MaxConcurrentUnits, options.MaxQueuedUnits));
+        builder.Services.AddSingleton(lanes);
+        builder.Services.AddSingleton(lanes.Units);
+        builder.Services.AddSingleton<Pool.PeerClients>();
+        builder.Services.AddSingleton<Pool.PoolCoordinator>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<WorkerService>();
         var app = builder.Build();

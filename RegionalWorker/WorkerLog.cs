@@ -19,6 +19,12 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Unit {UnitId} refused: {MaxRunning} unit(s) running and {MaxQueued} queued already")]
     public static partial void UnitRefused(ILogger logger, string unitId, int maxRunning, int maxQueued);
 
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Unit {UnitId} coordinated in the pool: {Shares} share(s) over this worker and {Peers} peer(s)")]
+    public static partial void UnitCoordinating(ILogger logger, string unitId, int shares, int peers);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Share {ShareId} failed on {Worker} ({Status} {Detail}); retrying on {Next}")]
+    public static partial void ShareRetrying(ILogger logger, string shareId, string worker, string status, string detail, string next);
+
     [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Unit {UnitId} ({Dataset}) failed")]
     public static partial void UnitFailed(ILogger logger, string unitId, string dataset, Exception exception);
 }

@@ -7,6 +7,7 @@ internal sealed class WorkerMetrics
 {
     private readonly UnitAdmission _admission;
     private long _running;
+    private long _sharesRunning;
     private long _peak;
 
     public WorkerMetrics(UnitAdmission admission)
@@ -38,11 +39,19 @@ internal sealed class WorkerMetrics
 
     public long Running => Interlocked.Read(ref _running);
 
+    /// <summary>Of <see cref="Running"/>, the shares a pool coordinator sent (<c>WorkUnit.coordinator</c>).</summary>
+    public long SharesRunning => Interlocked.Read(ref _sharesRunning);
+
     /// <summary>The most units that ran at once since the worker started.</summary>
     public long PeakRunning => Interlocked.Read(ref _peak);
 
-    public void Started()
+    public void Started(bool share = false)
     {
+        if (share)
+        {
+            Interlocked.Increment(ref _sharesRunning);
+        }
+
         var now = Interlocked.Increment(ref _running);
         long peak;
         while (now > (peak = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, now, peak) != peak)
@@ -50,11 +59,20 @@ internal sealed class WorkerMetrics
         }
     }
 
-    public void Stopped() => Interlocked.Decrement(ref _running);
+    public void Stopped(bool share = false)
+    {
+        if (share)
+        {
+            Interlocked.Decrement(ref _sharesRunning);
+        }
+
+        Interlocked.Decrement(ref _running);
+    }
 
     public string Render() =>
         Registry.Render()
         + "# HELP proxima_worker_units_running Work units running now.\n# TYPE proxima_worker_units_running gauge\nproxima_worker_units_running " + Running + "\n"
+        + "# HELP proxima_worker_shares_running Of the units running, the shares a pool coordinator sent (region-local merge).\n# TYPE proxima_worker_shares_running gauge\nproxima_worker_shares_running " + SharesRunning + "\n"
         + "# HELP proxima_worker_units_running_peak The most work units that ran at once since start (at most MaxConcurrentUnits).\n# TYPE proxima_worker_units_running_peak gauge\nproxima_worker_units_running_peak " + PeakRunning + "\n"
         + "# HELP proxima_worker_units_queued Work units waiting for a slot now.\n# TYPE proxima_worker_units_queued gauge\nproxima_worker_units_queued " + _admission.Queued + "\n";
 }

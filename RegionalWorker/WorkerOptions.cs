@@ -59,6 +59,12 @@ public sealed record WorkerOptions
     /// <summary>Only units of these dataset ids are delayed (null = all); <c>PROXIMA_FAULT_DATASET</c> (comma-separated).</summary>
     public IReadOnlyList<string>? FaultDatasets { get; init; }
 
+    /// <summary>
+    /// Only shares a pool coordinator sent (<c>WorkUnit.coordinator</c> set) are delayed, not units from the
+    /// router; <c>PROXIMA_FAULT_SHARES_ONLY=1</c> (a test can then hold a peer's share, never the coordinator).
+    /// </summary>
+    public bool FaultSharesOnly { get; init; }
+
     /// <summary>Checks the options and names the bad field.</summary>
     public void Validate()
     {

@@ -9,7 +9,7 @@ using QuerySpec = Proxima.Compute.Query.QuerySpec;
 namespace Proxima.RegionalWorker;
 
 /// <summary>The gRPC face of a worker: validates a work unit, runs it, streams progress and the partial.</summary>
-internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner, UnitAdmission admission, WorkerMetrics metrics, ILogger<WorkerService> logger)
+internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner, Pool.PoolCoordinator coordinator, AdmissionLanes lanes, WorkerMetrics metrics, ILogger<WorkerService> logger)
 {
     private readonly FaultSchedule faultSchedule = new();
 
@@ -62,6 +62,7 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
         long cancelledAt = 0;
         using var onCancel = context.CancellationToken.Register(() => Interlocked.Exchange(ref cancelledAt, Stopwatch.GetTimestamp()));
         var admitted = false;
+        var admission = lanes.For(unit);
         try
         {
             // At most MaxConcurrentUnits run; up to MaxQueuedUnits wait here (cancellably, the wait counts
@@ -75,14 +76,15 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
                     $"worker {options.Name} is full: {admission.MaxRunning} unit(s) running and {admission.MaxQueued} queued (MaxConcurrentUnits, MaxQueuedUnits); unit {unit.UnitId} was not started");
             }
 
-            metrics.Started();
+            var share = unit.Coordinator.Length > 0;
+            metrics.Started(share);
             try
             {
                 await RunAsync(unit, spec, responses, context, started);
             }
             finally
             {
-                metrics.Stopped();
+                metrics.Stopped(share);
             }
 
             metrics.Units.Add("ok");
@@ -119,14 +121,25 @@ internal sealed class WorkerService(WorkerOptions options, WorkUnitRunner runner
                 p.Region = region;
                 return new WorkerEvent { Progress = p };
             }, context.CancellationToken);
-            if (options.FaultFraction > 0 && (options.FaultDatasets is null || options.FaultDatasets.Contains(unit.Dataset)) && faultSchedule.NextIsDelayed(options.FaultFraction))
+            if (options.FaultFraction > 0 && (options.FaultDatasets is null || options.FaultDatasets.Contains(unit.Dataset))
+                && (!options.FaultSharesOnly || unit.Coordinator.Length > 0) && faultSchedule.NextIsDelayed(options.FaultFraction))
             {
                 await Task.Delay(options.FaultDelay, context.CancellationToken);
             }
 
-            var partial = await runner.RunAsync(unit, spec, progress, context.CancellationToken);
-            metrics.BytesRead.Add(partial.Stats.BytesRead);
-            metrics.Chunks.Add(partial.Stats.Chunks);
+            PartialResult partial;
+            if (unit.CoordinateShares > 0)
+            {
+                // Region-local merge: this worker's pool runs the unit's shares, one partial goes back (the
+                // coordinator counts its own shares' reads in the metrics; the peers count theirs).
+                partial = await coordinator.RunAsync(unit, spec, progress, context.Deadline, context.CancellationToken);
+            }
+            else
+            {
+                partial = await runner.RunAsync(unit, spec, progress, context.CancellationToken);
+                metrics.BytesRead.Add(partial.Stats.BytesRead);
+                metrics.Chunks.Add(partial.Stats.Chunks);
+            }
             await progress.DrainAsync();
             partial.Stats.Ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             partial.Stats.Worker = options.Name;

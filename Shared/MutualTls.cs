@@ -106,7 +106,7 @@ internal static class MutualTls
         },
     };
 
-    /// <summary>Writes a CA, a server certificate (for 127.0.0.1/localhost) and a client certificate as PEM files into <paramref name="directory"/>.</summary>
+    /// <summary>Writes a CA, the workers' certificate (server for 127.0.0.1/localhost, and client towards pool peers) and the router's client certificate as PEM files into <paramref name="directory"/>.</summary>
     public static void GenerateLocal(string directory)
     {
         Directory.CreateDirectory(directory);
@@ -116,18 +116,30 @@ internal static class MutualTls
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));
         Write(directory, "ca", ca, caKey, writeKey: false);
-        Issue(directory, "worker", ca, caKey, server: true);
-        Issue(directory, "router", ca, caKey, server: false);
+        // The worker's certificate is also its client identity towards the other workers of its pool
+        // (a coordinator calls its peers), hence server and client authentication.
+        Issue(directory, "worker", ca, caKey, server: true, client: true);
+        Issue(directory, "router", ca, caKey, server: false, client: true);
     }
 
-    private static void Issue(string directory, string name, X509Certificate2 ca, ECDsa caKey, bool server)
+    private static void Issue(string directory, string name, X509Certificate2 ca, ECDsa caKey, bool server, bool client)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN=proxima-{name}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-            [new Oid(server ? "1.3.6.1.5.5.7.3.1" : "1.3.6.1.5.5.7.3.2")], true));
+        var usages = new OidCollection();
+        if (server)
+        {
+            usages.Add(new Oid("1.3.6.1.5.5.7.3.1"));
+        }
+
+        if (client)
+        {
+            usages.Add(new Oid("1.3.6.1.5.5.7.3.2"));
+        }
+
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(usages, true));
         if (server)
         {
             var san = new SubjectAlternativeNameBuilder();

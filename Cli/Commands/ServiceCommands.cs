@@ -87,7 +87,7 @@ internal static class ServiceCommands
         var state = CommonOptions.State();
         var workers = new Option<string[]>("--worker")
         {
-            Description = "A worker endpoint as REGION=URL (repeat for every worker)",
+            Description = "A worker endpoint as REGION=URL[,IN_REGION_URL] (repeat for every worker); IN_REGION_URL is where the worker's pool peers reach it when URL is not (e.g. URL is a link emulator)",
             AllowMultipleArgumentsPerToken = false,
         };
         var tokenFile = new Option<string?>("--token-file") { Description = "A one-line file with an admin bearer token (sees every dataset)" };
@@ -108,6 +108,7 @@ internal static class ServiceCommands
                 r.AddError("--hedge-budget: expected a percentage from 0 to 100");
             }
         });
+        var noLocalMerge = new Option<bool>("--no-region-local-merge") { Description = "Send a map's part as one share per pool worker instead of to one coordinator that merges in-region (for pools whose addresses are not the workers' own, e.g. a load balancer) [PROXIMA_REGION_LOCAL_MERGE=0]" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var maxCells = new Option<long?>("--max-output-cells") { Description = "Most cells (all ops, all datasets) one answer may have; refused with 400 at planning [PROXIMA_MAX_OUTPUT_CELLS; default 50,000,000]" };
         var oidc = new OidcOptions();
@@ -123,7 +124,7 @@ internal static class ServiceCommands
               proxima router --port 8443 --workers-namespace proxima-workers --discover-region us-east-1 --oidc-issuer https://login.example.org/realm --oidc-audience proxima-api --oidc-groups-claim cognito:groups
             """)
         {
-            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, hedgeBudget, workerCert, workerKey, workerCa, maxCells, supervised,
+            port, grpcPort, host, state, workers, tokenFile, tokensFile, noAuth, noHedging, hedgeBudget, noLocalMerge, workerCert, workerKey, workerCa, maxCells, supervised,
         };
         oidc.AddTo(command);
         discovery.AddTo(command);
@@ -135,13 +136,26 @@ internal static class ServiceCommands
             }
 
             var endpoints = new Dictionary<string, IReadOnlyList<Uri>>(StringComparer.Ordinal);
+            var inRegion = new Dictionary<Uri, Uri>();
             foreach (var spec in parse.GetValue(workers) ?? [])
             {
                 var eq = spec.IndexOf('=', StringComparison.Ordinal);
-                if (eq <= 0 || !Uri.TryCreate(spec[(eq + 1)..], UriKind.Absolute, out var uri))
+                var urls = eq <= 0 ? [] : spec[(eq + 1)..].Split(',');
+                if (urls.Length is < 1 or > 2 || !Uri.TryCreate(urls[0], UriKind.Absolute, out var uri))
                 {
-                    await Console.Error.WriteLineAsync($"error: --worker '{spec}': expected REGION=URL");
+                    await Console.Error.WriteLineAsync($"error: --worker '{spec}': expected REGION=URL or REGION=URL,IN_REGION_URL");
                     return 2;
+                }
+
+                if (urls.Length == 2)
+                {
+                    if (!Uri.TryCreate(urls[1], UriKind.Absolute, out var direct))
+                    {
+                        await Console.Error.WriteLineAsync($"error: --worker '{spec}': the in-region address '{urls[1]}' is not an absolute URL");
+                        return 2;
+                    }
+
+                    inRegion[uri] = direct;
                 }
 
                 var regionName = spec[..eq];
@@ -206,6 +220,7 @@ internal static class ServiceCommands
                 Jwt = jwt,
                 Hedging = !parse.GetValue(noHedging),
                 HedgeRatio = parse.GetValue(hedgeBudget) / 100.0,
+                RegionLocalMerge = !parse.GetValue(noLocalMerge) && Environment.GetEnvironmentVariable("PROXIMA_REGION_LOCAL_MERGE") is not ("0" or "false"),
                 ClientCertificatePath = tls.Certificate,
                 ClientKeyPath = tls.Key,
                 CaCertificatePath = tls.Ca,
@@ -214,6 +229,7 @@ internal static class ServiceCommands
                 Host = parse.GetValue(host)!,
                 CatalogPath = stateDir.CatalogPath,
                 Workers = endpoints,
+                InRegionAddresses = inRegion,
                 Discovery = dns,
             };
             if (cellLimit is { } limit)
@@ -410,7 +426,7 @@ internal static class ServiceCommands
             ? long.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new Proxima.Catalog.InvalidConfigurationException($"{variable}: '{text}' is not a positive whole number")
             : null;
 
-    /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET.</summary>
+    /// <summary>Fault injection (tests, benchmarks): PROXIMA_FAULT_DELAY_MS, PROXIMA_FAULT_FRACTION, PROXIMA_FAULT_WORKER, PROXIMA_FAULT_DATASET, PROXIMA_FAULT_SHARES_ONLY.</summary>
     private static WorkerOptions WithFaultsFromEnvironment(WorkerOptions options)
     {
         var delay = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DELAY_MS");
@@ -426,6 +442,7 @@ internal static class ServiceCommands
             FaultDelay = TimeSpan.FromMilliseconds(double.Parse(delay, System.Globalization.CultureInfo.InvariantCulture)),
             FaultFraction = fraction is null ? 1.0 : double.Parse(fraction, System.Globalization.CultureInfo.InvariantCulture),
             FaultDatasets = Environment.GetEnvironmentVariable("PROXIMA_FAULT_DATASET")?.Split(',', StringSplitOptions.TrimEntries),
+            FaultSharesOnly = Environment.GetEnvironmentVariable("PROXIMA_FAULT_SHARES_ONLY") is "1" or "true",
         };
     }
 

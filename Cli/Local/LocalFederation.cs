@@ -163,8 +163,9 @@ internal sealed class LocalFederation : IAsyncDisposable
                 _metricsUrls[$"worker-{region.Region}-{index}"] = m;
             }
 
+            // The router goes through the link; a coordinator reaches its pool peers at their own port (in-region).
             routerArgs.Add("--worker");
-            routerArgs.Add($"{region.Region}={linkUrl}");
+            routerArgs.Add(Options.Direct ? $"{region.Region}={linkUrl}" : $"{region.Region}={linkUrl},{url.ToString().TrimEnd('/')}");
         }
 
         _router = ChildProcess.Start("router", routerArgs, Path.Combine(state.LogsDirectory, "router.log"), _logger);

@@ -5,14 +5,16 @@ using Proxima.Protocol.V1;
 
 namespace Proxima.QueryRouter.Dispatch;
 
-/// <summary>A worker reached over gRPC (HTTP/2; h2c locally, TLS in AWS).</summary>
-internal sealed class GrpcWorkerChannel(string region, Uri address, GrpcClientOptions? options = null) : IWorkerChannel
+/// <summary>A worker reached over gRPC (HTTP/2; h2c or mutual TLS), with the address its pool peers use.</summary>
+internal sealed class GrpcWorkerChannel(string region, Uri address, GrpcClientOptions? options = null, Uri? inRegionAddress = null) : IWorkerChannel
 {
     private readonly GrpcClient _client = new(address, options ?? new GrpcClientOptions { MaxReceiveMessageSize = 256 * 1024 * 1024 });
 
     public string Region { get; } = region;
 
     public Uri Address { get; } = address;
+
+    public Uri InRegionAddress { get; } = inRegionAddress ?? address;
 
     public async IAsyncEnumerable<WorkerEvent> ExecuteAsync(WorkUnit unit, DateTime deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

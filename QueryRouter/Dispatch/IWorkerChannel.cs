@@ -9,6 +9,12 @@ internal interface IWorkerChannel : IDisposable
 
     Uri Address { get; }
 
+    /// <summary>
+    /// Where the worker's pool peers reach it (a coordinator's fan-out stays in the region): locally the worker's
+    /// own port, not the link emulator the router goes through; in AWS the task address, the same as <see cref="Address"/>.
+    /// </summary>
+    Uri InRegionAddress => Address;
+
     /// <summary>Runs a work unit; yields progress events and finally the partial result.</summary>
     IAsyncEnumerable<WorkerEvent> ExecuteAsync(WorkUnit unit, DateTime deadline, CancellationToken cancellationToken);
 

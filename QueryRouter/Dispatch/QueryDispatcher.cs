@@ -319,11 +319,12 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
     {
         metrics.Units.Add(unit.Region);
         var started = time.GetTimestamp();
-        long bytes = unit.Message.CalculateSize() + 5;
+        var message = unit.Coordinated ? WithPeers(unit.Message, channel) : unit.Message;
+        long bytes = message.CalculateSize() + 5;
         PartialResult? partial = null;
         try
         {
-            await foreach (var e in channel.ExecuteAsync(unit.Message, deadline, cancellationToken))
+            await foreach (var e in channel.ExecuteAsync(message, deadline, cancellationToken))
             {
                 bytes += e.CalculateSize() + 5;
                 switch (e.EventCase)
@@ -380,6 +381,25 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
                 ? QueryError.DeadlineExceeded($"the query's deadline passed while waiting for region {unit.Region}")
                 : new QueryError(499, CancelledCode, "the query was cancelled"), false, bytes);
         }
+    }
+
+    /// <summary>
+    /// A coordinated unit for <paramref name="coordinator"/>: the pool's other workers now, at their in-region
+    /// addresses (set per attempt: a retry or hedge has another coordinator, and membership may have changed).
+    /// </summary>
+    private WorkUnit WithPeers(WorkUnit unit, IWorkerChannel coordinator)
+    {
+        var message = unit.Clone();
+        message.Peers.Clear();
+        foreach (var peer in pools.Channels(coordinator.Region))
+        {
+            if (peer != coordinator)
+            {
+                message.Peers.Add(peer.InRegionAddress.ToString());
+            }
+        }
+
+        return message;
     }
 
     private async Task<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)

@@ -39,10 +39,21 @@ internal sealed record PlannedUnit(string Region, DatasetDocument Part, WorkUnit
 {
     public long ChunkCount => Message.AllChunks || Message.ShareCount > 0 ? -1 : Message.ChunkEnd - Message.ChunkStart;
 
-    /// <summary>Whether a partial covers exactly this unit's chunks: its range, or its share of the chunk total the worker reports.</summary>
+    /// <summary>True when a coordinator worker splits this unit over its pool and merges in-region (<c>WorkUnit.coordinate_shares</c>).</summary>
+    public bool Coordinated => Message.CoordinateShares > 0;
+
+    /// <summary>
+    /// Whether a partial covers exactly this unit's chunks: its range, its share of the chunk total the worker
+    /// reports, or, coordinated, every chunk of the coordinator's plan.
+    /// </summary>
     public bool Covers(PartialResult partial)
     {
         var chunks = partial.Stats?.Chunks;
+        if (Coordinated)
+        {
+            return partial.Stats is { } s && s.Chunks == s.ChunksTotal;
+        }
+
         if (Message.ShareCount > 0)
         {
             var (start, end) = Shared.WorkShares.Range(partial.Stats?.ChunksTotal ?? 0, Message.ShareIndex, Message.ShareCount);

@@ -1,9 +1,9 @@
 using Proxima.Catalog;
 using Proxima.Compute.Query;
 using Proxima.Protocol.V1;
-using QuerySpec = Proxima.Compute.Query.QuerySpec;
 using Proxima.QueryRouter.Dispatch;
 using Proxima.QueryRouter.Http;
+using QuerySpec = Proxima.Compute.Query.QuerySpec;
 
 namespace Proxima.QueryRouter.Planning;
 
@@ -21,6 +21,10 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
 {
     private readonly int _unitsPerWorker = options?.UnitsPerWorker ?? 1;
     private readonly long _maxCells = options?.MaxOutputCells ?? long.MaxValue;
+    private readonly long _coordinateAbove = options is { RegionLocalMerge: true } ? options.CoordinateAboveBytes : long.MaxValue;
+
+    /// <summary>Bytes per output cell of a partial on the wire: count (int64) + sum, M2, min, max (double).</summary>
+    internal const int PartialBytesPerCell = 40;
 
     public Task<QueryPlan> PlanAsync(string queryId, QuerySpec spec, byte[] specJson, CancellationToken cancellationToken) =>
         PlanAsync(queryId, spec, specJson, [], DateTime.UtcNow.AddMinutes(1), cancellationToken);
@@ -99,6 +103,16 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
                     continue;
                 }
 
+                if (Coordinates(spec, unitPlan, [part], variable))
+                {
+                    // A map: one unit to a coordinator of the pool, which splits it over its peers in-region and
+                    // merges there (the router sets the peers per attempt), so one partial crosses regions.
+                    var message = NewUnit(queryId, $"{queryId}/{i}/{p}", id, part, specBytes, groups);
+                    message.CoordinateShares = (int)Math.Min(unitPlan?.ChunkCount ?? long.MaxValue, (long)poolSize * _unitsPerWorker);
+                    units.Add(new PlannedUnit(part.Region, part, message));
+                    continue;
+                }
+
                 if (unitPlan is null)
                 {
                     // No chunk count at hand (none was needed for the cell limit): each unit is a share of the
@@ -149,6 +163,23 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
         }
 
         return new QueryPlan(queryId, spec, datasets);
+    }
+
+    /// <summary>
+    /// Whether a part of a pool of 2+ workers goes to a coordinator: a reduction whose partial (the workers' exact
+    /// cells, else the catalog's bound) is over <see cref="RouterOptions.CoordinateAboveBytes"/>. Each per-worker
+    /// share would send a partial of that full size across regions; values (no reduce) are disjoint slabs and
+    /// gain nothing, and a part of unknown shape keeps the per-worker shares.
+    /// </summary>
+    private bool Coordinates(QuerySpec spec, UnitPlan? unitPlan, IReadOnlyList<DatasetDocument> part, string variable)
+    {
+        if (spec.Reduce is null || _coordinateAbove == long.MaxValue)
+        {
+            return false;
+        }
+
+        var cells = unitPlan is { OutputCells: > 0 } known ? known.OutputCells : CellBound(part, variable, spec);
+        return cells is { } c && c > _coordinateAbove / PartialBytesPerCell;
     }
 
     /// <summary>

@@ -263,6 +263,10 @@ internal sealed class ClientRegionStack : Stack
                 ["PROXIMA_WORKERS_NAMESPACE"] = Naming.NamespaceName,
                 ["PROXIMA_WORKER_REGIONS"] = string.Join(',', workerRegions),
                 ["PROXIMA_WORKERS_PORT"] = workerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                // The discovered addresses are each worker region's NLB (client IP preserved, open to the client CIDR
+                // only), not tasks a pool coordinator could call (a task cannot reach itself through its NLB): maps go
+                // as one share per address until the worker regions publish their task addresses to each other.
+                ["PROXIMA_REGION_LOCAL_MERGE"] = "0",
             },
             Secrets = new Dictionary<string, EcsSecret>
             {

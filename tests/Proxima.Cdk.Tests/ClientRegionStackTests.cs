@@ -223,6 +223,7 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
             Assert.Equal(Naming.NamespaceName, env["PROXIMA_WORKERS_NAMESPACE"].GetString());
             Assert.Equal(string.Join(',', federation.Federation.Workers.Select(w => w.Region)), env["PROXIMA_WORKER_REGIONS"].GetString());
             Assert.Equal(port, env["PROXIMA_WORKERS_PORT"].GetString());
+            Assert.Equal("0", env["PROXIMA_REGION_LOCAL_MERGE"].GetString()); // discovery gives NLBs, not tasks a coordinator could call
             Assert.DoesNotContain(federation.Client.IamStatements(), st => st.GetProperty("Action").GetRawText().Contains("servicediscovery:", StringComparison.Ordinal));
         }
     }

@@ -28,6 +28,30 @@ public sealed class QueryDispatcherTests
         ResultAssembly.CheckComplete(plan.Datasets[0], outcome.Partials[0], outcome.MissingUnits[0]);
     }
 
+    /// <summary>
+    /// A coordinated unit (a map merged in-region) carries the pool's other workers at their in-region
+    /// addresses, set per attempt: the retry on another coordinator names that one's peers, not its own.
+    /// </summary>
+    [Fact]
+    public async Task A_coordinated_unit_names_the_other_workers_in_region_and_a_retry_names_its_own_peers()
+    {
+        var dead = FakeChannel.Of("r", "w0", (_, _) => throw new RpcException(StatusCode.Unavailable, "connection reset"));
+        var alive = FakeChannel.Of("r", "w1", (u, _) => new PartialResult { Dataset = "d", UnitId = u.UnitId, Stats = new UnitStats { Chunks = 6, ChunksTotal = 6 } });
+        var third = new FakeChannel("r", "w2");
+        var (dispatcher, _) = Create([dead, alive, third]);
+        var plan = Plan(allowPartial: false, units: 1, coordinateShares: 3);
+        var outcome = await dispatcher.DispatchAsync(plan, DateTime.UtcNow.AddSeconds(10), null, CancellationToken.None);
+        Assert.Equal("w1", Assert.Single(outcome.Partials[0]).Stats.Worker);
+        Assert.Equal(["http://w1.in-region.invalid/", "http://w2.in-region.invalid/"], Assert.Single(dead.Received).Peers);
+        Assert.Equal(["http://w0.in-region.invalid/", "http://w2.in-region.invalid/"], Assert.Single(alive.Received).Peers);
+        Assert.Empty(third.Received);
+        Assert.Empty(plan.Datasets[0].Units[0].Message.Peers);
+        ResultAssembly.CheckComplete(plan.Datasets[0], outcome.Partials[0], outcome.MissingUnits[0]);
+
+        // A coordinator's partial must cover every chunk of its plan.
+        Assert.False(plan.Datasets[0].Units[0].Covers(new PartialResult { Stats = new UnitStats { Chunks = 5, ChunksTotal = 6 } }));
+    }
+
     [Fact]
     public async Task All_workers_of_a_region_dead_is_503_naming_it()
     {
@@ -268,7 +292,7 @@ public sealed class QueryDispatcherTests
             Inner.DispatchAsync(plan, deadline, progress, cancellationToken);
     }
 
-    private static QueryPlan Plan(bool allowPartial, int units, string unitSuffix = "", bool pinFirst = false)
+    private static QueryPlan Plan(bool allowPartial, int units, string unitSuffix = "", bool pinFirst = false, int coordinateShares = 0)
     {
         _ = pinFirst;
         var json = Encoding.UTF8.GetBytes($$"""{ "datasets": ["d"], "variable": "t", "allow_partial": {{(allowPartial ? "true" : "false")}} }""");
@@ -285,6 +309,8 @@ public sealed class QueryDispatcherTests
                 Path = "d.zarr",
                 ChunkStart = k * 3,
                 ChunkEnd = (k + 1) * 3,
+                AllChunks = coordinateShares > 0,
+                CoordinateShares = coordinateShares,
             }));
         }
 
@@ -307,10 +333,16 @@ public sealed class QueryDispatcherTests
 
         public Uri Address { get; } = new($"http://{name}.invalid/");
 
+        public Uri InRegionAddress { get; } = new($"http://{name}.in-region.invalid/");
+
+        /// <summary>The units this worker was sent, as sent.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<WorkUnit> Received { get; } = new();
+
         public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public async IAsyncEnumerable<WorkerEvent> ExecuteAsync(WorkUnit unit, DateTime deadline, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
+            Received.Enqueue(unit);
             await Task.Yield();
             PartialResult partial;
             try

@@ -22,6 +22,10 @@ public sealed class QueryPlannerTests : IAsyncLifetime
         // One dataset split across two regions by time.
         await AddAsync("us-east-1", Document("split/t", "us-east-1", "t", "2000-01-01T00:00:00", "2000-06-30T23:00:00"));
         await AddAsync("us-west-2", Document("split/t", "us-west-2", "t", "2000-07-01T00:00:00", "2000-12-31T23:00:00"));
+        await AddAsync("us-east-1", Document("map/x", "us-east-1", "x", "2000-01-01T00:00:00", "2000-01-10T00:00:00") with
+        {
+            Variables = [new VariableInfo { Name = "x", Dims = ["time", "lat", "lon"], Shape = [10, 60, 80], Units = "K" }],
+        });
         await AddAsync("us-east-1", Document("shaped/x", "us-east-1", "x", "2000-01-01T00:00:00", "2000-01-10T00:00:00") with
         {
             Variables = [new VariableInfo { Name = "x", Dims = ["time", "lat", "lon"], Shape = [10, 4, 8], Units = "K" }],
@@ -152,6 +156,42 @@ public sealed class QueryPlannerTests : IAsyncLifetime
             Assert.Equal(chunks, next);
             Assert.Equal(chunks == 0 ? 5 : Math.Max(0, 6 - chunks), empty);
         }
+    }
+
+    /// <summary>
+    /// A map partial over 64 KiB (60 x 80 cells x 40 bytes = 192,000) on a pool of 3 goes as ONE unit to a
+    /// coordinator (the pool's shares merged in-region); a scalar or a small map keeps a share per worker,
+    /// and a pool of one worker gets the plain unit.
+    /// </summary>
+    [Fact]
+    public async Task A_map_on_a_pool_goes_to_one_coordinator_and_small_answers_keep_a_share_per_worker()
+    {
+        var pools = new FakePools(("us-east-1", 3, 10));
+        var planner = new QueryPlanner(_catalog, pools, Limits(long.MaxValue / 4) with { UnitsPerWorker = 2 });
+        async Task<IReadOnlyList<PlannedUnit>> UnitsAsync(string json, QueryPlanner? other = null)
+        {
+            var bytes = Encoding.UTF8.GetBytes(json);
+            return (await (other ?? planner).PlanAsync("q", QuerySpecParser.Parse(bytes), bytes, CancellationToken.None)).Datasets[0].Units;
+        }
+
+        var map = Assert.Single(await UnitsAsync("""{ "datasets": ["map/x"], "variable": "x", "reduce": { "dims": ["time"], "ops": ["mean", "std"] } }"""));
+        Assert.True(map.Coordinated);
+        Assert.Equal(6, map.Message.CoordinateShares);
+        Assert.True(map.Message.AllChunks);
+        Assert.Equal(0, map.Message.ShareCount);
+        Assert.Equal("q/0/0", map.Message.UnitId);
+        Assert.True(map.Covers(new PartialResult { Stats = new UnitStats { Chunks = 10, ChunksTotal = 10 } }));
+        Assert.False(map.Covers(new PartialResult { Stats = new UnitStats { Chunks = 9, ChunksTotal = 10 } }));
+
+        var scalar = await UnitsAsync("""{ "datasets": ["map/x"], "variable": "x", "reduce": { "dims": ["time", "lat", "lon"], "ops": ["mean"] } }""");
+        Assert.Equal(6, scalar.Count);
+        Assert.All(scalar, u => Assert.True(!u.Coordinated && u.Message.ShareCount == 6));
+        Assert.Equal(6, (await UnitsAsync("""{ "datasets": ["shaped/x"], "variable": "x", "reduce": { "dims": ["time"], "ops": ["mean"] } }""")).Count);
+        Assert.Equal(6, (await UnitsAsync("""{ "datasets": ["map/x"], "variable": "x" }""")).Count);
+        Assert.Equal(0, pools.PlanCalls);
+
+        var single = new QueryPlanner(_catalog, new FakePools(("us-east-1", 1, 10)), Limits(long.MaxValue / 4));
+        Assert.False(Assert.Single(await UnitsAsync("""{ "datasets": ["map/x"], "variable": "x", "reduce": { "dims": ["time"], "ops": ["mean"] } }""", single)).Coordinated);
     }
 
     [Fact]
