@@ -274,7 +274,8 @@ public sealed class GridVariable
             throw new ArgumentException($"region of {total} elements is too large for one array; read it in parts", nameof(count));
         }
 
-        T[] result = RegionOutput.Allocate<T>((int)total);
+        // Every element is written by some chunk (or its fill), so the array need not be zeroed first.
+        T[] result = GC.AllocateUninitializedArray<T>((int)total);
         await ReadRegionAsync<T>(start, count, result.AsMemory(), cancellationToken).ConfigureAwait(false);
         return result;
     }

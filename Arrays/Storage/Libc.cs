@@ -2,14 +2,11 @@ using System.Runtime.InteropServices;
 
 namespace Proxima.Arrays.Storage;
 
-/// <summary>libc's realpath(3): resolves every symlink so confinement checks see the real target; madvise(2) for mapped chunks and fresh outputs.</summary>
+/// <summary>libc's realpath(3): resolves every symlink so confinement checks see the real target; madvise(2).</summary>
 internal static unsafe partial class Libc
 {
     /// <summary>MADV_POPULATE_READ: populate the page tables of a mapping (prefault readable).</summary>
     public const int MadvPopulateRead = 22;
-
-    /// <summary>MADV_HUGEPAGE: back the range with transparent huge pages when the kernel's THP mode is "madvise" (or "always").</summary>
-    public const int MadvHugePage = 14;
 
     [LibraryImport("libc", EntryPoint = "madvise")]
     public static partial int MAdvise(byte* address, nuint length, int advice);

@@ -124,7 +124,7 @@ else:
         // zarr-python's z[...] (default blosc threads, then use_threads=False) runs in the same rounds as ours, each
         // timed inside its own process: every round runs all paths in a fresh random order, so load swings hit both
         // sides alike; figures are medians over the rounds (minimum in brackets).
-        double[][] samples = Interleave(passes, [() => zarrPython.Time(threads: true), () => zarrPython.Time(threads: false)], Rounds());
+        double[][] samples = Interleave(passes, [() => zarrPython.Time(threads: true), () => zarrPython.Time(threads: false)], Rounds(), out double[][] cpu);
         double[] median = [.. samples.Select(Median)];
         double[] min = [.. samples.Select(x => x.Min())];
         const int Libblosc = 0, CodecPath = 1, Lz4 = 2, FileReads = 3, WholeArray = 4, WholeRaw = 5, WholeReused = 6, PyThreaded = 7, PySingle = 8;
@@ -151,6 +151,9 @@ else:
         _output.WriteLine($"zarr-python z[...], blosc use_threads=False:     {Rate(PySingle, arrayMb)}");
         _output.WriteLine($"lz4-only time of the same chunks on {ourThreads} threads (ideal split): {median[Lz4] / ourThreads * 1000:F1} ms vs zarr-python {median[PyThreaded] * 1000:F1} ms -> even a free unshuffle and copy would be {median[PyThreaded] / (median[Lz4] / ourThreads):F2}x");
         _output.WriteLine($"Proxima/zarr-python speed-up (both unmasked, as z[...] does not mask): {Ratio(PyThreaded, WholeRaw)} vs nthreads={pyThreads}, {Ratio(PySingle, WholeRaw)} vs 1 thread");
+        string Cpu(int pass) => $"{Median(cpu[pass]) * 1000:F1} ms";
+        _output.WriteLine($"CPU per whole-array read (median, all threads): Proxima unmasked {Cpu(WholeRaw)}, masked {Cpu(WholeArray)}; zarr-python nthreads={pyThreads} {Cpu(PyThreaded)}, 1 thread {Cpu(PySingle)}"
+            + $" -> wall-clock parallelism: Proxima {Median(cpu[WholeRaw]) / median[WholeRaw]:F2} cores, zarr-python {Median(cpu[PyThreaded]) / median[PyThreaded]:F2}");
         _output.WriteLine($"Proxima/zarr-python speed-up (Proxima masking fill as xarray does):  {Ratio(PyThreaded, WholeArray)} vs nthreads={pyThreads}, {Ratio(PySingle, WholeArray)} vs 1 thread (load {LoadAverage()})");
         double libblosc = median[Libblosc], codecPath = median[CodecPath];
         Assert.True(libblosc > 0 && codecPath > 0);
@@ -273,21 +276,25 @@ print(dec, pts)
 
     /// <summary>Best time of each pass over <paramref name="rounds"/> rounds (first discarded), in a fresh random order each round.</summary>
     private static double[] BestOf(Action[] passes, int rounds) =>
-        [.. Interleave(passes, [], rounds).Select(x => x.Min())];
+        [.. Interleave(passes, [], rounds, out _).Select(x => x.Min())];
 
     /// <summary>
     /// Seconds of every pass in every round but the first (a warm-up), the passes in a fresh random order each round:
     /// <paramref name="passes"/> timed here, then <paramref name="timed"/> that report their own time (another process's).
+    /// <paramref name="cpu"/> gets the CPU seconds of each sample (all threads of the process that ran it).
     /// </summary>
-    private static double[][] Interleave(Action[] passes, Func<double>[] timed, int rounds)
+    private static double[][] Interleave(Action[] passes, Func<(double Wall, double Cpu)>[] timed, int rounds, out double[][] cpu)
     {
         int n = passes.Length + timed.Length;
-        var samples = new List<double>[n];
+        var wall = new List<double>[n];
+        var used = new List<double>[n];
         for (int p = 0; p < n; p++)
         {
-            samples[p] = new List<double>(rounds);
+            wall[p] = new List<double>(rounds);
+            used[p] = new List<double>(rounds);
         }
 
+        using Process self = Process.GetCurrentProcess();
         var rng = new Random(Environment.TickCount);
         int[] order = [.. Enumerable.Range(0, n)];
         for (int round = 0; round < rounds; round++)
@@ -295,26 +302,32 @@ print(dec, pts)
             rng.Shuffle(order);
             foreach (int p in order)
             {
-                double seconds;
+                (double Wall, double Cpu) sample;
                 if (p < passes.Length)
                 {
+                    self.Refresh();
+                    TimeSpan cpu0 = self.TotalProcessorTime;
                     var sw = Stopwatch.StartNew();
                     passes[p]();
-                    seconds = sw.Elapsed.TotalSeconds;
+                    double seconds = sw.Elapsed.TotalSeconds;
+                    self.Refresh();
+                    sample = (seconds, (self.TotalProcessorTime - cpu0).TotalSeconds);
                 }
                 else
                 {
-                    seconds = timed[p - passes.Length]();
+                    sample = timed[p - passes.Length]();
                 }
 
                 if (round > 0)
                 {
-                    samples[p].Add(seconds);
+                    wall[p].Add(sample.Wall);
+                    used[p].Add(sample.Cpu);
                 }
             }
         }
 
-        return [.. samples.Select(x => x.ToArray())];
+        cpu = [.. used.Select(x => x.ToArray())];
+        return [.. wall.Select(x => x.ToArray())];
     }
 
     private static double Median(double[] x)

@@ -6,7 +6,7 @@ namespace Proxima.Arrays.Tests.Infrastructure;
 /// <summary>
 /// A zarr-python process kept open on one store, timing one <c>z[...]</c> per request, so a benchmark can interleave
 /// zarr-python's reads with its own in one loop (same load for both sides) instead of timing them in separate blocks.
-/// Each reply is the read's own time (perf_counter around <c>z[...]</c>), not the round trip.
+/// Each reply is the read's own time (perf_counter and process_time around <c>z[...]</c>), not the round trip.
 /// </summary>
 internal sealed class ZarrPythonTimer : IDisposable
 {
@@ -23,9 +23,9 @@ for line in sys.stdin:
         blosc.use_threads = False
     else:
         break
-    t = time.perf_counter(); a = z[...]; dt = time.perf_counter() - t
+    c = time.process_time(); t = time.perf_counter(); a = z[...]; dt = time.perf_counter() - t; dc = time.process_time() - c
     del a
-    print(repr(dt), flush=True)
+    print(repr(dt), repr(dc), flush=True)
 """;
 
     private readonly Process _process;
@@ -60,13 +60,17 @@ for line in sys.stdin:
     /// <summary>numcodecs' blosc thread count (used when <see cref="Time"/> is asked for threads).</summary>
     public int Threads { get; }
 
-    /// <summary>Seconds of one <c>z[...]</c>, with numcodecs' default blosc threads or with <c>use_threads = False</c>.</summary>
-    public double Time(bool threads)
+    /// <summary>
+    /// Wall-clock and CPU seconds (all of its threads) of one <c>z[...]</c>, with numcodecs' default blosc threads or
+    /// with <c>use_threads = False</c>.
+    /// </summary>
+    public (double Wall, double Cpu) Time(bool threads)
     {
         _process.StandardInput.WriteLine(threads ? "threads" : "single");
         _process.StandardInput.Flush();
         string line = _process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("zarr-python timer exited");
-        return double.Parse(line, CultureInfo.InvariantCulture);
+        string[] parts = line.Split(' ');
+        return (double.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
     }
 
     public void Dispose()
