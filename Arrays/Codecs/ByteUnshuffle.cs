@@ -6,9 +6,10 @@ namespace Proxima.Arrays.Codecs;
 /// <summary>
 /// Byte unshuffle as c-blosc's <c>unshuffle</c> does it: <c>src</c> holds <c>typesize</c> planes of
 /// <c>length / typesize</c> bytes (plane k = byte k of every item), <c>dst</c> gets the items back; the
-/// <c>length % typesize</c> tail bytes are copied as they are. Typesizes 2, 4 and 8 run on AVX2 (4) or SSE2 byte interleaves with a scalar tail; the rest,
-/// and machines without them, run the scalar loop. The planes need not be adjacent (<see cref="UnshufflePlanes"/>): a
-/// blosc stream stored raw is read where it lies in the encoded buffer rather than copied next to the others first.
+/// <c>length % typesize</c> tail bytes are copied as they are. Typesizes 2, 4 and 8 run on AVX2 (4) or SSE2 byte
+/// interleaves with a scalar tail; the rest, and machines without them, run the scalar loop. The planes need not be
+/// adjacent (<see cref="UnshufflePlanes"/>): a blosc stream stored raw is read where it lies in the encoded buffer
+/// rather than copied next to the others first.
 /// </summary>
 internal static unsafe class ByteUnshuffle
 {
