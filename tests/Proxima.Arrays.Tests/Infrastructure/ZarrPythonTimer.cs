@@ -79,7 +79,10 @@ for line in sys.stdin:
         {
             _process.StandardInput.WriteLine("quit");
             _process.StandardInput.Close();
-            _process.WaitForExit();
+            if (!_process.WaitForExit(TimeSpan.FromSeconds(30)))
+            {
+                _process.Kill();
+            }
         }
         finally
         {
