@@ -184,9 +184,12 @@ internal readonly struct BloscFrame
         int ts = TypeSize;
         int itemsPerBlock = BlockSize / ts;
         byte[] scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
+        Span<int> rawAt = stackalloc int[MaxSplits];
+        byte** planes = stackalloc byte*[ts];
         try
         {
-            fixed (byte* planes = scratch)
+            fixed (byte* src = source)
+            fixed (byte* scratchPointer = scratch)
             fixed (byte* dst = destination)
             {
                 int r = 0;
@@ -198,7 +201,14 @@ internal readonly struct BloscFrame
                     int first = block * itemsPerBlock;
                     int perPlane = length / ts;
                     int end = first + perPlane;
-                    Decompress(source, block, scratch.AsSpan(0, length));
+                    if (Shuffle)
+                    {
+                        LocatePlanes(source, src, block, scratch, scratchPointer, rawAt, planes);
+                    }
+                    else
+                    {
+                        Decompress(source, block, scratch.AsSpan(0, length));
+                    }
 
                     // Every run overlapping this block (the part before it went with earlier blocks); one reaching
                     // past it is continued by the next block.
@@ -218,11 +228,11 @@ internal readonly struct BloscFrame
 
                         if (Shuffle)
                         {
-                            ByteUnshuffle.UnshuffleRange(planes, perPlane, ts, from - first, to - first, dst + at);
+                            ByteUnshuffle.UnshufflePlanes(planes, ts, from - first, to - first, dst + at);
                         }
                         else
                         {
-                            Buffer.MemoryCopy(planes + ((long)(from - first) * ts), dst + at, bytes, bytes);
+                            Buffer.MemoryCopy(scratchPointer + ((long)(from - first) * ts), dst + at, bytes, bytes);
                         }
 
                         finish?.Invoke(destination.Slice((int)at, (int)bytes));
@@ -270,7 +280,7 @@ internal readonly struct BloscFrame
     /// Decodes block <paramref name="block"/> into <paramref name="destination"/> (its <see cref="BlockLength"/> bytes);
     /// <paramref name="scratch"/> holds the byte planes when the block is shuffled (at least <see cref="BlockSize"/> bytes).
     /// </summary>
-    public void DecodeBlock(ReadOnlySpan<byte> source, int block, Span<byte> destination, Span<byte> scratch)
+    public unsafe void DecodeBlock(ReadOnlySpan<byte> source, int block, Span<byte> destination, Span<byte> scratch)
     {
         int length = BlockLength(block);
         if (!Shuffle)
@@ -279,16 +289,43 @@ internal readonly struct BloscFrame
             return;
         }
 
-        Span<byte> planes = scratch[..length];
-        Decompress(source, block, planes);
-        ByteUnshuffle.Unshuffle(planes, destination[..length], TypeSize);
+        if (destination.Length < length || scratch.Length < length)
+        {
+            throw new ArgumentException($"block {block} needs {length} bytes of destination and scratch; got {destination.Length} and {scratch.Length}");
+        }
+
+        Span<int> rawAt = stackalloc int[MaxSplits];
+        byte** planes = stackalloc byte*[TypeSize];
+        int n = length / TypeSize;
+        fixed (byte* src = source)
+        fixed (byte* s = scratch)
+        fixed (byte* d = destination)
+        {
+            LocatePlanes(source, src, block, scratch, s, rawAt, planes);
+            ByteUnshuffle.UnshufflePlanes(planes, TypeSize, 0, n, d);
+
+            // A tail shorter than an item (only a leftover block, always one stream) is not shuffled.
+            long tail = length - ((long)n * TypeSize);
+            if (tail > 0)
+            {
+                Buffer.MemoryCopy(planes[0] + ((long)n * TypeSize), d + ((long)n * TypeSize), tail, tail);
+            }
+        }
     }
 
     /// <summary>
     /// Decompresses block <paramref name="block"/>'s streams into <paramref name="planes"/> (its <see cref="BlockLength"/>
     /// bytes): still byte-shuffled when <see cref="Shuffle"/> is set, read them with <see cref="Gather"/>.
     /// </summary>
-    public void Decompress(ReadOnlySpan<byte> source, int block, Span<byte> planes)
+    public void Decompress(ReadOnlySpan<byte> source, int block, Span<byte> planes) => DecompressStreams(source, block, planes, []);
+
+    /// <summary>
+    /// As <see cref="Decompress"/>, but with <paramref name="rawAt"/> (room for <see cref="MaxSplits"/>) a stream stored
+    /// raw is not copied: rawAt[j] is where stream j lies in <paramref name="source"/>, or -1 when it was decompressed
+    /// into its place in <paramref name="planes"/>.
+    /// </summary>
+    /// <returns>The block's number of streams (1, or <see cref="TypeSize"/> when split).</returns>
+    private int DecompressStreams(ReadOnlySpan<byte> source, int block, Span<byte> planes, Span<int> rawAt)
     {
         int length = BlockLength(block);
         long start = BinaryPrimitives.ReadUInt32LittleEndian(source[(HeaderSize + (block * 4))..]);
@@ -315,15 +352,23 @@ internal readonly struct BloscFrame
                 throw new CodecException(ChunkErrorKind.Truncated, $"blosc: block {block} stream {j} says {csize} compressed bytes, {source.Length - pos} remain");
             }
 
-            Span<byte> dst = planes.Slice(j * stream, stream);
             ReadOnlySpan<byte> src = source.Slice(pos, csize);
-            if (csize == stream)
+            if (csize == stream && !rawAt.IsEmpty)
             {
-                src.CopyTo(dst);
+                rawAt[j] = pos;
+            }
+            else if (csize == stream)
+            {
+                src.CopyTo(planes.Slice(j * stream, stream));
             }
             else
             {
-                int r = Lz4Native.DecompressSafe(src, dst);
+                if (!rawAt.IsEmpty)
+                {
+                    rawAt[j] = -1;
+                }
+
+                int r = Lz4Native.DecompressSafe(src, planes.Slice(j * stream, stream));
                 if (r != stream)
                 {
                     throw new CodecException(
@@ -333,6 +378,25 @@ internal readonly struct BloscFrame
             }
 
             pos += csize;
+        }
+
+        return splits;
+    }
+
+    /// <summary>
+    /// Decompresses shuffled block <paramref name="block"/> and points <c>planes[k]</c> (<see cref="TypeSize"/> of them)
+    /// at its byte plane k: in <paramref name="scratch"/> (at least <see cref="BlockLength"/> bytes) where decompressed,
+    /// in the encoded buffer <paramref name="source"/> (pinned at <paramref name="sourcePointer"/>) where stored raw.
+    /// </summary>
+    private unsafe void LocatePlanes(ReadOnlySpan<byte> source, byte* sourcePointer, int block, Span<byte> scratch, byte* scratchPointer, Span<int> rawAt, byte** planes)
+    {
+        int perPlane = BlockLength(block) / TypeSize;
+        int splits = DecompressStreams(source, block, scratch, rawAt);
+        for (int k = 0; k < TypeSize; k++)
+        {
+            planes[k] = splits == 1
+                ? (rawAt[0] >= 0 ? sourcePointer + rawAt[0] : scratchPointer) + ((long)k * perPlane)
+                : rawAt[k] >= 0 ? sourcePointer + rawAt[k] : scratchPointer + ((long)k * perPlane);
         }
     }
 

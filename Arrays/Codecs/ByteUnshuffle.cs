@@ -7,7 +7,9 @@ namespace Proxima.Arrays.Codecs;
 /// Byte unshuffle as c-blosc's <c>unshuffle</c> does it: <c>src</c> holds <c>typesize</c> planes of
 /// <c>length / typesize</c> bytes (plane k = byte k of every item), <c>dst</c> gets the items back; the
 /// <c>length % typesize</c> tail bytes are copied as they are. Typesizes 2, 4 and 8 run on AVX2 (4) or SSE2 byte
-/// interleaves with a scalar tail; the rest, and machines without them, run the scalar loop.
+/// interleaves with a scalar tail; the rest, and machines without them, run the scalar loop. The planes need not be
+/// adjacent (<see cref="UnshufflePlanes"/>): a blosc stream stored raw is read where it lies in the encoded buffer
+/// rather than copied next to the others first.
 /// </summary>
 internal static unsafe class ByteUnshuffle
 {
@@ -45,14 +47,36 @@ internal static unsafe class ByteUnshuffle
     /// </summary>
     public static void UnshuffleRange(byte* s, int n, int typesize, int from, int to, byte* d)
     {
+        byte** planes = stackalloc byte*[typesize];
+        for (int k = 0; k < typesize; k++)
+        {
+            planes[k] = s + ((long)k * n);
+        }
+
+        UnshufflePlanes(planes, typesize, from, to, d);
+    }
+
+    /// <summary>
+    /// Items [<paramref name="from"/>, <paramref name="to"/>) of <paramref name="typesize"/> planes, plane k starting at
+    /// <c>planes[k]</c> (its byte j is byte k of item j), written whole to <paramref name="d"/> (item <paramref name="from"/> first).
+    /// </summary>
+    public static void UnshufflePlanes(byte** planes, int typesize, int from, int to, byte* d)
+    {
         int done = typesize switch
         {
-            2 => Unshuffle2(s, n, from, to, d),
-            4 => Unshuffle4(s, n, from, to, d),
-            8 => Unshuffle8(s, n, from, to, d),
+            2 => Unshuffle2(planes, from, to, d),
+            4 => Unshuffle4(planes, from, to, d),
+            8 => Unshuffle8(planes, from, to, d),
             _ => from,
         };
-        Scalar(s, n, typesize, done, to, d + ((long)(done - from) * typesize));
+        for (int j = done; j < to; j++)
+        {
+            byte* o = d + ((long)(j - from) * typesize);
+            for (int k = 0; k < typesize; k++)
+            {
+                o[k] = planes[k][j];
+            }
+        }
     }
 
     /// <summary>Items [from, to) one byte at a time to <paramref name="d"/> (the reference the vector paths are tested against).</summary>
@@ -68,14 +92,15 @@ internal static unsafe class ByteUnshuffle
         }
     }
 
-    private static int Unshuffle2(byte* s, int n, int from, int to, byte* d)
+    private static int Unshuffle2(byte** planes, int from, int to, byte* d)
     {
         if (!Sse2.IsSupported)
         {
             return from;
         }
 
-        byte* p1 = s + n;
+        byte* s = planes[0];
+        byte* p1 = planes[1];
         int j = from;
         for (; j + 16 <= to; j += 16)
         {
@@ -89,11 +114,12 @@ internal static unsafe class ByteUnshuffle
         return j;
     }
 
-    private static int Unshuffle4(byte* s, int n, int from, int to, byte* d)
+    private static int Unshuffle4(byte** planes, int from, int to, byte* d)
     {
-        byte* p1 = s + n;
-        byte* p2 = s + (2L * n);
-        byte* p3 = s + (3L * n);
+        byte* s = planes[0];
+        byte* p1 = planes[1];
+        byte* p2 = planes[2];
+        byte* p3 = planes[3];
         int j = from;
         if (Avx2.IsSupported)
         {
@@ -144,25 +170,26 @@ internal static unsafe class ByteUnshuffle
         return j;
     }
 
-    private static int Unshuffle8(byte* s, int n, int from, int to, byte* d)
+    private static int Unshuffle8(byte** planes, int from, int to, byte* d)
     {
         if (!Sse2.IsSupported)
         {
             return from;
         }
 
+        byte* s = planes[0];
         int j = from;
         for (; j + 16 <= to; j += 16)
         {
             // Bytes 0..7 of items j..j+15, paired, then quadrupled, then octupled.
-            Vector128<ushort> b01l = Sse2.UnpackLow(Sse2.LoadVector128(s + j), Sse2.LoadVector128(s + n + j)).AsUInt16();
-            Vector128<ushort> b01h = Sse2.UnpackHigh(Sse2.LoadVector128(s + j), Sse2.LoadVector128(s + n + j)).AsUInt16();
-            Vector128<ushort> b23l = Sse2.UnpackLow(Sse2.LoadVector128(s + (2L * n) + j), Sse2.LoadVector128(s + (3L * n) + j)).AsUInt16();
-            Vector128<ushort> b23h = Sse2.UnpackHigh(Sse2.LoadVector128(s + (2L * n) + j), Sse2.LoadVector128(s + (3L * n) + j)).AsUInt16();
-            Vector128<ushort> b45l = Sse2.UnpackLow(Sse2.LoadVector128(s + (4L * n) + j), Sse2.LoadVector128(s + (5L * n) + j)).AsUInt16();
-            Vector128<ushort> b45h = Sse2.UnpackHigh(Sse2.LoadVector128(s + (4L * n) + j), Sse2.LoadVector128(s + (5L * n) + j)).AsUInt16();
-            Vector128<ushort> b67l = Sse2.UnpackLow(Sse2.LoadVector128(s + (6L * n) + j), Sse2.LoadVector128(s + (7L * n) + j)).AsUInt16();
-            Vector128<ushort> b67h = Sse2.UnpackHigh(Sse2.LoadVector128(s + (6L * n) + j), Sse2.LoadVector128(s + (7L * n) + j)).AsUInt16();
+            Vector128<ushort> b01l = Sse2.UnpackLow(Sse2.LoadVector128(s + j), Sse2.LoadVector128(planes[1] + j)).AsUInt16();
+            Vector128<ushort> b01h = Sse2.UnpackHigh(Sse2.LoadVector128(s + j), Sse2.LoadVector128(planes[1] + j)).AsUInt16();
+            Vector128<ushort> b23l = Sse2.UnpackLow(Sse2.LoadVector128(planes[2] + j), Sse2.LoadVector128(planes[3] + j)).AsUInt16();
+            Vector128<ushort> b23h = Sse2.UnpackHigh(Sse2.LoadVector128(planes[2] + j), Sse2.LoadVector128(planes[3] + j)).AsUInt16();
+            Vector128<ushort> b45l = Sse2.UnpackLow(Sse2.LoadVector128(planes[4] + j), Sse2.LoadVector128(planes[5] + j)).AsUInt16();
+            Vector128<ushort> b45h = Sse2.UnpackHigh(Sse2.LoadVector128(planes[4] + j), Sse2.LoadVector128(planes[5] + j)).AsUInt16();
+            Vector128<ushort> b67l = Sse2.UnpackLow(Sse2.LoadVector128(planes[6] + j), Sse2.LoadVector128(planes[7] + j)).AsUInt16();
+            Vector128<ushort> b67h = Sse2.UnpackHigh(Sse2.LoadVector128(planes[6] + j), Sse2.LoadVector128(planes[7] + j)).AsUInt16();
 
             // q0..q3: bytes 0..3 of items 0-3, 4-7, 8-11, 12-15; h0..h3: bytes 4..7 of the same items.
             Vector128<uint> q0 = Sse2.UnpackLow(b01l, b23l).AsUInt32();

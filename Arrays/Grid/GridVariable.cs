@@ -332,8 +332,8 @@ public sealed class GridVariable
         // rather than through a temporary chunk (or, when contiguous, decoded whole and then masked in a second pass).
         bool direct = ((Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double)))
             && total * StoredType.Size() <= int.MaxValue;
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrency), CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(EnumerateChunks(first, last), parallel, async (chunk, ct) =>
+
+        async ValueTask ReadOneAsync(long[] chunk, CancellationToken ct)
         {
             if (direct && await ReadChunkRunsAsync<T>(chunk, start, count, destination[..(int)total], ct).ConfigureAwait(false))
             {
@@ -358,7 +358,10 @@ public sealed class GridVariable
             {
                 ArrayPool<T>.Shared.Return(buffer);
             }
-        }).ConfigureAwait(false);
+        }
+
+        // Up to MaxConcurrency chunks at once, the calling thread decoding its share (ChunkLoop).
+        await ChunkLoop.RunAsync(first, last, Math.Max(1, _options.MaxConcurrency), ReadOneAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -554,32 +557,6 @@ public sealed class GridVariable
         }
 
         NdIndex.CopyBox<T>(chunkData.AsSpan(0, _chunkElements), chunkShape, srcStart, destination, count, dstStart, n);
-    }
-
-    private static IEnumerable<long[]> EnumerateChunks(long[] first, long[] last)
-    {
-        int rank = first.Length;
-        long[] idx = (long[])first.Clone();
-        while (true)
-        {
-            yield return (long[])idx.Clone();
-            int k = rank - 1;
-            while (k >= 0)
-            {
-                if (++idx[k] <= last[k])
-                {
-                    break;
-                }
-
-                idx[k] = first[k];
-                k--;
-            }
-
-            if (k < 0)
-            {
-                yield break;
-            }
-        }
     }
 
     private long ValidateBox(long[] start, long[] count)

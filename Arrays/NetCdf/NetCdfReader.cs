@@ -18,26 +18,29 @@ internal static class NetCdfReader
         (head.Length >= 4 && head[0] == 'C' && head[1] == 'D' && head[2] == 'F' && head[3] is 1 or 2 or 5)
         || (head.Length >= 8 && head[..8].SequenceEqual(HdfMagic));
 
-    /// <summary>A local path for the object: the real file for <see cref="PosixStorage"/>, else a temp copy.</summary>
+    /// <summary>
+    /// A local path for the object, its signature checked first: the real file for <see cref="PosixStorage"/>, else a
+    /// temp copy (one whole-object GET; the signature is checked on the downloaded bytes, not with a GET of its own).
+    /// </summary>
     private static async Task<(string Path, bool Temporary)> LocalPathAsync(IStorage storage, string key, CancellationToken cancellationToken)
     {
         if (storage is PosixStorage posix)
         {
+            byte[]? head = await storage.ReadRangeAsync(key, 0, 8, cancellationToken).ConfigureAwait(false);
+            RequireNetCdf(storage, key, head);
             string? real = posix.Resolve(key);
             return real is null ? throw new ArrayFormatException(storage.Describe(key), "file does not exist") : (real, false);
         }
 
-        byte[] bytes = await storage.ReadAllBytesAsync(key, 4L * 1024 * 1024 * 1024, cancellationToken).ConfigureAwait(false)
-            ?? throw new ArrayFormatException(storage.Describe(key), "file does not exist");
+        byte[]? bytes = await storage.ReadAllBytesAsync(key, 4L * 1024 * 1024 * 1024, cancellationToken).ConfigureAwait(false);
+        RequireNetCdf(storage, key, bytes);
         string temp = Path.Combine(Path.GetTempPath(), "proxima-nc-" + Guid.NewGuid().ToString("N") + ".nc");
-        await File.WriteAllBytesAsync(temp, bytes, cancellationToken).ConfigureAwait(false);
+        await File.WriteAllBytesAsync(temp, bytes!, cancellationToken).ConfigureAwait(false);
         return (temp, true);
     }
 
-    /// <summary>Opens one file through libnetcdf (a temp copy when the storage is not POSIX; the caller deletes it).</summary>
-    internal static async Task<(NetCdfFile File, string? TempPath)> OpenLocalAsync(IStorage storage, string key, CancellationToken cancellationToken)
+    private static void RequireNetCdf(IStorage storage, string key, byte[]? head)
     {
-        byte[]? head = await storage.ReadRangeAsync(key, 0, 8, cancellationToken).ConfigureAwait(false);
         if (head is null)
         {
             throw new ArrayFormatException(storage.Describe(key), "file does not exist");
@@ -47,7 +50,11 @@ internal static class NetCdfReader
         {
             throw new ArrayFormatException(storage.Describe(key), "not a NetCDF file (no CDF or HDF5 signature)");
         }
+    }
 
+    /// <summary>Opens one file through libnetcdf (a temp copy when the storage is not POSIX; the caller deletes it).</summary>
+    internal static async Task<(NetCdfFile File, string? TempPath)> OpenLocalAsync(IStorage storage, string key, CancellationToken cancellationToken)
+    {
         (string path, bool temporary) = await LocalPathAsync(storage, key, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -123,10 +130,12 @@ internal static class NetCdfReader
         var slots = new NetCdfFileSlot[entries.Count];
         try
         {
-            for (int i = 0; i < slots.Length; i++)
-            {
-                slots[i] = await OpenSlotAsync(storage, entries[i].Key, cancellationToken).ConfigureAwait(false);
-            }
+            // Off POSIX each file is downloaded before libnetcdf opens it: up to MaxConcurrency downloads at once (the
+            // opens themselves still take libnetcdf's one lock in turn). Local files open in order, one at a time.
+            int inFlight = storage is PosixStorage ? 1 : Math.Max(1, options.MaxConcurrency);
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = inFlight, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(Enumerable.Range(0, slots.Length), parallel, async (i, ct) =>
+                slots[i] = await OpenSlotAsync(storage, entries[i].Key, ct).ConfigureAwait(false)).ConfigureAwait(false);
 
             CollectionMetadata metadata = Scan(entries, slots, location, options);
             if (cacheDirectory is not null && AllFingerprinted(entries))

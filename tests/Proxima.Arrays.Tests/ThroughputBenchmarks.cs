@@ -23,29 +23,10 @@ public sealed class ThroughputBenchmarks
         _output = output;
     }
 
-    /// <summary>zarr-python's best-of-5 <c>z[...]</c> of the store, with numcodecs' default blosc threads and with one.</summary>
-    private static (double Threaded, double Single, int Threads) TimeZarrPython(string dir)
-    {
-        string[] lines = Python.RunCode("""
-import sys, time, zarr, numcodecs.blosc as blosc
-z = zarr.open_array(sys.argv[1] + "/bench.zarr", mode="r")
-def best():
-    z[...]
-    b = 1e9
-    for _ in range(5):
-        t = time.perf_counter(); a = z[...]; b = min(b, time.perf_counter() - t)
-    return b
-threaded = best()
-blosc.use_threads = False
-print(threaded, best(), blosc.get_nthreads())
-""", dir).Trim().Split('\n')[^1].Split(' ');
-        return (double.Parse(lines[0], CultureInfo.InvariantCulture), double.Parse(lines[1], CultureInfo.InvariantCulture), int.Parse(lines[2], CultureInfo.InvariantCulture));
-    }
-
     private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
     /// <summary>
-    /// Whole-array reads of Blosc-lz4 float32 stores in two layouts, PROXIMA_BENCH_LAYOUTS picks (default both):
+    /// Whole-array reads of Blosc-lz4 float32 stores, ours interleaved with zarr-python's (medians), in two layouts, PROXIMA_BENCH_LAYOUTS picks (default both):
     /// "contiguous" (8 x 1024 x 1024, chunks 1 x 1024 x 1024: each 4 MiB chunk is one run of the output, so zarr-python
     /// decodes straight into it too) and "era5" (one day of hourly 0.25-degree ERA5, 24 x 721 x 1440, chunks 24 x 181 x
     /// 360 of 6.3 MB, edge chunks padded: not contiguous in the output, the common case).
@@ -81,11 +62,10 @@ else:
         z[t] = base + np.float32(8 * np.sin(2 * np.pi * t / 24)) + rng.normal(scale=0.05, size=base.shape).astype("f4")
 """, dir.Path, layout);
         string loadBefore = LoadAverage();
-        (double pyThreaded, double pySingle, int pyThreads) = TimeZarrPython(dir.Path);
-
         var storage = new PosixStorage(dir.Path);
         using GridDataset ds = await GridDataset.OpenAsync(storage, "bench.zarr");
         using GridDataset rawDs = await GridDataset.OpenAsync(storage, "bench.zarr", new GridDatasetOptions { MaskAndScale = false });
+        using var zarrPython = new ZarrPythonTimer(Path.Combine(dir.Path, "bench.zarr"));
         GridVariable v = ds.Variables[0];
         GridVariable rawV = rawDs.Variables[0];
         var keys = new List<string>();
@@ -141,36 +121,41 @@ else:
             () => rawV.ReadRegionAsync<float>(new long[3], [.. rawV.Shape], reused, CancellationToken.None).AsTask().GetAwaiter().GetResult(),
         ];
 
-        // Rounds interleave the paths in a fresh random order (a path run right after a whole-array read
-        // runs measurably faster on a busy machine), so noise hits them alike; best of 30 per path (on a loaded
-        // 2-core machine a 2-thread pass needs both threads to get a core at once, which takes many tries).
-        double[] best = BestOf(passes, 31);
-
-        // zarr-python again after ours, best of both, so a load swing does not favour either side.
-        (double pyThreaded2, double pySingle2, _) = TimeZarrPython(dir.Path);
-        pyThreaded = Math.Min(pyThreaded, pyThreaded2);
-        pySingle = Math.Min(pySingle, pySingle2);
-        double libblosc = best[0], codecPath = best[1], lz4 = best[2], fileReads = best[3], wholeArray = best[4], wholeRaw = best[5], wholeReused = best[6];
+        // zarr-python's z[...] (default blosc threads, then use_threads=False) runs in the same rounds as ours, each
+        // timed inside its own process: every round runs all paths in a fresh random order, so load swings hit both
+        // sides alike; figures are medians over the rounds (minimum in brackets).
+        double[][] samples = Interleave(passes, [() => zarrPython.Time(threads: true), () => zarrPython.Time(threads: false)], Rounds(), out double[][] cpu);
+        double[] median = [.. samples.Select(Median)];
+        double[] min = [.. samples.Select(x => x.Min())];
+        const int Libblosc = 0, CodecPath = 1, Lz4 = 2, FileReads = 3, WholeArray = 4, WholeRaw = 5, WholeReused = 6, PyThreaded = 7, PySingle = 8;
         int ourThreads = Math.Min(GridDatasetOptions.Default.MaxConcurrency, Environment.ProcessorCount);
+        int pyThreads = zarrPython.Threads;
 
         // Chunk MB decoded (padding included) for the codec lines; the array's MB for whole-array reads.
         double mb = (double)chunks.Length * bytes / 1e6;
         double arrayMb = v.ElementCount * 4.0 / 1e6;
         string shape = string.Join("x", v.Shape);
         string chunkShape = string.Join("x", v.ChunkShape);
+        string Rate(int pass, double megabytes) => $"{megabytes / median[pass]:F0} MB/s ({megabytes / min[pass]:F0})";
+        string Ratio(int slower, int faster) => $"{median[slower] / median[faster]:F2}x ({min[slower] / min[faster]:F2}x)";
         _output.WriteLine($"[{layout}] load average {loadBefore} before, {LoadAverage()} after; {Environment.ProcessorCount} cores; float32 {shape} in {chunks.Length} chunks {chunkShape} ({bytes / 1e6:F2} MB), Blosc lz4 + shuffle, blocks of {first.BlockSize} bytes");
-        _output.WriteLine($"libblosc blosc_decompress_ctx (1 thread):       {mb / libblosc:F0} MB/s");
-        _output.WriteLine($"BloscCodec.Decode (managed frame, 1 thread):    {mb / codecPath:F0} MB/s  ratio vs libblosc {libblosc / codecPath:F2}x");
-        _output.WriteLine($"liblz4 alone over every stream (1 thread):      {mb / lz4:F0} MB/s  = {lz4 / libblosc:F2} of libblosc's time (the floor for any blosc decoder)");
-        _output.WriteLine($"file reads only, PosixStorage (page cache):     {chunks.Sum(c => (double)c.Length) / 1e6 / fileReads:F0} MB/s of encoded bytes");
-        _output.WriteLine($"ReadAllAsync<float>, fill masked as xarray ({ourThreads} threads): {arrayMb / wholeArray:F0} MB/s");
-        _output.WriteLine($"ReadAllAsync<float>, MaskAndScale off ({ourThreads} threads):    {arrayMb / wholeRaw:F0} MB/s");
-        _output.WriteLine($"ReadRegionAsync, unmasked, into a reused array ({ourThreads} threads): {arrayMb / wholeReused:F0} MB/s (no fresh result array)");
-        _output.WriteLine($"zarr-python z[...], blosc nthreads={pyThreads}:         {arrayMb / pyThreaded:F0} MB/s");
-        _output.WriteLine($"zarr-python z[...], blosc use_threads=False:     {arrayMb / pySingle:F0} MB/s");
-        _output.WriteLine($"lz4-only time of the same chunks on {ourThreads} threads (ideal split): {lz4 / ourThreads * 1000:F1} ms vs zarr-python {pyThreaded * 1000:F1} ms -> even a free unshuffle and copy would be {pyThreaded / (lz4 / ourThreads):F2}x");
-        _output.WriteLine($"Proxima/zarr-python speed-up (both unmasked, as z[...] does not mask): {pyThreaded / wholeRaw:F2}x vs nthreads={pyThreads}, {pySingle / wholeRaw:F2}x vs 1 thread");
-        _output.WriteLine($"Proxima/zarr-python speed-up (Proxima masking fill as xarray does):  {pyThreaded / wholeArray:F2}x vs nthreads={pyThreads}, {pySingle / wholeArray:F2}x vs 1 thread (load {LoadAverage()})");
+        _output.WriteLine($"{samples[0].Length} interleaved rounds; median (best in brackets)");
+        _output.WriteLine($"libblosc blosc_decompress_ctx (1 thread):       {Rate(Libblosc, mb)}");
+        _output.WriteLine($"BloscCodec.Decode (managed frame, 1 thread):    {Rate(CodecPath, mb)}  ratio vs libblosc {Ratio(Libblosc, CodecPath)}");
+        _output.WriteLine($"liblz4 alone over every stream (1 thread):      {Rate(Lz4, mb)}  = {median[Lz4] / median[Libblosc]:F2} of libblosc's time (the floor for any blosc decoder)");
+        _output.WriteLine($"file reads only, PosixStorage (page cache):     {chunks.Sum(c => (double)c.Length) / 1e6 / median[FileReads]:F0} MB/s of encoded bytes");
+        _output.WriteLine($"ReadAllAsync<float>, fill masked as xarray ({ourThreads} threads): {Rate(WholeArray, arrayMb)}");
+        _output.WriteLine($"ReadAllAsync<float>, MaskAndScale off ({ourThreads} threads):    {Rate(WholeRaw, arrayMb)}");
+        _output.WriteLine($"ReadRegionAsync, unmasked, into a reused array ({ourThreads} threads): {Rate(WholeReused, arrayMb)} (no fresh result array)");
+        _output.WriteLine($"zarr-python z[...], blosc nthreads={pyThreads}:         {Rate(PyThreaded, arrayMb)}");
+        _output.WriteLine($"zarr-python z[...], blosc use_threads=False:     {Rate(PySingle, arrayMb)}");
+        _output.WriteLine($"lz4-only time of the same chunks on {ourThreads} threads (ideal split): {median[Lz4] / ourThreads * 1000:F1} ms vs zarr-python {median[PyThreaded] * 1000:F1} ms -> even a free unshuffle and copy would be {median[PyThreaded] / (median[Lz4] / ourThreads):F2}x");
+        _output.WriteLine($"Proxima/zarr-python speed-up (both unmasked, as z[...] does not mask): {Ratio(PyThreaded, WholeRaw)} vs nthreads={pyThreads}, {Ratio(PySingle, WholeRaw)} vs 1 thread");
+        string Cpu(int pass) => $"{Median(cpu[pass]) * 1000:F1} ms";
+        _output.WriteLine($"CPU per whole-array read (median, all threads): Proxima unmasked {Cpu(WholeRaw)}, masked {Cpu(WholeArray)}; zarr-python nthreads={pyThreads} {Cpu(PyThreaded)}, 1 thread {Cpu(PySingle)}"
+            + $" -> wall-clock parallelism: Proxima {Median(cpu[WholeRaw]) / median[WholeRaw]:F2} cores, zarr-python {Median(cpu[PyThreaded]) / median[PyThreaded]:F2}");
+        _output.WriteLine($"Proxima/zarr-python speed-up (Proxima masking fill as xarray does):  {Ratio(PyThreaded, WholeArray)} vs nthreads={pyThreads}, {Ratio(PySingle, WholeArray)} vs 1 thread (load {LoadAverage()})");
+        double libblosc = median[Libblosc], codecPath = median[CodecPath];
         Assert.True(libblosc > 0 && codecPath > 0);
     }
 
@@ -290,28 +275,71 @@ print(dec, pts)
     }
 
     /// <summary>Best time of each pass over <paramref name="rounds"/> rounds (first discarded), in a fresh random order each round.</summary>
-    private static double[] BestOf(Action[] passes, int rounds)
+    private static double[] BestOf(Action[] passes, int rounds) =>
+        [.. Interleave(passes, [], rounds, out _).Select(x => x.Min())];
+
+    /// <summary>
+    /// Seconds of every pass in every round but the first (a warm-up), the passes in a fresh random order each round:
+    /// <paramref name="passes"/> timed here, then <paramref name="timed"/> that report their own time (another process's).
+    /// <paramref name="cpu"/> gets the CPU seconds of each sample (all threads of the process that ran it).
+    /// </summary>
+    private static double[][] Interleave(Action[] passes, Func<(double Wall, double Cpu)>[] timed, int rounds, out double[][] cpu)
     {
-        var best = new double[passes.Length];
-        Array.Fill(best, double.MaxValue);
+        int n = passes.Length + timed.Length;
+        var wall = new List<double>[n];
+        var used = new List<double>[n];
+        for (int p = 0; p < n; p++)
+        {
+            wall[p] = new List<double>(rounds);
+            used[p] = new List<double>(rounds);
+        }
+
+        using Process self = Process.GetCurrentProcess();
         var rng = new Random(Environment.TickCount);
-        int[] order = [.. Enumerable.Range(0, passes.Length)];
+        int[] order = [.. Enumerable.Range(0, n)];
         for (int round = 0; round < rounds; round++)
         {
             rng.Shuffle(order);
             foreach (int p in order)
             {
-                var sw = Stopwatch.StartNew();
-                passes[p]();
+                (double Wall, double Cpu) sample;
+                if (p < passes.Length)
+                {
+                    self.Refresh();
+                    TimeSpan cpu0 = self.TotalProcessorTime;
+                    var sw = Stopwatch.StartNew();
+                    passes[p]();
+                    double seconds = sw.Elapsed.TotalSeconds;
+                    self.Refresh();
+                    sample = (seconds, (self.TotalProcessorTime - cpu0).TotalSeconds);
+                }
+                else
+                {
+                    sample = timed[p - passes.Length]();
+                }
+
                 if (round > 0)
                 {
-                    best[p] = Math.Min(best[p], sw.Elapsed.TotalSeconds);
+                    wall[p].Add(sample.Wall);
+                    used[p].Add(sample.Cpu);
                 }
             }
         }
 
-        return best;
+        cpu = [.. used.Select(x => x.ToArray())];
+        return [.. wall.Select(x => x.ToArray())];
     }
+
+    private static double Median(double[] x)
+    {
+        double[] sorted = [.. x.Order()];
+        int m = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    }
+
+    /// <summary>Rounds of the whole-array benchmark: PROXIMA_BENCH_ROUNDS, default 41 (40 timed).</summary>
+    private static int Rounds() =>
+        int.TryParse(Environment.GetEnvironmentVariable("PROXIMA_BENCH_ROUNDS"), CultureInfo.InvariantCulture, out int r) && r > 1 ? r : 41;
 
     /// <summary>
     /// Reads every chunk of an uncompressed float32 store (1 MiB chunks; PROXIMA_BENCH_S3_MB megabytes, default
