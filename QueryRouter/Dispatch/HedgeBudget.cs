@@ -10,20 +10,23 @@ namespace Proxima.QueryRouter.Dispatch;
 /// </summary>
 internal sealed class HedgeBudget
 {
-    private readonly double _ratio;
-    private readonly double _burst;
-    private readonly Lock _lock = new();
-    private double _tokens;
+    // Tokens in thousandths, so the bound is exact: 20 deposits of 0.05 are one hedge, never 0.999... of one.
+    private const long Scale = 1000;
 
-    /// <param name="ratio">Hedges allowed per dispatched unit in the long run (0.05 = 5% extra units at most).</param>
+    private readonly long _deposit;
+    private readonly long _capacity;
+    private readonly Lock _lock = new();
+    private long _tokens;
+
+    /// <param name="ratio">Hedges allowed per dispatched unit in the long run (0.05 = 5% extra units at most), in steps of 0.001.</param>
     /// <param name="burst">Tokens the bucket holds at most: hedges allowed in a row after a quiet time.</param>
     public HedgeBudget(double ratio, double burst)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(ratio);
         ArgumentOutOfRangeException.ThrowIfLessThan(burst, 1.0);
-        _ratio = ratio;
-        _burst = burst;
-        _tokens = burst;
+        _deposit = (long)Math.Round(ratio * Scale);
+        _capacity = (long)Math.Round(burst * Scale);
+        _tokens = _capacity;
     }
 
     /// <summary>A unit was dispatched (once per unit, not per attempt).</summary>
@@ -31,7 +34,7 @@ internal sealed class HedgeBudget
     {
         lock (_lock)
         {
-            _tokens = Math.Min(_burst, _tokens + _ratio);
+            _tokens = Math.Min(_capacity, _tokens + _deposit);
         }
     }
 
@@ -40,12 +43,12 @@ internal sealed class HedgeBudget
     {
         lock (_lock)
         {
-            if (_tokens < 1.0)
+            if (_tokens < Scale)
             {
                 return false;
             }
 
-            _tokens -= 1.0;
+            _tokens -= Scale;
             return true;
         }
     }
