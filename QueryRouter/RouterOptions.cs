@@ -67,7 +67,7 @@ public sealed record RouterOptions
     /// <summary>Unit latencies a pool must have observed before hedging starts (p95 needs a sample).</summary>
     public int HedgeMinSamples { get; init; } = 20;
 
-    /// <summary>Hedges a pool may start per dispatched unit in the long run (a token bucket, <see cref="Dispatch.HedgeBudget"/>): 0.05 caps hedging's extra work units at 5% plus <see cref="HedgeBurst"/>.</summary>
+    /// <summary>Hedges a pool may start per dispatched unit in the long run (a token bucket, <see cref="Shared.HedgeBudget"/>): 0.05 caps hedging's extra work units at 5% plus <see cref="HedgeBurst"/>.</summary>
     public double HedgeRatio { get; init; } = 0.05;
 
     /// <summary>Hedges a pool may start in a row once it has earned them (the budget's bucket size).</summary>

@@ -22,6 +22,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Unit {UnitId} coordinated in the pool: {Shares} share(s) over this worker and {Peers} peer(s)")]
     public static partial void UnitCoordinating(ILogger logger, string unitId, int shares, int peers);
 
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Share {ShareId} on {Worker} hedged on {Other} after {AfterMs:0.0} ms (p95 of this coordinator's shares)")]
+    public static partial void ShareHedged(ILogger logger, string shareId, string worker, string other, double afterMs);
+
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Share {ShareId} failed on {Worker} ({Status} {Detail}); retrying on {Next}")]
     public static partial void ShareRetrying(ILogger logger, string shareId, string worker, string status, string detail, string next);
 

@@ -17,6 +17,7 @@ internal sealed class WorkerMetrics
         Plans = Registry.Counter("proxima_worker_plans_total", "Plan calls answered.");
         BytesRead = Registry.Counter("proxima_worker_bytes_read_total", "Bytes read from storage for work units.");
         Chunks = Registry.Counter("proxima_worker_chunks_total", "Chunks processed.");
+        ShareHedges = Registry.Counter("proxima_worker_share_hedges_total", "Shares a coordinator started a second time in-region because the first ran past its p95, by outcome (started, denied: the hedge budget was spent).", "outcome");
         UnitLatency = Registry.Histogram("proxima_worker_work_unit_duration_seconds", "Work unit latency on the worker (queueing included).", Histogram.LatencyBuckets);
         CancelToStop = Registry.Histogram("proxima_worker_cancel_to_stop_seconds",
             "Time from a unit's cancellation (client/router cancel, deadline) until the worker stopped working on it.",
@@ -32,6 +33,8 @@ internal sealed class WorkerMetrics
     public Counter BytesRead { get; }
 
     public Counter Chunks { get; }
+
+    public Counter ShareHedges { get; }
 
     public Histogram UnitLatency { get; }
 

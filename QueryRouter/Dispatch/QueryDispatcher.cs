@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Proxima.Protocol.Grpc;
 using Proxima.Protocol.V1;
+using Proxima.Shared;
 using Proxima.QueryRouter.Http;
 using Proxima.QueryRouter.Planning;
 
@@ -390,6 +391,7 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
     private WorkUnit WithPeers(WorkUnit unit, IWorkerChannel coordinator)
     {
         var message = unit.Clone();
+        message.NoShareHedging = !options.Hedging;
         message.Peers.Clear();
         foreach (var peer in pools.Channels(coordinator.Region))
         {

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Proxima.Protocol;
 using Proxima.Protocol.Grpc;
 using Proxima.Protocol.V1;
+using Proxima.Shared;
 using QuerySpec = Proxima.Compute.Query.QuerySpec;
 
 namespace Proxima.RegionalWorker.Pool;
@@ -15,7 +17,10 @@ namespace Proxima.RegionalWorker.Pool;
 /// crosses regions instead of one per worker. A share that fails retryably (peer gone, crashed, full) is run
 /// again by this worker, then by another peer, at most <see cref="MaxAttempts"/> times; its deadline and
 /// cancellation are the unit's, so cancelling the unit stops the peers' shares too. Peers' progress is summed
-/// into the unit's.
+/// into the unit's. A share still running after the p95 of this coordinator's recent shares is hedged
+/// in-region (a peer's share on this worker, this worker's on a peer), within a budget of 5% of shares plus
+/// 10 in a row, the router's rule one level down: with one partial per region, a straggling peer would
+/// otherwise hold every map query of the pool, and the router could only hedge the whole unit.
 /// </summary>
 internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runner, PeerClients peers, WorkerMetrics metrics, ILogger<PoolCoordinator> logger)
 {
@@ -24,6 +29,12 @@ internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runn
 
     /// <summary>Attempts per share (first try + retries), as the router allows per unit.</summary>
     public const int MaxAttempts = 3;
+
+    /// <summary>Shares this coordinator must have seen finish before it hedges (p95 needs a sample).</summary>
+    public const int HedgeMinSamples = 20;
+
+    private readonly LatencyWindow _shareLatencies = new(256);
+    private readonly HedgeBudget _hedgeBudget = new(ratio: 0.05, burst: 10);
 
     public async Task<PartialResult> RunAsync(WorkUnit unit, QuerySpec spec, IProgress<Progress> progress, DateTime deadline, CancellationToken cancellationToken)
     {
@@ -89,6 +100,7 @@ internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runn
     {
         var cancellationToken = run.FailFast.Token;
         var share = ShareUnit(run.Unit, k, run.Count);
+        _hedgeBudget.Deposit();
         var tried = new List<Uri?>(MaxAttempts);
         var target = first;
         RpcException? last = null;
@@ -99,9 +111,7 @@ internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runn
                 tried.Add(target);
                 try
                 {
-                    var partial = target is null
-                        ? await RunHereAsync(share, run, k, cancellationToken)
-                        : await RunOnPeerAsync(target, share, run, k, cancellationToken);
+                    var partial = await RunHedgedAsync(share, run, k, target, tried, addresses, cancellationToken);
                     run.Merge.Add(k, partial);
                     run.Progress.Complete(k, partial.Stats?.Chunks ?? 0, partial.Stats?.BytesRead ?? 0);
                     return;
@@ -134,6 +144,88 @@ internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runn
             run.SetFatal(ex);
             throw;
         }
+    }
+
+    /// <summary>
+    /// One attempt of a share on <paramref name="target"/> (null = this worker); once this coordinator has a
+    /// sample and the attempt runs past its p95, a copy starts on another worker of the pool (added to
+    /// <paramref name="tried"/>) and the first answer wins, the other is cancelled.
+    /// </summary>
+    private async Task<PartialResult> RunHedgedAsync(WorkUnit share, CoordinatedRun run, int k, Uri? target, List<Uri?> tried, List<Uri> addresses, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var firstCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var first = RunOnAsync(target, share, run, k, firstCts.Token);
+        if (!run.Unit.NoShareHedging && addresses.Count > 0 && _shareLatencies.Percentile(0.95, HedgeMinSamples) is { } p95)
+        {
+            using var delayCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(TimeSpan.FromMilliseconds(p95), delayCts.Token);
+            if (await Task.WhenAny(first, delay) != first && !cancellationToken.IsCancellationRequested && HedgeTarget(tried, target, addresses, out var other))
+            {
+                if (!_hedgeBudget.TryWithdraw())
+                {
+                    metrics.ShareHedges.Add("denied");
+                }
+                else
+                {
+                    tried.Add(other);
+                    metrics.ShareHedges.Add("started");
+                    WorkerLog.ShareHedged(logger, share.UnitId, target?.ToString() ?? options.Name, other?.ToString() ?? options.Name, p95);
+                    using var secondCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    var second = RunOnAsync(other, share, run, k, secondCts.Token);
+                    var winner = await Task.WhenAny(first, second);
+                    var loser = winner == first ? second : first;
+                    if (!winner.IsCompletedSuccessfully)
+                    {
+                        // The first to end failed: the other copy may still answer (its failure is the attempt's).
+                        (winner, loser) = (loser, winner);
+                        await Task.WhenAny(winner);
+                    }
+
+                    if (winner.IsCompletedSuccessfully)
+                    {
+                        await (loser == first ? firstCts : secondCts).CancelAsync();
+                        await Task.WhenAny(loser); // observed, never thrown: the losing copy was cancelled or failed
+                        _ = loser.Exception;
+                        _shareLatencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                        return winner.Result;
+                    }
+
+                    _ = loser.Exception;
+                    return await winner;
+                }
+            }
+
+            await delayCts.CancelAsync();
+        }
+
+        var partial = await first;
+        _shareLatencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return partial;
+    }
+
+    private Task<PartialResult> RunOnAsync(Uri? target, WorkUnit share, CoordinatedRun run, int k, CancellationToken cancellationToken) =>
+        target is null ? RunHereAsync(share, run, k, cancellationToken) : RunOnPeerAsync(target, share, run, k, cancellationToken);
+
+    /// <summary>Where a straggling share's copy goes: this worker for a peer's share, else the first peer not yet tried.</summary>
+    private static bool HedgeTarget(List<Uri?> tried, Uri? target, List<Uri> addresses, out Uri? other)
+    {
+        other = null;
+        if (target is not null)
+        {
+            return !tried.Contains(null);
+        }
+
+        foreach (var a in addresses)
+        {
+            if (!tried.Contains(a))
+            {
+                other = a;
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Where a failed share goes next: this worker (null; alive, and its own share may be done), else a peer not yet tried; false when none is left.</summary>

@@ -16,6 +16,7 @@ namespace Proxima.Compute.Tests.Bench;
 /// Not a pass/fail test of speed: it checks our answer equals Dask's and prints the figures; the 3 GB run checks
 /// the 600 MB peak.
 /// </summary>
+[Collection(BenchmarkCollection.Name)]
 public sealed class BenchmarkTests(ITestOutputHelper output)
 {
     private const string MeanStd = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"]}}""";

@@ -16,6 +16,7 @@ namespace Proxima.Compute.Tests.Bench;
 /// 2-process LocalCluster run; <c>PROXIMA_BENCH_GROUPS</c> picks groupings (<c>kind:key[:mean]</c>), <c>PROXIMA_BENCH_POINTS</c> point stores). Not a pass/fail test of speed: each
 /// checks our answer equals the peer's and prints both figures and the ratio with the load average.
 /// </summary>
+[Collection(BenchmarkCollection.Name)]
 public sealed class QueryBenchmarks(ITestOutputHelper output)
 {
     private const string Cities = """[{"name":"Sydney","lat":-33.87,"lon":151.21},{"name":"London","lat":51.5,"lon":0.12},{"name":"New York","lat":40.71,"lon":-74.01},{"name":"Tokyo","lat":35.68,"lon":139.69}]""";

@@ -16,6 +16,7 @@ namespace Proxima.Compute.Tests.Bench;
 /// instead of mean+std), page cache warm, in interleaved rounds, best of 7, as ms per
 /// chunk and as ratios to libblosc alone.
 /// </summary>
+[Collection(BenchmarkCollection.Name)]
 public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
 {
     [LibraryImport("libblosc.so.1", EntryPoint = "blosc_decompress_ctx")]

@@ -17,6 +17,7 @@ namespace Proxima.Compute.Tests.Bench;
 /// reported with their ratios to libblosc's. On the shared 2-core machine wall time mostly measures the other
 /// processes' turns; CPU time does not (cache contention still shows).
 /// </summary>
+[Collection(BenchmarkCollection.Name)]
 public sealed class TuningBenchmarks(ITestOutputHelper output)
 {
     private const string MeanStd = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"]}}""";

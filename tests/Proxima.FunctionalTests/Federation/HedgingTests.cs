@@ -64,7 +64,7 @@ public sealed class HedgingTests(HedgingFederationFixture federation) : IClassFi
         var off = await RunAsync(hedging: false);
         var on = await RunAsync(hedging: true);
         var report = string.Create(CultureInfo.InvariantCulture,
-            $"hedging off: p50 {off.P50:0.0} ms, p99 {off.P99:0.0} ms, {off.Units} units; on: p50 {on.P50:0.0} ms, p99 {on.P99:0.0} ms, {on.Units} units, {on.Hedges} hedges, {on.Denied} denied by the 5% hedge budget");
+            $"hedging off: p50 {off.P50:0.0} ms, p99 {off.P99:0.0} ms, {off.Units} units; on: p50 {on.P50:0.0} ms, p99 {on.P99:0.0} ms, {on.Units} units, {on.Hedges} hedges, {on.Denied} denied by the 5% hedge budget, {on.ShareHedges} peer shares hedged in-region by coordinators (off: {off.ShareHedges})");
         Console.WriteLine(report);
 
         // Worker 0 gets about half of the 400 units and delays every 20th: the unhedged p99 is a delayed one.
@@ -74,7 +74,7 @@ public sealed class HedgingTests(HedgingFederationFixture federation) : IClassFi
         Assert.True(on.Units - off.Units <= 0.10 * off.Units, $"hedging cost {100.0 * (on.Units - off.Units) / off.Units:0.0}% extra units: {report}");
     }
 
-    private sealed record Run(double P50, double P99, long Units, long Hedges, long Denied);
+    private sealed record Run(double P50, double P99, long Units, long Hedges, long Denied, long ShareHedges);
 
     private async Task<Run> RunAsync(bool hedging)
     {
@@ -101,6 +101,7 @@ public sealed class HedgingTests(HedgingFederationFixture federation) : IClassFi
         }
 
         var (unitsBefore, hedgesBefore, deniedBefore) = await CountersAsync(http);
+        var shareHedgesBefore = await ShareHedgesAsync();
         var ms = new double[Queries];
         for (var i = 0; i < Queries; i++)
         {
@@ -111,7 +112,7 @@ public sealed class HedgingTests(HedgingFederationFixture federation) : IClassFi
 
         var (units, hedges, denied) = await CountersAsync(http);
         Array.Sort(ms);
-        return new Run(ms[Queries / 2], ms[(int)Math.Ceiling(Queries * 0.99) - 1], units - unitsBefore, hedges - hedgesBefore, denied - deniedBefore);
+        return new Run(ms[Queries / 2], ms[(int)Math.Ceiling(Queries * 0.99) - 1], units - unitsBefore, hedges - hedgesBefore, denied - deniedBefore, await ShareHedgesAsync() - shareHedgesBefore);
     }
 
     private async Task QueryAsync(HttpClient http)
@@ -121,6 +122,19 @@ public sealed class HedgingTests(HedgingFederationFixture federation) : IClassFi
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         using var doc = JsonDocument.Parse(text);
         SplitDatasetTests.AssertClose(federation.Mean, doc.RootElement.GetProperty("results")[0].GetProperty("data").GetProperty("mean"), 1e-6, "mean of hedge/t");
+    }
+
+    /// <summary>Peer shares the pool's coordinators started again in-region (a map's unit goes to one coordinator).</summary>
+    private async Task<long> ShareHedgesAsync()
+    {
+        using var http = new HttpClient();
+        long total = 0;
+        foreach (var url in federation.WorkerMetricsUrls("us-east-1"))
+        {
+            total += PrometheusText.Value(await http.GetStringAsync(url), "proxima_worker_share_hedges_total{outcome=\"started\"}");
+        }
+
+        return total;
     }
 
     /// <summary>The router's work units, hedges and hedges its budget denied so far, summed over its label sets.</summary>

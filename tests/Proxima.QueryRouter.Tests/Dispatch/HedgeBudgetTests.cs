@@ -1,4 +1,4 @@
-using Proxima.QueryRouter.Dispatch;
+using Proxima.Shared;
 
 namespace Proxima.QueryRouter.Tests.Dispatch;
 

@@ -1,4 +1,4 @@
-namespace Proxima.QueryRouter.Dispatch;
+namespace Proxima.Shared;
 
 /// <summary>
 /// How many hedges a pool may start: a token bucket that every dispatched unit fills by
