@@ -5,7 +5,9 @@ namespace Proxima.RegionalWorker.Pool;
 /// <summary>
 /// A coordinated unit's progress: the sum of its shares' latest reports (this worker's and the peers'),
 /// forwarded once every share has said how many chunks it has, so the total does not grow as shares start.
-/// A finished share counts as all its chunks done.
+/// A finished share counts as all its chunks done. A share that runs twice (a retry from the start, or an
+/// in-region hedge beside the first copy) reports from two runs; each share keeps the furthest of them, so
+/// the unit's progress never goes back.
 /// </summary>
 internal sealed class ShareProgress(IProgress<Progress> sink, int count)
 {
@@ -26,6 +28,13 @@ internal sealed class ShareProgress(IProgress<Progress> sink, int count)
             if (_shares[k] is null)
             {
                 _known++;
+            }
+
+            if (_shares[k] is { } seen)
+            {
+                progress.ChunksDone = Math.Max(progress.ChunksDone, seen.ChunksDone);
+                progress.BytesRead = Math.Max(progress.BytesRead, seen.BytesRead);
+                progress.ChunksTotal = Math.Max(progress.ChunksTotal, seen.ChunksTotal);
             }
 
             _shares[k] = progress;
