@@ -457,25 +457,37 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
                 return;
             }
 
-            Progress total;
             lock (_units)
             {
+                // A unit's copies (a retry from the start, a hedge) report from separate runs: keep the furthest.
+                if (_units.TryGetValue(unitId, out var seen))
+                {
+                    progress = new Progress
+                    {
+                        ChunksDone = Math.Max(progress.ChunksDone, seen.ChunksDone),
+                        ChunksTotal = Math.Max(progress.ChunksTotal, seen.ChunksTotal),
+                        BytesRead = Math.Max(progress.BytesRead, seen.BytesRead),
+                    };
+                }
+
                 _units[unitId] = progress;
                 if (_units.Count < units)
                 {
                     return;
                 }
 
-                total = new Progress();
+                var total = new Progress();
                 foreach (var p in _units.Values)
                 {
                     total.ChunksDone += p.ChunksDone;
                     total.ChunksTotal += p.ChunksTotal;
                     total.BytesRead += p.BytesRead;
                 }
-            }
 
-            sink.Report(total);
+                // Under the lock, so totals reach the sink in the order they were summed (two units reporting
+                // at once could otherwise hand it an older, smaller total last).
+                sink.Report(total);
+            }
         }
 
         public void Complete(string unitId)

@@ -32,7 +32,7 @@ public sealed class GrpcQueryTests(LocalFederationFixture federation) : IClassFi
 
         Assert.NotNull(result);
         Assert.NotEmpty(progress);
-        Assert.True(progress.Zip(progress.Skip(1)).All(p => p.First.ChunksDone <= p.Second.ChunksDone), "progress is monotonic");
+        Assert.True(progress.Zip(progress.Skip(1)).All(p => p.First.ChunksDone <= p.Second.ChunksDone), "progress is monotonic: " + string.Join(", ", progress.Select(p => $"{p.ChunksDone}/{p.ChunksTotal}")));
 
         using var http = federation.CreateHttpClient();
         using var response = await http.PostAsync(new Uri(federation.RouterUrl, "v1/query"), new StringContent("""
