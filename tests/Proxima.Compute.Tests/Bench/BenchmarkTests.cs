@@ -23,10 +23,6 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
     private static readonly string Script = Path.Combine(AppContext.BaseDirectory, "Bench", "bench.py");
     private static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(300);
 
-    private static bool Enabled => Environment.GetEnvironmentVariable("PROXIMA_BENCH") == "1";
-
-    private static string BenchDir => Environment.GetEnvironmentVariable("PROXIMA_BENCH_DIR") ?? "/tmp/proxima-bench";
-
     /// <summary>Runs bench.py; null when it did not finish within <see cref="PeerTimeout"/> (its process tree is killed).</summary>
     private static async Task<JsonElement?> Python(params string[] args)
     {
@@ -67,27 +63,17 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         return keys;
     }
 
-    private static string Load()
-    {
-        var l = File.ReadAllText("/proc/loadavg").Split(' ');
-        return $"load average {l[0]} {l[1]} {l[2]}";
-    }
-
-    private void Report(string line)
-    {
-        output.WriteLine(line);
-        Console.WriteLine("[bench] " + line);
-    }
+    private void Report(string line) => BenchEnvironment.Report(output, line);
 
     [Fact]
     public async Task Mean_std_over_time_against_xarray_dask_and_libblosc()
     {
-        if (!Enabled)
+        if (!BenchEnvironment.Enabled)
         {
             return;
         }
 
-        var dir = BenchDir;
+        var dir = BenchEnvironment.Dir;
         Directory.CreateDirectory(dir);
         await Python("gen", dir, Environment.GetEnvironmentVariable("PROXIMA_BENCH_NT") ?? "1008");
         var storage = new PosixStorage(dir);
@@ -135,7 +121,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
             rawSerial2 = Math.Min(rawSerial2, RawBlosc.ChunkSerial(chunks, chunkBytes, InFlight));
         }
 
-        var rawLoad = Load();
+        var rawLoad = BenchEnvironment.LoadAverages();
 
         async Task<(double Seconds, PartialResult Result, ExecutionTimings Timings)> Ours(string json, ExecutionOptions? options = null)
         {
@@ -162,7 +148,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         }
 
         var (ours, result, t) = await Ours(MeanStd);
-        var oursLoad = Load();
+        var oursLoad = BenchEnvironment.LoadAverages();
         var n = (double)t.Chunks;
         var perChunk = (TimeSpan x) => x.TotalMilliseconds / n;
         var storageMs = storageS * 1000 / chunks.Length;
@@ -192,17 +178,17 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
 
         // One thread for comparison, and whole chunks (no pieces) in both layouts.
         var (one, _, t1) = await Ours(MeanStd, new ExecutionOptions { MaxChunksInFlight = 1 });
-        Report($"  1 thread: {one:F3} s; per chunk read+decompress+decode {perChunk(t1.Read):F2} ms, kernel {perChunk(t1.Kernel):F2} ms  ({Load()})");
+        Report($"  1 thread: {one:F3} s; per chunk read+decompress+decode {perChunk(t1.Read):F2} ms, kernel {perChunk(t1.Kernel):F2} ms  ({BenchEnvironment.LoadAverages()})");
         var (whole, _, _) = await Ours(MeanStd, new ExecutionOptions { MaxChunksInFlight = InFlight, PieceBytes = 0 });
         var (wholeOne, _, _) = await Ours(MeanStd, new ExecutionOptions { MaxChunksInFlight = InFlight, PieceBytes = 0, CacheBytes = 0 });
-        Report($"  whole chunks (PieceBytes = 0): {InFlight} at a time {whole:F3} s, 1 at a time x {InFlight} threads (CacheBytes = 0) {wholeOne:F3} s  ({Load()})");
+        Report($"  whole chunks (PieceBytes = 0): {InFlight} at a time {whole:F3} s, 1 at a time x {InFlight} threads (CacheBytes = 0) {wholeOne:F3} s  ({BenchEnvironment.LoadAverages()})");
 
         var blosc = await Python("run", dir, "blosc");
         Report($"  numcodecs Blosc (python, 1 chunk at a time x 2 blosc threads) {Seconds(blosc)}");
         var threaded = await Python("run", dir, "threaded");
-        var threadedLoad = Load();
+        var threadedLoad = BenchEnvironment.LoadAverages();
         var cluster = await Python("run", dir, "cluster");
-        var clusterLoad = Load();
+        var clusterLoad = BenchEnvironment.LoadAverages();
         var final = QueryFinalizer.Finalize(result, QuerySpecParser.Parse(MeanStd));
         Assert.NotNull(threaded);
         Assert.Equal(threaded.Value.GetProperty("first_mean").GetDouble(), final.Data[0].Value[0], 1e-3);
@@ -227,12 +213,12 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
     [Fact]
     public async Task Peak_memory_of_mean_std_over_time_of_a_3_GB_store_stays_under_600_MB()
     {
-        if (!Enabled || Environment.GetEnvironmentVariable("PROXIMA_BENCH_PEAK_STORE") is not null)
+        if (!BenchEnvironment.Enabled || Environment.GetEnvironmentVariable("PROXIMA_BENCH_PEAK_STORE") is not null)
         {
             return;
         }
 
-        var dir = Path.Combine(BenchDir, "3gb");
+        var dir = Path.Combine(BenchEnvironment.Dir, "3gb");
         Directory.CreateDirectory(dir);
         var gen = Stopwatch.StartNew();
         await Python("gen", dir, Environment.GetEnvironmentVariable("PROXIMA_BENCH_NT_3GB") ?? "3024");
@@ -256,7 +242,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
         var r = doc.RootElement;
         var peak = r.GetProperty("hwm_after_mb").GetDouble();
         Report($"mean+std over time of {r.GetProperty("decoded_gb").GetDouble():F2} GB ({r.GetProperty("chunks").GetInt32()} chunks of {r.GetProperty("chunk_mb").GetDouble():F1} MB, {r.GetProperty("in_flight").GetInt32()} in flight, output {r.GetProperty("output_mb").GetDouble():F1} MB of accumulators): {r.GetProperty("seconds").GetDouble():F2} s");
-        Report($"  peak RSS (VmHWM) of the child test host {peak:F0} MB (goal < 600); before the query {r.GetProperty("hwm_before_mb").GetDouble():F0} MB, so the query added {peak - r.GetProperty("hwm_before_mb").GetDouble():F0} MB; managed heap peak-ish {r.GetProperty("gc_mb").GetDouble():F0} MB  ({Load()})");
+        Report($"  peak RSS (VmHWM) of the child test host {peak:F0} MB (goal < 600); before the query {r.GetProperty("hwm_before_mb").GetDouble():F0} MB, so the query added {peak - r.GetProperty("hwm_before_mb").GetDouble():F0} MB; managed heap peak-ish {r.GetProperty("gc_mb").GetDouble():F0} MB  ({BenchEnvironment.LoadAverages()})");
         Assert.True(peak < 600, $"peak RSS {peak:F0} MB");
     }
 

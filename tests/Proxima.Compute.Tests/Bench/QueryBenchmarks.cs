@@ -25,15 +25,13 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
 
     private static readonly string StoreScript = Path.Combine(AppContext.BaseDirectory, "Bench", "bench.py");
 
-    private static bool Enabled => Environment.GetEnvironmentVariable("PROXIMA_BENCH") == "1";
-
     private static bool Cluster => Environment.GetEnvironmentVariable("PROXIMA_BENCH_CLUSTER") != "0";
 
     private static string Dir
     {
         get
         {
-            var dir = Environment.GetEnvironmentVariable("PROXIMA_BENCH_DIR") ?? "/tmp/proxima-bench";
+            var dir = BenchEnvironment.Dir;
             Directory.CreateDirectory(dir);
             return dir;
         }
@@ -96,13 +94,7 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
         return (best, QueryFinalizer.Finalize(r!, spec));
     }
 
-    private static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
-
-    private void Report(string line)
-    {
-        output.WriteLine(line);
-        Console.WriteLine("[bench] " + line);
-    }
+    private void Report(string line) => BenchEnvironment.Report(output, line);
 
     /// <summary>
     /// The monthly climatology (<c>groupby time.month</c>, mean alone: the goal, ≥ 3x), then mean and std of it
@@ -111,7 +103,7 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
     [Fact]
     public async Task Groupby_and_resample_against_xarray_dask()
     {
-        if (!Enabled)
+        if (!BenchEnvironment.Enabled)
         {
             return;
         }
@@ -144,7 +136,7 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
                 line += c > 0 ? $"; LocalCluster(2 procs) {c:F3} s -> {Math.Min(t, c) / ours:F2}x the faster" : "; LocalCluster gave up after 300 s";
             }
 
-            Report(line + (meanOnly ? " (the monthly climatology; goal >= 3x)" : string.Empty) + $" (load {Load()})");
+            Report(line + (meanOnly ? " (the monthly climatology; goal >= 3x)" : string.Empty) + $" (load {BenchEnvironment.Load()})");
         }
     }
 
@@ -155,7 +147,7 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
     [Fact]
     public async Task Point_series_against_xarray_sel_nearest()
     {
-        if (!Enabled)
+        if (!BenchEnvironment.Enabled)
         {
             return;
         }
@@ -187,7 +179,7 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
             Assert.Equal(xp.GetProperty("n").GetInt32(), result.Data[0].Value.Length);
             Assert.Equal(xp.GetProperty("sum").GetDouble(), Sum(result.Data[0].Value), 1e-6 * Math.Abs(xp.GetProperty("sum").GetDouble()));
             var chunk = string.Join("x", ds["t2m"].ChunkShape);
-            Report(string.Create(CultureInfo.InvariantCulture, $"4-city point series, {result.Data[0].Value.Length} values, chunks {chunk}: proxima {ours * 1000:F1} ms (planning {planning * 1000:F1} ms + reading {executing * 1000:F1} ms, of which chunk read+decode {timings.Read.TotalMilliseconds:F1} ms and gather {timings.Gather.TotalMilliseconds:F1} ms summed over both threads; {bytes / 1e6:F2} MB read), xarray .sel(nearest).load() {x * 1000:F1} ms ({xp.GetProperty("bytes").GetInt64() / 1e6:F2} MB of chunks) -> {x / ours:F2}x (load {Load()})"));
+            Report(string.Create(CultureInfo.InvariantCulture, $"4-city point series, {result.Data[0].Value.Length} values, chunks {chunk}: proxima {ours * 1000:F1} ms (planning {planning * 1000:F1} ms + reading {executing * 1000:F1} ms, of which chunk read+decode {timings.Read.TotalMilliseconds:F1} ms and gather {timings.Gather.TotalMilliseconds:F1} ms summed over both threads; {bytes / 1e6:F2} MB read), xarray .sel(nearest).load() {x * 1000:F1} ms ({xp.GetProperty("bytes").GetInt64() / 1e6:F2} MB of chunks) -> {x / ours:F2}x (load {BenchEnvironment.Load()})"));
         }
     }
 

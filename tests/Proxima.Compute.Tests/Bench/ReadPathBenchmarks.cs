@@ -37,8 +37,8 @@ public sealed partial class ReadPathBenchmarks(ITestOutputHelper output)
     [Fact]
     public async Task Whole_chunk_read_paths_against_libblosc_alone()
     {
-        var dir = Environment.GetEnvironmentVariable("PROXIMA_BENCH_DIR") ?? "/tmp/proxima-bench";
-        if (Environment.GetEnvironmentVariable("PROXIMA_BENCH") != "1" || !Directory.Exists(Path.Combine(dir, "era5_bench.zarr")))
+        var dir = BenchEnvironment.Dir;
+        if (!BenchEnvironment.Enabled || !Directory.Exists(Path.Combine(dir, "era5_bench.zarr")))
         {
             return;
         }

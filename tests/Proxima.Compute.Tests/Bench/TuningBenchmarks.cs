@@ -25,25 +25,17 @@ public sealed class TuningBenchmarks(ITestOutputHelper output)
     private const string MonthMeanStd = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"],"groupby":"time.month"}}""";
     private const string Mean = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean"]}}""";
 
-    private static bool Enabled => Environment.GetEnvironmentVariable("PROXIMA_BENCH") == "1";
-
-    private void Report(string line)
-    {
-        output.WriteLine(line);
-        Console.WriteLine("[bench] " + line);
-    }
-
-    private static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
+    private void Report(string line) => BenchEnvironment.Report(output, line);
 
     [Fact]
     public async Task Query_variants_interleaved_with_raw_decompress()
     {
-        if (!Enabled)
+        if (!BenchEnvironment.Enabled)
         {
             return;
         }
 
-        var dir = Environment.GetEnvironmentVariable("PROXIMA_BENCH_DIR") ?? "/tmp/proxima-bench";
+        var dir = BenchEnvironment.Dir;
         Directory.CreateDirectory(dir);
         var gen = Process.Start(new ProcessStartInfo("/usr/bin/python3", [Path.Combine(AppContext.BaseDirectory, "Bench", "bench.py"), "gen", dir, Environment.GetEnvironmentVariable("PROXIMA_BENCH_NT") ?? "1008"]))!;
         await gen.WaitForExitAsync();
@@ -114,14 +106,14 @@ public sealed class TuningBenchmarks(ITestOutputHelper output)
 
         var rawMedian = Median(raw);
         var rawCpuMedian = Median(rawCpu);
-        Report($"libblosc raw, 2 chunks at a time: median {rawMedian:F3} s (min {raw.Min():F3}), CPU {rawCpuMedian:F3} s, over {rounds} rounds; load {Load()}");
+        Report($"libblosc raw, 2 chunks at a time: median {rawMedian:F3} s (min {raw.Min():F3}), CPU {rawCpuMedian:F3} s, over {rounds} rounds; load {BenchEnvironment.Load()}");
         for (var i = 0; i < variants.Count; i++)
         {
             var m = Median(times[i]);
             Report($"  {variants[i].Name}: median {m:F3} s (min {times[i].Min():F3}) -> / raw {m / rawMedian:F2}; CPU {Median(cpu[i]):F3} s -> / raw CPU {Median(cpu[i]) / rawCpuMedian:F2}; per chunk read+decode {Median(read[i]):F2} ms, kernel {Median(kernel[i]):F2} ms; lane merge + partial {Median(finish[i]):F1} ms");
         }
 
-        Report($"load {Load()}");
+        Report($"load {BenchEnvironment.Load()}");
     }
 
     /// <summary>CPU seconds of this process so far (all threads): unlike wall time, not inflated by other processes' turns on the cores.</summary>
