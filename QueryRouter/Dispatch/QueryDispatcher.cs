@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Proxima.Protocol;
 using Proxima.Protocol.Grpc;
 using Proxima.Protocol.V1;
-using Proxima.Shared;
 using Proxima.QueryRouter.Http;
 using Proxima.QueryRouter.Planning;
+using Proxima.Shared;
 
 namespace Proxima.QueryRouter.Dispatch;
 
@@ -460,17 +461,7 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
             lock (_units)
             {
                 // A unit's copies (a retry from the start, a hedge) report from separate runs: keep the furthest.
-                if (_units.TryGetValue(unitId, out var seen))
-                {
-                    progress = new Progress
-                    {
-                        ChunksDone = Math.Max(progress.ChunksDone, seen.ChunksDone),
-                        ChunksTotal = Math.Max(progress.ChunksTotal, seen.ChunksTotal),
-                        BytesRead = Math.Max(progress.BytesRead, seen.BytesRead),
-                    };
-                }
-
-                _units[unitId] = progress;
+                _units[unitId] = progress.Furthest(_units.GetValueOrDefault(unitId));
                 if (_units.Count < units)
                 {
                     return;

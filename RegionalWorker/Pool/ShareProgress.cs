@@ -1,3 +1,4 @@
+using Proxima.Protocol;
 using Proxima.Protocol.V1;
 
 namespace Proxima.RegionalWorker.Pool;
@@ -30,14 +31,7 @@ internal sealed class ShareProgress(IProgress<Progress> sink, int count)
                 _known++;
             }
 
-            if (_shares[k] is { } seen)
-            {
-                progress.ChunksDone = Math.Max(progress.ChunksDone, seen.ChunksDone);
-                progress.BytesRead = Math.Max(progress.BytesRead, seen.BytesRead);
-                progress.ChunksTotal = Math.Max(progress.ChunksTotal, seen.ChunksTotal);
-            }
-
-            _shares[k] = progress;
+            _shares[k] = progress.Furthest(_shares[k]);
             if (_known < _shares.Length)
             {
                 return;
