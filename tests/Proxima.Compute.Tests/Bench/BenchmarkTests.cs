@@ -19,7 +19,7 @@ namespace Proxima.Compute.Tests.Bench;
 [Collection(BenchmarkCollection.Name)]
 public sealed class BenchmarkTests(ITestOutputHelper output)
 {
-    private const string MeanStd = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"]}}""";
+    internal const string MeanStd = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"]}}""";
     private static readonly string Script = Path.Combine(AppContext.BaseDirectory, "Bench", "bench.py");
     private static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(300);
 

@@ -20,7 +20,6 @@ namespace Proxima.Compute.Tests.Bench;
 [Collection(BenchmarkCollection.Name)]
 public sealed class TuningBenchmarks(ITestOutputHelper output)
 {
-    private const string MeanStd = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"]}}""";
     private const string MonthMean = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean"],"groupby":"time.month"}}""";
     private const string MonthMeanStd = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean","std"],"groupby":"time.month"}}""";
     private const string Mean = """{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":["mean"]}}""";
@@ -59,12 +58,12 @@ public sealed class TuningBenchmarks(ITestOutputHelper output)
         {
             var json = q switch
             {
-                "meanstd" => MeanStd,
+                "meanstd" => BenchmarkTests.MeanStd,
                 "mean" => Mean,
                 "monthmean" => MonthMean,
                 "monthmeanstd" => MonthMeanStd,
                 "monthmean1d" => MonthMean.Replace("\"reduce\"", "\"select\":{\"time\":[\"2000-01-01T00:00\",\"2000-01-01T23:00\"]},\"reduce\"", StringComparison.Ordinal),
-                "meanstd1d" => MeanStd.Replace("\"reduce\"", "\"select\":{\"time\":[\"2000-01-01T00:00\",\"2000-01-01T23:00\"]},\"reduce\"", StringComparison.Ordinal),
+                "meanstd1d" => BenchmarkTests.MeanStd.Replace("\"reduce\"", "\"select\":{\"time\":[\"2000-01-01T00:00\",\"2000-01-01T23:00\"]},\"reduce\"", StringComparison.Ordinal),
                 _ => throw new ArgumentException(q),
             };
             foreach (var p in pieces)
