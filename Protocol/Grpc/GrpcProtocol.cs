@@ -89,6 +89,13 @@ internal static class GrpcProtocol
         return new Status(code, "Bad gRPC response. HTTP status code: " + httpStatus.ToString(CultureInfo.InvariantCulture));
     }
 
+    /// <summary>Maps an HTTP/2 RST_STREAM/GOAWAY error code to a gRPC status (PROTOCOL-HTTP2.md, Errors).
+    /// A NO_ERROR close that comes before any response header is a graceful shutdown (GOAWAY, then the
+    /// connection closed) that the call never reached the server's handler through: UNAVAILABLE, which
+    /// callers may retry, as gRPC's transports report a closing transport.</summary>
+    public static StatusCode StatusFromHttp2ErrorCode(long errorCode, bool beforeResponseHeaders) =>
+        errorCode == 0x0 && beforeResponseHeaders ? StatusCode.Unavailable : StatusFromHttp2ErrorCode(errorCode);
+
     /// <summary>Maps an HTTP/2 RST_STREAM/GOAWAY error code to a gRPC status (PROTOCOL-HTTP2.md, Errors).</summary>
     public static StatusCode StatusFromHttp2ErrorCode(long errorCode) => errorCode switch
     {

@@ -114,6 +114,14 @@ public sealed class StatusMappingTests
         Assert.Equal(expected, GrpcProtocol.StatusFromHttp2ErrorCode(code));
 
     [Theory]
+    [InlineData(0x0, true, StatusCode.Unavailable)] // graceful GOAWAY/close before the call was answered
+    [InlineData(0x0, false, StatusCode.Internal)]
+    [InlineData(0x2, true, StatusCode.Internal)]
+    [InlineData(0x7, false, StatusCode.Unavailable)]
+    public void Http2_close_before_response_headers_is_unavailable(long code, bool beforeHeaders, StatusCode expected) =>
+        Assert.Equal(expected, GrpcProtocol.StatusFromHttp2ErrorCode(code, beforeHeaders));
+
+    [Theory]
     [InlineData("0", true, StatusCode.OK)]
     [InlineData("14", true, StatusCode.Unavailable)]
     [InlineData("", false, StatusCode.Unknown)]

@@ -394,7 +394,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IDisposable
         }
         else if (FindHttp2Error(ex) is { } protocolError)
         {
-            var code = GrpcProtocol.StatusFromHttp2ErrorCode(protocolError.ErrorCode);
+            var code = GrpcProtocol.StatusFromHttp2ErrorCode(protocolError.ErrorCode, beforeResponseHeaders: _response is null);
             result = new RpcException(new Status(code, "HTTP/2 stream error: " + protocolError.Message), new Metadata(), ex);
         }
         else if (ex is HttpRequestException or IOException)
