@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Proxima.Protocol.V1;
 using Proxima.QueryRouter.Dispatch;
+using Proxima.Shared;
 using Proxima.Tests.Infrastructure;
 
 namespace Proxima.QueryRouter.Tests.Dispatch;
