@@ -106,20 +106,7 @@ public sealed class LoadBalancedPoolTests(LoadBalancedPoolFixture federation) : 
 
         Assert.Equal(1, await federation.BalancedRouterMetricAsync(Units) - unitsBefore);
         var okAfter = await federation.WorkerOkAsync();
-        for (var i = 0; i < okAfter.Count; i++)
-        {
-            if (okAfter[i] is { } after && okBefore[i] is { } before)
-            {
-                Assert.True(after - before == 1, $"worker-{Region}-{i} finished {after - before} unit(s)");
-            }
-        }
-
-        var stats = body.GetProperty("stats");
-        Assert.Equal(8, stats.GetProperty("regions").GetProperty(Region).GetProperty("chunks").GetInt64());
-        var crossed = stats.GetProperty("bytes_cross_region").GetInt64();
-        var partial = 40L * federation.Cells;
-        Assert.True(crossed <= 1.2 * partial + 64 * 1024, $"{crossed} bytes crossed; goal <= 1.2 x {partial} + 64 KB");
-        Assert.True(crossed >= partial / 2, $"{crossed} bytes crossed for a {partial}-byte partial");
+        PoolMergeTests.AssertMergedInRegion(okBefore, okAfter, body, federation.Cells);
     }
 
     /// <summary>

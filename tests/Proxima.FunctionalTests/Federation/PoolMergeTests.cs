@@ -97,10 +97,18 @@ public sealed class PoolMergeTests(PoolMergeFederationFixture federation) : ICla
 
         Assert.Equal(1, PrometheusText.Value(await federation.RouterMetricsAsync(), Units) - unitsBefore);
         var okAfter = await federation.WorkerOkAsync();
+        AssertMergedInRegion(okBefore, okAfter, body, federation.Cells);
+    }
+
+    /// <summary>
+    /// The pool merged a map in-region: each live worker worked on it once (the coordinator's unit, the peers' shares;
+    /// a worker another test killed is skipped, its share ran elsewhere), all 8 chunks, and bytes across regions about
+    /// one partial of <paramref name="cells"/> cells, within the goal of 1.2 x the merged partial + 64 KB.
+    /// </summary>
+    internal static void AssertMergedInRegion(List<long?> okBefore, List<long?> okAfter, JsonElement body, int cells)
+    {
         for (var i = 0; i < okAfter.Count; i++)
         {
-            // The coordinator's unit and the peers' shares: each live worker of the pool worked on it once
-            // (a worker the other test killed is skipped; its share ran elsewhere).
             if (okAfter[i] is { } after && okBefore[i] is { } before)
             {
                 Assert.True(after - before == 1, $"worker-{Region}-{i} finished {after - before} unit(s)");
@@ -110,7 +118,7 @@ public sealed class PoolMergeTests(PoolMergeFederationFixture federation) : ICla
         var stats = body.GetProperty("stats");
         Assert.Equal(8, stats.GetProperty("regions").GetProperty(Region).GetProperty("chunks").GetInt64());
         var crossed = stats.GetProperty("bytes_cross_region").GetInt64();
-        var partial = 40L * federation.Cells;
+        var partial = 40L * cells;
         Assert.True(crossed <= 1.2 * partial + 64 * 1024, $"{crossed} bytes crossed; goal <= 1.2 x {partial} + 64 KB");
         Assert.True(crossed >= partial / 2, $"{crossed} bytes crossed for a {partial}-byte partial");
     }

@@ -45,6 +45,9 @@ internal sealed class LoopbackDnsServer : IAsyncDisposable
     /// <summary>Replaces the zone's records (see dns_server.py for the record objects).</summary>
     public void Write(params JsonObject[] records) => WriteZone(ZonePath, records);
 
+    /// <summary>Replaces the whole zone: <c>records</c> and the server's switches (see dns_server.py), written whole then renamed.</summary>
+    public void WriteZone(JsonObject zone) => WriteAtomically(ZonePath, zone.ToJsonString());
+
     /// <summary>SRV records of <paramref name="name"/> for loopback endpoints, each with its own target name and A record (127.0.0.1).</summary>
     public static JsonObject[] LoopbackSrv(string name, IEnumerable<int> ports)
     {
@@ -74,10 +77,14 @@ internal sealed class LoopbackDnsServer : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static void WriteZone(string path, JsonObject[] records)
+    private static void WriteZone(string path, JsonObject[] records) =>
+        WriteAtomically(path, new JsonObject { ["records"] = new JsonArray([.. records.Select(r => r.DeepClone())]) }.ToJsonString());
+
+    /// <summary>Written whole then renamed, so the server never reads half a file.</summary>
+    private static void WriteAtomically(string path, string text)
     {
         var temp = path + ".tmp";
-        File.WriteAllText(temp, new JsonObject { ["records"] = new JsonArray([.. records.Select(r => r.DeepClone())]) }.ToJsonString());
+        File.WriteAllText(temp, text);
         File.Move(temp, path, overwrite: true);
     }
 }
