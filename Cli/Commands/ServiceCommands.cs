@@ -120,7 +120,7 @@ internal static class ServiceCommands
                 r.AddError("--hedge-budget: expected a percentage from 0 to 100");
             }
         });
-        var noLocalMerge = new Option<bool>("--no-region-local-merge") { Description = "Send a map's part as one share per pool worker instead of to one coordinator that merges in-region (for pools whose addresses are not the workers' own, e.g. a load balancer) [PROXIMA_REGION_LOCAL_MERGE=0]" };
+        var noLocalMerge = new Option<bool>("--no-region-local-merge") { Description = "Send a map's part as one share per pool worker instead of to one coordinator that merges in-region (a comparison run; a load-balanced region then gets one share per balancer address) [PROXIMA_REGION_LOCAL_MERGE=0]" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var maxCells = new Option<long?>("--max-output-cells") { Description = "Most cells (all ops, all datasets) one answer may have; refused with 400 at planning [PROXIMA_MAX_OUTPUT_CELLS; default 50,000,000]" };
         var oidc = new OidcOptions();
@@ -334,9 +334,12 @@ internal static class ServiceCommands
         public WorkerDiscoveryOptions? Read(ParseResult parse)
         {
             var ns = parse.GetValue(_namespace) ?? Env("PROXIMA_WORKERS_NAMESPACE");
+            var loadBalanced = parse.GetValue(_loadBalanced) || Env("PROXIMA_WORKERS_LOAD_BALANCED") is "1" or "true";
             if (ns is null)
             {
-                return null;
+                return loadBalanced
+                    ? throw new FormatException("--load-balanced-pools (PROXIMA_WORKERS_LOAD_BALANCED) is about discovered regions: it needs --workers-namespace (or PROXIMA_WORKERS_NAMESPACE)")
+                    : null;
             }
 
             var regions = parse.GetValue(_regions) is { Length: > 0 } r ? r
@@ -365,7 +368,7 @@ internal static class ServiceCommands
                 options = options with { Refresh = TimeSpan.FromSeconds(seconds) };
             }
 
-            return options with { LoadBalanced = parse.GetValue(_loadBalanced) || Env("PROXIMA_WORKERS_LOAD_BALANCED") is "1" or "true" };
+            return options with { LoadBalanced = loadBalanced };
         }
 
     }
