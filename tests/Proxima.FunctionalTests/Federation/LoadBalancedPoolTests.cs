@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Proxima.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Proxima.FunctionalTests.Federation;
 
@@ -84,7 +85,7 @@ public sealed class LoadBalancedPoolFixture : PoolMergeFederationFixture, IAsync
 }
 
 /// <summary>Region-local merge behind a load balancer: one unit in, the pool found by the worker, one partial out.</summary>
-public sealed class LoadBalancedPoolTests(LoadBalancedPoolFixture federation) : IClassFixture<LoadBalancedPoolFixture>
+public sealed class LoadBalancedPoolTests(LoadBalancedPoolFixture federation, ITestOutputHelper output) : IClassFixture<LoadBalancedPoolFixture>
 {
     private const string Region = LoadBalancedPoolFixture.Region;
     private static readonly string Units = $"proxima_router_work_units_total{{region=\"{Region}\"}}";
@@ -106,6 +107,7 @@ public sealed class LoadBalancedPoolTests(LoadBalancedPoolFixture federation) : 
 
         Assert.Equal(1, await federation.BalancedRouterMetricAsync(Units) - unitsBefore);
         var okAfter = await federation.WorkerOkAsync();
+        output.WriteLine($"bytes across the link: {body.GetProperty("stats").GetProperty("bytes_cross_region").GetInt64()} for one {40L * federation.Cells}-byte partial");
         PoolMergeTests.AssertMergedInRegion(okBefore, okAfter, body, federation.Cells);
     }
 
