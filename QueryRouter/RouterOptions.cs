@@ -37,14 +37,21 @@ public sealed record RouterOptions
     public long CoordinateAboveBytes { get; init; } = 64 * 1024;
 
     /// <summary>
-    /// Whether pools merge maps in-region at all (see <see cref="CoordinateAboveBytes"/>). Off where the pool's
-    /// addresses are not the workers' own (the AWS deployment discovers each region's load balancer, which a
-    /// worker cannot call itself through), so a coordinator would have no peers to reach.
+    /// Whether pools merge maps in-region at all (see <see cref="CoordinateAboveBytes"/>). A region behind a load balancer
+    /// (<see cref="IsLoadBalanced"/>) merges in-region through peers its workers discover themselves; off, its reductions go
+    /// as one share per load-balancer address.
     /// </summary>
     public bool RegionLocalMerge { get; init; } = true;
 
     /// <summary>Worker discovery by DNS (AWS), for regions not in <see cref="Workers"/>; null = static endpoints only.</summary>
     public Dispatch.WorkerDiscoveryOptions? Discovery { get; init; }
+
+    /// <summary>
+    /// Whether <paramref name="region"/>'s address is a load balancer in front of its pool
+    /// (<see cref="Dispatch.WorkerDiscoveryOptions.LoadBalanced"/>, for discovered regions only; static <see cref="Workers"/> are the workers' own).
+    /// </summary>
+    public bool IsLoadBalanced(string region) =>
+        Discovery is { LoadBalanced: true } d && !Workers.ContainsKey(region) && d.Regions.Contains(region);
 
     /// <summary>Deadline applied when a query sets none.</summary>
     public TimeSpan DefaultDeadline { get; init; } = TimeSpan.FromSeconds(60);

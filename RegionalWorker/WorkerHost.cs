@@ -82,6 +82,8 @@ public static class WorkerHost
         builder.Services.AddSingleton(lanes);
         builder.Services.AddSingleton(lanes.Units);
         builder.Services.AddSingleton<Pool.PeerClients>();
+        builder.Services.AddSingleton<Pool.PoolPeers>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Pool.PoolPeers>());
         builder.Services.AddSingleton<Pool.PoolCoordinator>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<WorkerService>();

@@ -30,4 +30,10 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Unit {UnitId} ({Dataset}) failed")]
     public static partial void UnitFailed(ILogger logger, string unitId, string dataset, Exception exception);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Pool peers from DNS {Name}: {Count} peer(s) [{Peers}]")]
+    public static partial void PeersChanged(ILogger logger, string name, int count, string peers);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Pool peer discovery of {Name} failed (keeping the peers known): {Detail}")]
+    public static partial void PeersDiscoveryFailed(ILogger logger, string name, string detail);
 }

@@ -9,6 +9,7 @@ internal sealed class WorkerMetrics
     private long _running;
     private long _sharesRunning;
     private long _peak;
+    private int _poolPeers;
 
     public WorkerMetrics(UnitAdmission admission)
     {
@@ -41,6 +42,9 @@ internal sealed class WorkerMetrics
     public Histogram CancelToStop { get; }
 
     public long Running => Interlocked.Read(ref _running);
+
+    /// <summary>The pool peers this worker found by DNS (<see cref="WorkerOptions.PeersDns"/>), itself excluded.</summary>
+    public int PoolPeers { get => Volatile.Read(ref _poolPeers); set => Volatile.Write(ref _poolPeers, value); }
 
     /// <summary>Of <see cref="Running"/>, the shares a pool coordinator sent (<c>WorkUnit.coordinator</c>).</summary>
     public long SharesRunning => Interlocked.Read(ref _sharesRunning);
@@ -77,5 +81,6 @@ internal sealed class WorkerMetrics
         + "# HELP proxima_worker_units_running Work units running now.\n# TYPE proxima_worker_units_running gauge\nproxima_worker_units_running " + Running + "\n"
         + "# HELP proxima_worker_shares_running Of the units running, the shares a pool coordinator sent (region-local merge).\n# TYPE proxima_worker_shares_running gauge\nproxima_worker_shares_running " + SharesRunning + "\n"
         + "# HELP proxima_worker_units_running_peak The most work units that ran at once since start (at most MaxConcurrentUnits).\n# TYPE proxima_worker_units_running_peak gauge\nproxima_worker_units_running_peak " + PeakRunning + "\n"
+        + "# HELP proxima_worker_pool_peers Pool peers found by DNS (PROXIMA_PEERS_DNS), this worker excluded.\n# TYPE proxima_worker_pool_peers gauge\nproxima_worker_pool_peers " + PoolPeers + "\n"
         + "# HELP proxima_worker_units_queued Work units waiting for a slot now.\n# TYPE proxima_worker_units_queued gauge\nproxima_worker_units_queued " + _admission.Queued + "\n";
 }

@@ -44,6 +44,22 @@ public sealed record WorkerOptions
 
     public string? ClientCaPath { get; init; }
 
+    /// <summary>
+    /// Region-local merge behind a load balancer: a DNS name whose SRV or A records are this worker's pool (this worker
+    /// included; AWS: the Cloud Map name of the region's worker tasks), for units that ask their coordinator to find its
+    /// peers itself (<c>WorkUnit.discover_peers</c>). Null: such a unit runs on this worker alone. <c>PROXIMA_PEERS_DNS</c>.
+    /// </summary>
+    public string? PeersDns { get; init; }
+
+    /// <summary>Port of peers found by A records (no SRV); null = this worker's own port. <c>PROXIMA_PEERS_PORT</c>.</summary>
+    public int? PeersPort { get; init; }
+
+    /// <summary>DNS servers asked for <see cref="PeersDns"/>; null = the <c>nameserver</c>s of <c>/etc/resolv.conf</c>. <c>PROXIMA_PEERS_DNS_SERVER</c>.</summary>
+    public IReadOnlyList<System.Net.IPEndPoint>? PeersDnsServers { get; init; }
+
+    /// <summary>How often <see cref="PeersDns"/> is resolved again (tasks come and go). <c>PROXIMA_PEERS_REFRESH</c> (seconds).</summary>
+    public TimeSpan PeersRefresh { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>HTTP/1.1 port of <c>GET /metrics</c> (Prometheus); 0 = any free port, -1 = none.</summary>
     public int MetricsPort { get; init; } = -1;
 
@@ -96,6 +112,16 @@ public sealed record WorkerOptions
         if (MaxConcurrentUnits < 1)
         {
             throw new ArgumentException("WorkerOptions.MaxConcurrentUnits must be at least 1", nameof(MaxConcurrentUnits));
+        }
+
+        if (PeersPort is < 1 or > 65535)
+        {
+            throw new ArgumentException($"WorkerOptions.PeersPort: {PeersPort} is not a TCP port", nameof(PeersPort));
+        }
+
+        if (PeersRefresh < TimeSpan.FromMilliseconds(10))
+        {
+            throw new ArgumentException($"WorkerOptions.PeersRefresh: {PeersRefresh} is too short", nameof(PeersRefresh));
         }
 
         if (MaxQueuedUnits < 0)

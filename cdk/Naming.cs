@@ -33,6 +33,21 @@ internal static class Naming
     /// <summary>TTL of a region's CNAME; the router re-resolves every 15 s, so this bounds how stale an answer is.</summary>
     public const int WorkerDnsTtlSeconds = 30;
 
+    /// <summary>
+    /// The private DNS namespace (Cloud Map, one per worker region, in that region's VPC) where the worker service registers
+    /// its tasks, so a worker can find the rest of its pool (region-local merge behind the NLB: <c>PROXIMA_PEERS_DNS</c>).
+    /// </summary>
+    public const string PoolNamespaceName = "pool.proxima.internal";
+
+    /// <summary>The worker tasks' Cloud Map service in <see cref="PoolNamespaceName"/>: one A record per task IP.</summary>
+    public const string PoolServiceName = "workers";
+
+    /// <summary>The name whose A records are a worker region's task IPs (<c>workers.pool.proxima.internal</c>).</summary>
+    public const string PoolDnsName = PoolServiceName + "." + PoolNamespaceName;
+
+    /// <summary>TTL of the task records: workers re-resolve every 10 s, so a new or stopped task is seen within about 20 s.</summary>
+    public const int PoolDnsTtlSeconds = 10;
+
     public const string RouterTlsSecretName = "proxima/tls/router";
 
     /// <summary>Replicated to every worker region under the same name.</summary>

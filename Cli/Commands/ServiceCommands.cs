@@ -30,6 +30,7 @@ internal static class ServiceCommands
         var metadataCache = new Option<string?>("--metadata-cache") { Description = "The sync's NetCDF collection metadata caches (outside the data root)" };
         var maxUnits = new Option<int?>("--max-units") { Description = "Work units run at once (default: the core count); more wait [PROXIMA_MAX_UNITS]" };
         var maxQueued = new Option<int?>("--max-queued-units") { Description = "Work units that may wait for a slot (default 64); more are refused with RESOURCE_EXHAUSTED and the router sends them elsewhere [PROXIMA_MAX_QUEUED_UNITS]" };
+        var peers = new PeerDiscoveryOptions();
         var supervised = Supervised();
         var command = new Command("worker", """
             Runs a regional worker (gRPC proxima.v1.RegionalWorker) over a region's data root.
@@ -42,6 +43,7 @@ internal static class ServiceCommands
         {
             region, dataRoot, port, host, name, metricsPort, metadataCache, maxUnits, maxQueued, tlsCert, tlsKey, clientCa, supervised,
         };
+        peers.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (await ReadTlsAsync(parse, tlsCert, tlsKey, clientCa) is not { } tls)
@@ -70,6 +72,16 @@ internal static class ServiceCommands
             if ((parse.GetValue(maxQueued) ?? IntFromEnvironment("PROXIMA_MAX_QUEUED_UNITS")) is { } queued)
             {
                 options = options with { MaxQueuedUnits = queued };
+            }
+
+            try
+            {
+                options = peers.Apply(parse, options);
+            }
+            catch (FormatException ex)
+            {
+                await Console.Error.WriteLineAsync($"error: {ex.Message}");
+                return 2;
             }
 
             options = WithFaultsFromEnvironment(options);
@@ -108,7 +120,7 @@ internal static class ServiceCommands
                 r.AddError("--hedge-budget: expected a percentage from 0 to 100");
             }
         });
-        var noLocalMerge = new Option<bool>("--no-region-local-merge") { Description = "Send a map's part as one share per pool worker instead of to one coordinator that merges in-region (for pools whose addresses are not the workers' own, e.g. a load balancer) [PROXIMA_REGION_LOCAL_MERGE=0]" };
+        var noLocalMerge = new Option<bool>("--no-region-local-merge") { Description = "Send a map's part as one share per pool worker instead of to one coordinator that merges in-region (a comparison run; a load-balanced region then gets one share per balancer address) [PROXIMA_REGION_LOCAL_MERGE=0]" };
         var noAuth = new Option<bool>("--no-auth") { Description = "Accept requests without a token (trusted networks only)" };
         var maxCells = new Option<long?>("--max-output-cells") { Description = "Most cells (all ops, all datasets) one answer may have; refused with 400 at planning [PROXIMA_MAX_OUTPUT_CELLS; default 50,000,000]" };
         var oidc = new OidcOptions();
@@ -311,16 +323,23 @@ internal static class ServiceCommands
         private readonly Option<string?> _server = new("--workers-dns-server") { Description = "DNS server IP:PORT to ask (default: /etc/resolv.conf) [PROXIMA_WORKERS_DNS_SERVER]" };
         private readonly Option<int?> _port = new("--workers-port") { Description = "Worker port for names with A records only (default 7443) [PROXIMA_WORKERS_PORT]" };
         private readonly Option<double?> _refresh = new("--discovery-refresh") { Description = "Seconds between DNS re-resolutions (default 15)" };
+        private readonly Option<bool> _loadBalanced = new("--load-balanced-pools")
+        {
+            Description = "Each discovered region address is a load balancer in front of a pool whose workers find each other by DNS (proxima worker --peers-dns): a reduction goes as one unit to any worker, which coordinates the pool and merges in-region, not one share per balancer address [PROXIMA_WORKERS_LOAD_BALANCED=1]",
+        };
 
-        protected override Option[] All => [_namespace, _regions, _server, _port, _refresh];
+        protected override Option[] All => [_namespace, _regions, _server, _port, _refresh, _loadBalanced];
 
         /// <summary>The discovery options, or null without a namespace.</summary>
         public WorkerDiscoveryOptions? Read(ParseResult parse)
         {
             var ns = parse.GetValue(_namespace) ?? Env("PROXIMA_WORKERS_NAMESPACE");
+            var loadBalanced = parse.GetValue(_loadBalanced) || Env("PROXIMA_WORKERS_LOAD_BALANCED") is "1" or "true";
             if (ns is null)
             {
-                return null;
+                return loadBalanced
+                    ? throw new FormatException("--load-balanced-pools (PROXIMA_WORKERS_LOAD_BALANCED) is about discovered regions: it needs --workers-namespace (or PROXIMA_WORKERS_NAMESPACE)")
+                    : null;
             }
 
             var regions = parse.GetValue(_regions) is { Length: > 0 } r ? r
@@ -333,19 +352,11 @@ internal static class ServiceCommands
             var options = new WorkerDiscoveryOptions { Namespace = ns, Regions = regions };
             if ((parse.GetValue(_server) ?? Env("PROXIMA_WORKERS_DNS_SERVER")) is { } server)
             {
-                options = options with
-                {
-                    Servers = [System.Net.IPEndPoint.TryParse(server, out var ep) ? (ep.Port == 0 ? new System.Net.IPEndPoint(ep.Address, 53) : ep)
-                        : throw new FormatException($"--workers-dns-server / PROXIMA_WORKERS_DNS_SERVER: '{server}' is not IP:PORT")],
-                };
+                options = options with { Servers = [DnsServer(server, "--workers-dns-server / PROXIMA_WORKERS_DNS_SERVER")] };
             }
 
             var port = parse.GetValue(_port);
-            if (port is null && Env("PROXIMA_WORKERS_PORT") is { } envPort)
-            {
-                port = int.TryParse(envPort, System.Globalization.CultureInfo.InvariantCulture, out var p) ? p
-                    : throw new FormatException($"PROXIMA_WORKERS_PORT: '{envPort}' is not a port");
-            }
+            port ??= PortFromEnvironment("PROXIMA_WORKERS_PORT");
 
             if (port is not null)
             {
@@ -357,9 +368,56 @@ internal static class ServiceCommands
                 options = options with { Refresh = TimeSpan.FromSeconds(seconds) };
             }
 
-            return options;
+            return options with { LoadBalanced = loadBalanced };
         }
 
+    }
+
+    /// <summary>
+    /// <c>--peers-dns</c> …: a worker finds its own pool by DNS, for units the router sends through a load balancer
+    /// (AWS: the CDK sets PROXIMA_PEERS_DNS to the Cloud Map name of the region's worker tasks and PROXIMA_PEERS_PORT).
+    /// </summary>
+    private sealed class PeerDiscoveryOptions : OptionGroup
+    {
+        private readonly Option<string?> _name = new("--peers-dns") { Description = "DNS name whose SRV or A records are this worker's pool (itself included, and excluded by its own addresses): the peers of units that ask to discover them [PROXIMA_PEERS_DNS]" };
+        private readonly Option<int?> _port = new("--peers-port") { Description = "Peer port for A records (default: this worker's port) [PROXIMA_PEERS_PORT]" };
+        private readonly Option<string?> _server = new("--peers-dns-server") { Description = "DNS server IP:PORT to ask (default: /etc/resolv.conf) [PROXIMA_PEERS_DNS_SERVER]" };
+        private readonly Option<double?> _refresh = new("--peers-refresh") { Description = "Seconds between re-resolutions of the peers (default 10) [PROXIMA_PEERS_REFRESH]" };
+
+        protected override Option[] All => [_name, _port, _server, _refresh];
+
+        /// <summary>The options with peer discovery set, unchanged without a name.</summary>
+        public WorkerOptions Apply(ParseResult parse, WorkerOptions options)
+        {
+            var name = parse.GetValue(_name) ?? Env("PROXIMA_PEERS_DNS");
+            if (name is null)
+            {
+                return options;
+            }
+
+            options = options with { PeersDns = name };
+            var port = parse.GetValue(_port);
+            port ??= PortFromEnvironment("PROXIMA_PEERS_PORT");
+
+            if (port is not null)
+            {
+                options = options with { PeersPort = port };
+            }
+
+            if ((parse.GetValue(_server) ?? Env("PROXIMA_PEERS_DNS_SERVER")) is { } server)
+            {
+                options = options with { PeersDnsServers = [DnsServer(server, "--peers-dns-server / PROXIMA_PEERS_DNS_SERVER")] };
+            }
+
+            var refresh = parse.GetValue(_refresh);
+            if (refresh is null && Env("PROXIMA_PEERS_REFRESH") is { } envRefresh)
+            {
+                refresh = double.TryParse(envRefresh, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var r) ? r
+                    : throw new FormatException($"PROXIMA_PEERS_REFRESH: '{envRefresh}' is not a number of seconds");
+            }
+
+            return refresh is { } seconds ? options with { PeersRefresh = TimeSpan.FromSeconds(seconds) } : options;
+        }
     }
 
     /// <summary>A set of router options that fall back to environment variables (the AWS task definitions set those).</summary>
@@ -376,6 +434,17 @@ internal static class ServiceCommands
         }
 
         protected static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+
+        /// <summary>A DNS server given as IP:PORT (IP alone: port 53).</summary>
+        protected static System.Net.IPEndPoint DnsServer(string text, string what) =>
+            System.Net.IPEndPoint.TryParse(text, out var ep) ? (ep.Port == 0 ? new System.Net.IPEndPoint(ep.Address, 53) : ep)
+            : throw new FormatException($"{what}: '{text}' is not IP:PORT");
+
+        /// <summary>A port from an environment variable, or null when it is not set.</summary>
+        protected static int? PortFromEnvironment(string variable) =>
+            Env(variable) is not { } text ? null
+            : int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var port) ? port
+            : throw new FormatException($"{variable}: '{text}' is not a port");
     }
 
     /// <summary>

@@ -387,13 +387,19 @@ internal sealed class QueryDispatcher(WorkerPools pools, RouterOptions options, 
 
     /// <summary>
     /// A coordinated unit for <paramref name="coordinator"/>: the pool's other workers now, at their in-region
-    /// addresses (set per attempt: a retry or hedge has another coordinator, and membership may have changed).
+    /// addresses (set per attempt: a retry or hedge has another coordinator, and membership may have changed); none for a
+    /// unit that discovers its peers (<c>discover_peers</c>: the region's address is a load balancer).
     /// </summary>
     private WorkUnit WithPeers(WorkUnit unit, IWorkerChannel coordinator)
     {
         var message = unit.Clone();
         message.NoShareHedging = !options.Hedging;
         message.Peers.Clear();
+        if (message.DiscoverPeers)
+        {
+            return message; // the region's address is a load balancer: the coordinator finds its peers itself
+        }
+
         foreach (var peer in pools.Channels(coordinator.Region))
         {
             if (peer != coordinator)

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Proxima.Shared;
 
 namespace Proxima.QueryRouter.Dispatch;
 
@@ -25,6 +26,15 @@ public sealed record WorkerDiscoveryOptions
 
     /// <summary>How often the names are resolved again.</summary>
     public TimeSpan Refresh { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The discovered address of each region is a load balancer in front of a pool that merges in-region (AWS: the
+    /// worker NLB; <c>--load-balanced-pools</c>, <c>PROXIMA_WORKERS_LOAD_BALANCED=1</c>): a reduction goes as ONE unit
+    /// through it to any task, which finds its peers by DNS itself and coordinates (<c>WorkUnit.discover_peers</c>),
+    /// instead of one share per load-balancer address, which reaches only the tasks behind those addresses and sends a
+    /// partial each across regions.
+    /// </summary>
+    public bool LoadBalanced { get; init; }
 
     /// <summary>Time one DNS server has to answer one query.</summary>
     public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(2);

@@ -16,12 +16,15 @@ namespace Proxima.QueryRouter.Planning;
 /// Unknown datasets and variables are rejected here, before anything is dispatched, and so is an
 /// answer over <see cref="RouterOptions.MaxOutputCells"/>: when the catalog's shapes cannot rule that
 /// out, the workers' <c>Plan</c> (no data read) gives each part's exact output cells.
+/// A region whose address is a load balancer (<see cref="RouterOptions.IsLoadBalanced"/>) is one address, not its pool:
+/// every reduction there goes as ONE unit that asks whichever task gets it to discover its peers and coordinate.
 /// </summary>
 internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, RouterOptions? options = null)
 {
     private readonly int _unitsPerWorker = options?.UnitsPerWorker ?? 1;
     private readonly long _maxCells = options?.MaxOutputCells ?? long.MaxValue;
     private readonly long _coordinateAbove = options is { RegionLocalMerge: true } ? options.CoordinateAboveBytes : long.MaxValue;
+    private readonly Func<string, bool> _loadBalanced = options is { RegionLocalMerge: true } ? options.IsLoadBalanced : _ => false;
 
     /// <summary>Bytes per output cell of a partial on the wire: count (int64) + sum, M2, min, max (double).</summary>
     internal const int PartialBytesPerCell = 40;
@@ -97,13 +100,31 @@ internal sealed class QueryPlanner(ICatalog catalog, IPoolDirectory pools, Route
 
                 partCells.Add(unitPlan?.OutputCells ?? 0);
                 var poolSize = pools.PoolSize(part.Region);
-                if (poolSize == 1 || unitPlan?.ChunkCount <= 1)
+                if (unitPlan?.ChunkCount <= 1)
                 {
                     units.Add(new PlannedUnit(part.Region, part, NewUnit(queryId, $"{queryId}/{i}/{p}", id, part, specBytes, groups)));
                     continue;
                 }
 
-                if (Coordinates(spec, unitPlan, [part], variable))
+                var loadBalanced = _loadBalanced(part.Region);
+                if (loadBalanced && spec.Reduce is not null)
+                {
+                    // Behind a load balancer: one unit to whichever task the balancer picks, which finds its peers by DNS,
+                    // cuts UnitsPerWorker shares per worker of the pool it found and merges in-region.
+                    var message = NewUnit(queryId, $"{queryId}/{i}/{p}", id, part, specBytes, groups);
+                    message.CoordinateShares = _unitsPerWorker;
+                    message.DiscoverPeers = true;
+                    units.Add(new PlannedUnit(part.Region, part, message));
+                    continue;
+                }
+
+                if (poolSize == 1)
+                {
+                    units.Add(new PlannedUnit(part.Region, part, NewUnit(queryId, $"{queryId}/{i}/{p}", id, part, specBytes, groups)));
+                    continue;
+                }
+
+                if (!loadBalanced && Coordinates(spec, unitPlan, [part], variable))
                 {
                     // A map: one unit to a coordinator of the pool, which splits it over its peers in-region and
                     // merges there (the router sets the peers per attempt), so one partial crosses regions.

@@ -21,8 +21,10 @@ namespace Proxima.RegionalWorker.Pool;
 /// in-region (a peer's share on this worker, this worker's on a peer), within a budget of 5% of shares plus
 /// 10 in a row, the router's rule one level down: with one partial per region, a straggling peer would
 /// otherwise hold every map query of the pool, and the router could only hedge the whole unit.
+/// A unit with <c>discover_peers</c> (the router reached this worker through the region's load balancer and knows no
+/// peers) uses the peers this worker found by DNS (<see cref="PoolPeers"/>), <c>coordinate_shares</c> per worker.
 /// </summary>
-internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runner, PeerClients peers, WorkerMetrics metrics, ILogger<PoolCoordinator> logger)
+internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runner, PeerClients peers, PoolPeers discovered, WorkerMetrics metrics, ILogger<PoolCoordinator> logger)
 {
     /// <summary>Most shares one coordinated unit may be cut into.</summary>
     public const int MaxShares = 1024;
@@ -38,13 +40,13 @@ internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runn
 
     public async Task<PartialResult> RunAsync(WorkUnit unit, QuerySpec spec, IProgress<Progress> progress, DateTime deadline, CancellationToken cancellationToken)
     {
-        var count = unit.CoordinateShares;
-        if (count > MaxShares)
+        if (unit.CoordinateShares > MaxShares)
         {
-            throw new WorkUnitException(StatusCode.InvalidArgument, $"unit {unit.UnitId}: coordinate_shares {count} is over {MaxShares}");
+            throw new WorkUnitException(StatusCode.InvalidArgument, $"unit {unit.UnitId}: coordinate_shares {unit.CoordinateShares} is over {MaxShares}");
         }
 
-        var addresses = PeerAddresses(unit);
+        var addresses = unit.DiscoverPeers ? DiscoveredPeers(unit) : PeerAddresses(unit);
+        var count = unit.DiscoverPeers ? (int)Math.Min(MaxShares, (long)unit.CoordinateShares * (addresses.Count + 1)) : unit.CoordinateShares;
         WorkerLog.UnitCoordinating(logger, unit.UnitId, count, addresses.Count);
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var run = new CoordinatedRun(unit, spec, count, new ShareProgress(progress, count), new ShareMerge(unit, count), deadline, failFast);
@@ -71,6 +73,17 @@ internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runn
         }
 
         return run.Merge.Result();
+    }
+
+    /// <summary>The peers this worker found by DNS, for a unit that names none (<c>discover_peers</c>).</summary>
+    private List<Uri> DiscoveredPeers(WorkUnit unit)
+    {
+        if (unit.Peers.Count > 0)
+        {
+            throw new WorkUnitException(StatusCode.InvalidArgument, $"unit {unit.UnitId}: discover_peers with {unit.Peers.Count} peer(s) named; name peers or ask for discovery, not both", "peers");
+        }
+
+        return [.. discovered.Current];
     }
 
     /// <summary>The peers' in-region addresses (absolute http/https URIs; https when this worker speaks mutual TLS).</summary>
@@ -302,6 +315,7 @@ internal sealed class PoolCoordinator(WorkerOptions options, WorkUnitRunner runn
         share.ShareIndex = k;
         share.ShareCount = count;
         share.CoordinateShares = 0;
+        share.DiscoverPeers = false;
         share.Peers.Clear();
         share.Coordinator = options.Name;
         return share;

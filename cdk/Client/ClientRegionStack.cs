@@ -250,7 +250,8 @@ internal sealed class ClientRegionStack : Stack
         _ = taskDefinition.AddContainer("router", new ContainerDefinitionOptions
         {
             Image = images.Router,
-            Command = ["router", "--port", Naming.RouterContainerPort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            // --host 0.0.0.0: the task's ENI address, which the router NLB dials (the default is loopback).
+            Command = ["router", "--host", "0.0.0.0", "--port", Naming.RouterContainerPort.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             PortMappings = [new PortMapping { ContainerPort = Naming.RouterContainerPort, Protocol = Amazon.CDK.AWS.ECS.Protocol.TCP }],
             Logging = LogDriver.AwsLogs(new AwsLogDriverProps { LogGroup = logs, StreamPrefix = "router" }),
             Environment = new Dictionary<string, string>
@@ -263,10 +264,9 @@ internal sealed class ClientRegionStack : Stack
                 ["PROXIMA_WORKERS_NAMESPACE"] = Naming.NamespaceName,
                 ["PROXIMA_WORKER_REGIONS"] = string.Join(',', workerRegions),
                 ["PROXIMA_WORKERS_PORT"] = workerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                // The discovered addresses are each worker region's NLB (client IP preserved, open to the client CIDR
-                // only), not tasks a pool coordinator could call (a task cannot reach itself through its NLB): maps go
-                // as one share per address until the worker regions publish their task addresses to each other.
-                ["PROXIMA_REGION_LOCAL_MERGE"] = "0",
+                // The discovered addresses are each worker region's NLB, not its tasks: a reduction goes as one unit
+                // through it to any task, which finds its pool by DNS (PROXIMA_PEERS_DNS) and merges in-region.
+                ["PROXIMA_WORKERS_LOAD_BALANCED"] = "1",
             },
             Secrets = new Dictionary<string, EcsSecret>
             {

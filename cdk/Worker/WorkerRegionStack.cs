@@ -8,6 +8,7 @@ using Amazon.CDK.AWS.Events;
 using Amazon.CDK.AWS.IAM;
 using Amazon.CDK.AWS.Logs;
 using Amazon.CDK.AWS.SecretsManager;
+using Amazon.CDK.AWS.ServiceDiscovery;
 using Amazon.CDK.CustomResources;
 using Constructs;
 using Proxima.Cdk.Images;
@@ -21,7 +22,9 @@ namespace Proxima.Cdk.Worker;
 /// <summary>
 /// One worker region: VPC and Transit Gateway peered with the client's, FSx for Lustre linked to the region's S3
 /// dataset, the RegionalWorker pool on ECS (EC2 hosts, because Fargate cannot mount Lustre) behind an internal NLB
-/// registered (as a CNAME) in the client's Cloud Map private DNS namespace, and the nightly CatalogSync task.
+/// registered (as a CNAME) in the client's Cloud Map private DNS namespace, and the nightly CatalogSync task. The worker
+/// tasks also register themselves (A records) in a private namespace of this region's VPC, so whichever task the NLB
+/// hands a map to finds the rest of its pool, fans the shares out in-region and sends one partial back.
 /// </summary>
 internal sealed class WorkerRegionStack : Stack
 {
@@ -126,6 +129,9 @@ internal sealed class WorkerRegionStack : Stack
 
     public NetworkLoadBalancer WorkerLoadBalancer { get; private set; } = null!;
 
+    /// <summary>The private DNS namespace of this region's VPC where the worker tasks register (<see cref="Naming.PoolDnsName"/>).</summary>
+    public PrivateDnsNamespace PoolNamespace { get; private set; } = null!;
+
     public Role SyncTaskRole { get; private set; } = null!;
 
     public Rule SyncRule { get; private set; } = null!;
@@ -143,10 +149,17 @@ internal sealed class WorkerRegionStack : Stack
             Image = images.Worker,
             Cpu = worker.Cpu,
             MemoryLimitMiB = worker.MemoryMiB,
-            Command = ["worker", "--region", worker.Region, "--data-root", "/fsx", "--port", port, "--metadata-cache", Naming.MetadataCacheFor(worker.Region)],
+            // --host 0.0.0.0: the task's ENI address, which the NLB and the pool's other tasks dial (the default is loopback).
+            Command = ["worker", "--region", worker.Region, "--data-root", "/fsx", "--host", "0.0.0.0", "--port", port, "--metadata-cache", Naming.MetadataCacheFor(worker.Region)],
             PortMappings = [new PortMapping { ContainerPort = worker.Port, Protocol = Amazon.CDK.AWS.ECS.Protocol.TCP }],
             Logging = LogDriver.AwsLogs(new AwsLogDriverProps { LogGroup = logs, StreamPrefix = "worker" }),
-            Environment = new Dictionary<string, string> { ["PROXIMA_REGION"] = worker.Region },
+            Environment = new Dictionary<string, string>
+            {
+                ["PROXIMA_REGION"] = worker.Region,
+                // Region-local merge behind the NLB: the pool's task IPs (this task's own excluded by the worker), on the worker port.
+                ["PROXIMA_PEERS_DNS"] = Naming.PoolDnsName,
+                ["PROXIMA_PEERS_PORT"] = port,
+            },
             Secrets = new Dictionary<string, EcsSecret>
             {
                 ["PROXIMA_TLS_CA"] = EcsSecret.FromSecretsManager(workerTls, "ca"),
@@ -172,6 +185,15 @@ internal sealed class WorkerRegionStack : Stack
         lbSg.AddEgressRule(WorkerSecurityGroup, Port.Tcp(worker.Port), "to worker tasks");
         WorkerSecurityGroup.AddIngressRule(Peer.Ipv4(client.Cidr.ToString()), Port.Tcp(worker.Port), "QueryRouter (client region)");
         WorkerSecurityGroup.AddIngressRule(lbSg, Port.Tcp(worker.Port), "NLB health checks");
+        WorkerSecurityGroup.AddIngressRule(WorkerSecurityGroup, Port.Tcp(worker.Port), "pool peers: a coordinator's shares (mutual TLS)");
+
+        // The pool's tasks by IP (awsvpc: each task has its own ENI), for the workers' peer discovery (PROXIMA_PEERS_DNS).
+        PoolNamespace = new PrivateDnsNamespace(this, "PoolNamespace", new PrivateDnsNamespaceProps
+        {
+            Name = Naming.PoolNamespaceName,
+            Vpc = vpc,
+            Description = $"Proxima worker tasks of {worker.Region} (region-local merge)",
+        });
 
         var service = new Ec2Service(this, "Workers", new Ec2ServiceProps
         {
@@ -184,6 +206,13 @@ internal sealed class WorkerRegionStack : Stack
             PlacementStrategies = [PlacementStrategy.SpreadAcrossInstances()],
             CircuitBreaker = new DeploymentCircuitBreaker { Rollback = true },
             MinHealthyPercent = 100,
+            CloudMapOptions = new CloudMapOptions
+            {
+                CloudMapNamespace = PoolNamespace,
+                Name = Naming.PoolServiceName,
+                DnsRecordType = DnsRecordType.A,
+                DnsTtl = Duration.Seconds(Naming.PoolDnsTtlSeconds),
+            },
         });
 
         var scaling = service.AutoScaleTaskCount(new Amazon.CDK.AWS.ApplicationAutoScaling.EnableScalingProps { MinCapacity = worker.MinTasks, MaxCapacity = worker.MaxTasks });

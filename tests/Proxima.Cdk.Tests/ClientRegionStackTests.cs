@@ -154,7 +154,7 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
     {
         var task = fixture.Three.Client.Single("AWS::ECS::TaskDefinition").Properties;
         var container = task.GetProperty("ContainerDefinitions")[0];
-        Assert.Equal(["router", "--port", "8443"], StackTemplate.Strings(container.GetProperty("Command")));
+        Assert.Equal(["router", "--host", "0.0.0.0", "--port", "8443"], StackTemplate.Strings(container.GetProperty("Command")));
         var secrets = container.GetProperty("Secrets").EnumerateArray().Select(s => s.GetProperty("Name").GetString()).ToHashSet();
         Assert.Superset(new HashSet<string?> { "PROXIMA_TLS_CA", "PROXIMA_TLS_CERT", "PROXIMA_TLS_KEY", "PROXIMA_TOKENS" }, secrets);
         Assert.Equal("FARGATE", StackTemplate.Strings(task.GetProperty("RequiresCompatibilities")).Single());
@@ -223,7 +223,9 @@ public sealed class ClientRegionStackTests(SynthesisFixture fixture)
             Assert.Equal(Naming.NamespaceName, env["PROXIMA_WORKERS_NAMESPACE"].GetString());
             Assert.Equal(string.Join(',', federation.Federation.Workers.Select(w => w.Region)), env["PROXIMA_WORKER_REGIONS"].GetString());
             Assert.Equal(port, env["PROXIMA_WORKERS_PORT"].GetString());
-            Assert.Equal("0", env["PROXIMA_REGION_LOCAL_MERGE"].GetString()); // discovery gives NLBs, not tasks a coordinator could call
+            // Discovery gives each region's NLB: reductions go as one unit through it, the task that gets it finds its pool.
+            Assert.Equal("1", env["PROXIMA_WORKERS_LOAD_BALANCED"].GetString());
+            Assert.False(env.ContainsKey("PROXIMA_REGION_LOCAL_MERGE"));
             Assert.DoesNotContain(federation.Client.IamStatements(), st => st.GetProperty("Action").GetRawText().Contains("servicediscovery:", StringComparison.Ordinal));
         }
     }

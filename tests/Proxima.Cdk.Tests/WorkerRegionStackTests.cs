@@ -48,6 +48,8 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
         t.ResourceCountIs("AWS::Events::Rule", 1);
         t.ResourceCountIs("AWS::OpenSearchService::Domain", 0);
         t.ResourceCountIs("AWS::EC2::LaunchTemplate", 1);
+        t.ResourceCountIs("AWS::ServiceDiscovery::PrivateDnsNamespace", 1);
+        t.ResourceCountIs("AWS::ServiceDiscovery::Service", 1);
         t.ResourceCountIs("AWS::AutoScaling::LaunchConfiguration", 0);
     }
 
@@ -181,7 +183,7 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
         var container = worker0.GetProperty("ContainerDefinitions")[0];
 
         Assert.Equal(
-            ["worker", "--region", worker.Region, "--data-root", "/fsx", "--port", worker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["worker", "--region", worker.Region, "--data-root", "/fsx", "--host", "0.0.0.0", "--port", worker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--metadata-cache", $"/fsx/.proxima/metadata-cache/{worker.Region}"],
             StackTemplate.Strings(container.GetProperty("Command")));
         Assert.Equal(worker.Cpu, container.GetProperty("Cpu").GetInt32());
@@ -217,8 +219,14 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
             }
             else
             {
-                // The only non-CIDR source is the worker NLB's own group (health checks), itself open to the client CIDR.
+                // The other sources: the worker NLB's own group (health checks), itself open to the client CIDR, and
+                // the worker tasks' group to itself (pool peers).
                 var source = r.Rule.GetProperty("SourceSecurityGroupId").GetProperty("Fn::GetAtt")[0].GetString()!;
+                if (source == r.Group)
+                {
+                    return;
+                }
+
                 var sourceRules = rules.Where(x => x.Group == source).ToList();
                 Assert.All(sourceRules, x => Assert.Equal(clientCidr, x.Rule.GetProperty("CidrIp").GetString()));
             }
@@ -329,6 +337,51 @@ public sealed class WorkerRegionStackTests(SynthesisFixture fixture)
 
         stack.Template.HasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", Props(("Scheme", "internal"), ("Type", "network")));
         stack.Template.HasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", Props(("Port", worker.Port), ("Protocol", "TCP")));
+    }
+
+    /// <summary>
+    /// Region-local merge behind the NLB: the worker service registers each task's IP (A, MULTIVALUE, short TTL) in a
+    /// private namespace of this region's VPC, the tasks are told that name and the worker port, and the worker tasks'
+    /// group admits itself on the worker port (a coordinator calls its peers); nothing else opens to it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(WorkerIndexes))]
+    public void Worker_tasks_register_in_the_regions_pool_namespace_and_may_call_each_other(int index)
+    {
+        var (worker, stack) = Worker(index);
+        var port = worker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var vpcId = stack.Single("AWS::EC2::VPC").Id;
+        var (namespaceId, ns) = stack.Single("AWS::ServiceDiscovery::PrivateDnsNamespace");
+        Assert.Equal(Naming.PoolNamespaceName, ns.GetProperty("Name").GetString());
+        Assert.Equal(vpcId, ns.GetProperty("Vpc").GetProperty("Ref").GetString());
+
+        var (serviceId, discovery) = stack.Single("AWS::ServiceDiscovery::Service");
+        Assert.Equal(Naming.PoolServiceName, discovery.GetProperty("Name").GetString());
+        var dns = discovery.GetProperty("DnsConfig");
+        Assert.Equal("MULTIVALUE", dns.GetProperty("RoutingPolicy").GetString());
+        Assert.Equal(namespaceId, dns.GetProperty("NamespaceId").GetProperty("Fn::GetAtt")[0].GetString());
+        var record = Assert.Single(dns.GetProperty("DnsRecords").EnumerateArray());
+        Assert.Equal("A", record.GetProperty("Type").GetString());
+        Assert.Equal(Naming.PoolDnsTtlSeconds, record.GetProperty("TTL").GetInt32());
+        Assert.True(Naming.PoolDnsTtlSeconds <= 15);
+
+        var ecs = stack.Single("AWS::ECS::Service").Properties;
+        var registry = Assert.Single(ecs.GetProperty("ServiceRegistries").EnumerateArray());
+        Assert.Equal(serviceId, registry.GetProperty("RegistryArn").GetProperty("Fn::GetAtt")[0].GetString());
+
+        var task = stack.Resources("AWS::ECS::TaskDefinition").Select(t => t.Properties)
+            .Single(t => t.GetProperty("ContainerDefinitions")[0].GetProperty("Name").GetString() == "worker");
+        var env = task.GetProperty("ContainerDefinitions")[0].GetProperty("Environment").EnumerateArray()
+            .ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value").GetString());
+        Assert.Equal($"{Naming.PoolServiceName}.{Naming.PoolNamespaceName}", env["PROXIMA_PEERS_DNS"]);
+        Assert.Equal(port, env["PROXIMA_PEERS_PORT"]);
+
+        // The tasks' group (the ECS service's) admits itself on exactly the worker port.
+        var taskGroup = ecs.GetProperty("NetworkConfiguration").GetProperty("AwsvpcConfiguration").GetProperty("SecurityGroups")[0].GetProperty("Fn::GetAtt")[0].GetString();
+        var self = Assert.Single(stack.IngressRules(), r => r.Group == taskGroup && r.Rule.TryGetProperty("SourceSecurityGroupId", out var source)
+            && source.GetProperty("Fn::GetAtt")[0].GetString() == taskGroup);
+        Assert.Equal("tcp", self.Rule.GetProperty("IpProtocol").GetString());
+        Assert.Equal((worker.Port, worker.Port), Range(self.Rule));
     }
 
     /// <summary>An AwsCustomResource call: a Fn::Join whose literal parts, tokens as "TOKEN", are the call's JSON.</summary>

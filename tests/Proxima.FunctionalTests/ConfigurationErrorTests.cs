@@ -13,6 +13,7 @@ public sealed class ConfigurationErrorTests
         { "router", "PROXIMA_CATALOG", "mongo", "PROXIMA_CATALOG must be 'sqlite' or 'opensearch' (got 'mongo')" },
         { "router", "PROXIMA_OPENSEARCH_URL", "search-domain", "PROXIMA_OPENSEARCH_URL is not an absolute URL: 'search-domain'" },
         { "router", "PROXIMA_MAX_OUTPUT_CELLS", "lots", "PROXIMA_MAX_OUTPUT_CELLS: 'lots' is not a positive whole number" },
+        { "router", "PROXIMA_WORKERS_LOAD_BALANCED", "1", "--load-balanced-pools (PROXIMA_WORKERS_LOAD_BALANCED) is about discovered regions: it needs --workers-namespace (or PROXIMA_WORKERS_NAMESPACE)" },
         { "worker", "PROXIMA_MAX_UNITS", "many", "PROXIMA_MAX_UNITS: 'many' is not a whole number" },
         { "sync", "PROXIMA_FSX_ENDPOINT", "fsx", "PROXIMA_FSX_ENDPOINT is not an absolute URL: 'fsx'" },
     };

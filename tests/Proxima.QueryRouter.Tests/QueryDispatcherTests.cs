@@ -52,6 +52,28 @@ public sealed class QueryDispatcherTests
         Assert.False(plan.Datasets[0].Units[0].Covers(new PartialResult { Stats = new UnitStats { Chunks = 5, ChunksTotal = 6 } }));
     }
 
+    /// <summary>
+    /// A unit that discovers its peers (the region's addresses are load balancers) names none, on its first attempt and
+    /// on the retry through the other address: the task behind the balancer finds its pool itself.
+    /// </summary>
+    [Fact]
+    public async Task A_unit_that_discovers_its_peers_names_none_through_any_address()
+    {
+        var dead = FakeChannel.Of("r", "nlb0", (_, _) => throw new RpcException(StatusCode.Unavailable, "connection reset"));
+        var alive = FakeChannel.Of("r", "nlb1", (u, _) => new PartialResult { Dataset = "d", UnitId = u.UnitId, Stats = new UnitStats { Chunks = 6, ChunksTotal = 6 } });
+        var (dispatcher, _) = Create([dead, alive]);
+        var plan = Plan(allowPartial: false, units: 1, coordinateShares: 1);
+        plan.Datasets[0].Units[0].Message.DiscoverPeers = true;
+        var outcome = await dispatcher.DispatchAsync(plan, DateTime.UtcNow.AddSeconds(10), null, CancellationToken.None);
+        Assert.Equal("nlb1", Assert.Single(outcome.Partials[0]).Stats.Worker);
+        foreach (var received in new[] { Assert.Single(dead.Received), Assert.Single(alive.Received) })
+        {
+            Assert.True(received.DiscoverPeers);
+            Assert.Equal(1, received.CoordinateShares);
+            Assert.Empty(received.Peers);
+        }
+    }
+
     [Fact]
     public async Task All_workers_of_a_region_dead_is_503_naming_it()
     {

@@ -194,6 +194,60 @@ public sealed class QueryPlannerTests : IAsyncLifetime
         Assert.False(Assert.Single(await UnitsAsync("""{ "datasets": ["map/x"], "variable": "x", "reduce": { "dims": ["time"], "ops": ["mean"] } }""", single)).Coordinated);
     }
 
+    /// <summary>
+    /// A discovered region behind a load balancer (<c>--load-balanced-pools</c>): every reduction, map or scalar, whatever
+    /// the number of balancer addresses, goes as ONE unit asking its coordinator to discover its peers, UnitsPerWorker
+    /// shares per worker it finds; values keep one share per address; a static region (local mode) is planned as before,
+    /// and so is everything with region-local merge off.
+    /// </summary>
+    [Fact]
+    public async Task A_load_balanced_region_gets_one_discovering_unit_per_reduction_and_static_regions_are_unchanged()
+    {
+        var pools = new FakePools(("us-east-1", 3, 10));
+        var discovered = Limits(long.MaxValue / 4) with
+        {
+            UnitsPerWorker = 2,
+            Discovery = new WorkerDiscoveryOptions { Namespace = "workers.proxima.internal", Regions = ["us-east-1"], LoadBalanced = true },
+        };
+        async Task<IReadOnlyList<PlannedUnit>> UnitsAsync(string json, RouterOptions options, FakePools? other = null)
+        {
+            var bytes = Encoding.UTF8.GetBytes(json);
+            return (await new QueryPlanner(_catalog, other ?? pools, options).PlanAsync("q", QuerySpecParser.Parse(bytes), bytes, CancellationToken.None)).Datasets[0].Units;
+        }
+
+        const string Map = """{ "datasets": ["map/x"], "variable": "x", "reduce": { "dims": ["time"], "ops": ["mean", "std"] } }""";
+        const string Scalar = """{ "datasets": ["map/x"], "variable": "x", "reduce": { "dims": ["time", "lat", "lon"], "ops": ["mean"] } }""";
+        foreach (var (json, size) in new[] { (Map, 3), (Scalar, 3), (Map, 1) })
+        {
+            var unit = Assert.Single(await UnitsAsync(json, discovered, new FakePools(("us-east-1", size, 10))));
+            Assert.True(unit.Coordinated);
+            Assert.True(unit.Message.DiscoverPeers);
+            Assert.Equal(2, unit.Message.CoordinateShares);
+            Assert.True(unit.Message.AllChunks);
+            Assert.Empty(unit.Message.Peers);
+        }
+
+        var values = await UnitsAsync("""{ "datasets": ["map/x"], "variable": "x" }""", discovered);
+        Assert.Equal(6, values.Count);
+        Assert.All(values, u => Assert.False(u.Coordinated || u.Message.DiscoverPeers));
+
+        // The same region given statically (local mode), or discovered without the option: the local-mode plan.
+        var staticRegion = discovered with { Workers = new Dictionary<string, IReadOnlyList<Uri>> { ["us-east-1"] = [new Uri("https://127.0.0.1:1")] } };
+        var notBalanced = discovered with { Discovery = discovered.Discovery! with { LoadBalanced = false } };
+        foreach (var options in new[] { staticRegion, notBalanced })
+        {
+            var map = Assert.Single(await UnitsAsync(Map, options));
+            Assert.True(map.Coordinated && !map.Message.DiscoverPeers);
+            Assert.Equal(6, map.Message.CoordinateShares);
+            Assert.Equal(6, (await UnitsAsync(Scalar, options)).Count);
+        }
+
+        // Region-local merge off: one share per balancer address, as before the option.
+        var off = await UnitsAsync(Map, discovered with { RegionLocalMerge = false });
+        Assert.Equal(6, off.Count);
+        Assert.All(off, u => Assert.False(u.Coordinated || u.Message.DiscoverPeers));
+    }
+
     [Fact]
     public async Task A_pool_never_gets_more_units_than_chunks_when_the_count_is_known()
     {

@@ -24,57 +24,39 @@ public sealed class DnsDiscoveryTests(FederationFixture federation) : IDisposabl
     {
         var workers = federation.RunFile.GetProperty("workers").EnumerateArray()
             .Select(w => (Region: w.GetProperty("region").GetString()!, Port: new Uri(w.GetProperty("url").GetString()!).Port)).ToList();
-        var zone = _temp.Combine("zone.json");
-        WriteZone(zone, workers);
-        using var dns = Process.Start(new ProcessStartInfo(Python.Interpreter,
-            [Path.Combine(RepoPaths.Root, "tests", "Proxima.QueryRouter.Tests", "Dispatch", "dns_server.py"), zone])
+        await using var dns = await LoopbackDnsServer.StartAsync(_temp.Combine("zone.json"));
+        dns.Write(Zone(workers));
+
+        var args = federation.SecondRouterArgs(mutualTls: true);
+        args.AddRange(["--workers-namespace", "proxima-workers", "--workers-dns-server", dns.EndPoint.ToString(), "--discovery-refresh", "0.2"]);
+        foreach (var (region, _) in FederationFixtureBase.Regions)
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        })!;
-        try
-        {
-            var dnsPort = await dns.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            var args = federation.SecondRouterArgs(mutualTls: true);
-            args.AddRange(["--workers-namespace", "proxima-workers", "--workers-dns-server", $"127.0.0.1:{dnsPort}", "--discovery-refresh", "0.2"]);
-            foreach (var (region, _) in FederationFixtureBase.Regions)
-            {
-                args.Add("--discover-region");
-                args.Add(region);
-            }
-
-            await using var router = ProximaProcess.Start([.. args]);
-            using var ready = JsonDocument.Parse(await router.WaitForLineAsync("PROXIMA-READY ", TimeSpan.FromSeconds(60)));
-            using var http = new HttpClient { BaseAddress = new Uri(ready.RootElement.GetProperty("url").GetString()!), Timeout = TimeSpan.FromSeconds(60) };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", federation.Token);
-
-            var (_, reference, _) = await federation.QueryAsync(Mean);
-            var expected = reference.GetProperty("results")[0].GetProperty("data").GetRawText();
-            var (status, text) = await PostAsync(http);
-            Assert.True(status == HttpStatusCode.OK, text);
-            AssertSameData(expected, Data(text));
-
-            // us-west-2 shrinks to one worker, ap-southeast-2's name goes away.
-            WriteZone(zone, [.. workers.Where(w => w.Region == "us-east-1"), workers.First(w => w.Region == "us-west-2")]);
-            var (gone, goneText) = await UntilAsync(http, s => s == HttpStatusCode.ServiceUnavailable);
-            Assert.True(gone == HttpStatusCode.ServiceUnavailable, goneText);
-            Assert.Contains("ap-southeast-2", goneText, StringComparison.Ordinal);
-
-            // It comes back: the same answer as the federation's own router.
-            WriteZone(zone, workers);
-            var (back, backText) = await UntilAsync(http, s => s == HttpStatusCode.OK);
-            Assert.True(back == HttpStatusCode.OK, backText);
-            AssertSameData(expected, Data(backText));
+            args.Add("--discover-region");
+            args.Add(region);
         }
-        finally
-        {
-            dns.StandardInput.Close();
-            if (!dns.WaitForExit(5000))
-            {
-                dns.Kill();
-            }
-        }
+
+        await using var router = ProximaProcess.Start([.. args]);
+        using var ready = JsonDocument.Parse(await router.WaitForLineAsync("PROXIMA-READY ", TimeSpan.FromSeconds(60)));
+        using var http = new HttpClient { BaseAddress = new Uri(ready.RootElement.GetProperty("url").GetString()!), Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", federation.Token);
+
+        var (_, reference, _) = await federation.QueryAsync(Mean);
+        var expected = reference.GetProperty("results")[0].GetProperty("data").GetRawText();
+        var (status, text) = await PostAsync(http);
+        Assert.True(status == HttpStatusCode.OK, text);
+        AssertSameData(expected, Data(text));
+
+        // us-west-2 shrinks to one worker, ap-southeast-2's name goes away.
+        dns.Write(Zone([.. workers.Where(w => w.Region == "us-east-1"), workers.First(w => w.Region == "us-west-2")]));
+        var (gone, goneText) = await UntilAsync(http, s => s == HttpStatusCode.ServiceUnavailable);
+        Assert.True(gone == HttpStatusCode.ServiceUnavailable, goneText);
+        Assert.Contains("ap-southeast-2", goneText, StringComparison.Ordinal);
+
+        // It comes back: the same answer as the federation's own router.
+        dns.Write(Zone(workers));
+        var (back, backText) = await UntilAsync(http, s => s == HttpStatusCode.OK);
+        Assert.True(back == HttpStatusCode.OK, backText);
+        AssertSameData(expected, Data(backText));
     }
 
     public void Dispose() => _temp.Dispose();
@@ -131,19 +113,7 @@ public sealed class DnsDiscoveryTests(FederationFixture federation) : IDisposabl
         return doc.RootElement.GetProperty("results")[0].GetProperty("data").GetRawText();
     }
 
-    private static void WriteZone(string path, IEnumerable<(string Region, int Port)> workers)
-    {
-        var records = new JsonArray();
-        var i = 0;
-        foreach (var (region, port) in workers)
-        {
-            var target = $"w{i++}.proxima-workers";
-            records.Add(new JsonObject { ["name"] = $"worker-{region}.proxima-workers", ["type"] = "SRV", ["target"] = target, ["port"] = port });
-            records.Add(new JsonObject { ["name"] = target, ["type"] = "A", ["address"] = "127.0.0.1" });
-        }
-
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, new JsonObject { ["records"] = records }.ToJsonString());
-        File.Move(temp, path, overwrite: true);
-    }
+    /// <summary>One SRV target per worker: <c>worker-REGION.proxima-workers</c> → 127.0.0.1 and the worker's port.</summary>
+    private static JsonObject[] Zone(IEnumerable<(string Region, int Port)> workers) =>
+        [.. workers.GroupBy(w => w.Region).SelectMany(g => LoopbackDnsServer.LoopbackSrv($"worker-{g.Key}.proxima-workers", g.Select(w => w.Port)))];
 }

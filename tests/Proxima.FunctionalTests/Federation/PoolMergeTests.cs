@@ -10,11 +10,14 @@ namespace Proxima.FunctionalTests.Federation;
 /// <c>poolkill/t</c> whose shares worker-us-west-2-1 holds for 60 s (cancellably) when a coordinator sends
 /// them, never units from the router, so a test can SIGKILL a peer in the middle of a coordinator's fan-out.
 /// </summary>
-public sealed class PoolMergeFederationFixture : FederationFixtureBase
+public class PoolMergeFederationFixture : FederationFixtureBase
 {
     protected override double LatencyMs => 2;
 
-    protected override IReadOnlyDictionary<string, string>? Environment { get; } = new Dictionary<string, string>
+    protected override IReadOnlyDictionary<string, string>? Environment => HoldShares;
+
+    /// <summary>worker-us-west-2-1 holds the shares of <c>poolkill/t</c> a coordinator sends it (60 s, cancellably).</summary>
+    protected static Dictionary<string, string> HoldShares => new()
     {
         ["PROXIMA_FAULT_DELAY_MS"] = "60000",
         ["PROXIMA_FAULT_WORKER"] = "worker-us-west-2-1",
@@ -27,6 +30,38 @@ public sealed class PoolMergeFederationFixture : FederationFixtureBase
 
     /// <summary>Cells of the map (one partial is 40 bytes a cell on the wire at most).</summary>
     public int Cells { get; private set; }
+
+    /// <summary>Units finished ok per worker of the us-west-2 pool; null for a worker that does not answer (killed).</summary>
+    public async Task<List<long?>> WorkerOkAsync()
+    {
+        var ok = new List<long?>();
+        for (var i = 0; i < 3; i++)
+        {
+            try
+            {
+                ok.Add(await WorkerMetricAsync($"worker-us-west-2-{i}", "proxima_worker_work_units_total{outcome=\"ok\"}"));
+            }
+            catch (HttpRequestException)
+            {
+                ok.Add(null);
+            }
+        }
+
+        return ok;
+    }
+
+    /// <summary>The shares worker-us-west-2-1 runs for a coordinator now (0 once it is killed).</summary>
+    public async Task<long> SharesHeldAsync()
+    {
+        try
+        {
+            return await WorkerMetricAsync("worker-us-west-2-1", "proxima_worker_shares_running");
+        }
+        catch (HttpRequestException)
+        {
+            return 0;
+        }
+    }
 
     protected override async Task WriteDataAsync()
     {
@@ -55,17 +90,25 @@ public sealed class PoolMergeTests(PoolMergeFederationFixture federation) : ICla
     public async Task A_map_on_a_pool_of_three_is_xarrays_answer_and_crosses_regions_as_one_partial()
     {
         var unitsBefore = PrometheusText.Value(await federation.RouterMetricsAsync(), Units);
-        var okBefore = await WorkerOkAsync();
+        var okBefore = await federation.WorkerOkAsync();
         var (status, body, text) = await federation.QueryAsync(AllOps("pool/t"));
         Assert.True(status == HttpStatusCode.OK, text);
         AssertXarray(body);
 
         Assert.Equal(1, PrometheusText.Value(await federation.RouterMetricsAsync(), Units) - unitsBefore);
-        var okAfter = await WorkerOkAsync();
+        var okAfter = await federation.WorkerOkAsync();
+        AssertMergedInRegion(okBefore, okAfter, body, federation.Cells);
+    }
+
+    /// <summary>
+    /// The pool merged a map in-region: each live worker worked on it once (the coordinator's unit, the peers' shares;
+    /// a worker another test killed is skipped, its share ran elsewhere), all 8 chunks, and bytes across regions about
+    /// one partial of <paramref name="cells"/> cells, within the goal of 1.2 x the merged partial + 64 KB.
+    /// </summary>
+    internal static void AssertMergedInRegion(List<long?> okBefore, List<long?> okAfter, JsonElement body, int cells)
+    {
         for (var i = 0; i < okAfter.Count; i++)
         {
-            // The coordinator's unit and the peers' shares: each live worker of the pool worked on it once
-            // (a worker the other test killed is skipped; its share ran elsewhere).
             if (okAfter[i] is { } after && okBefore[i] is { } before)
             {
                 Assert.True(after - before == 1, $"worker-{Region}-{i} finished {after - before} unit(s)");
@@ -75,7 +118,7 @@ public sealed class PoolMergeTests(PoolMergeFederationFixture federation) : ICla
         var stats = body.GetProperty("stats");
         Assert.Equal(8, stats.GetProperty("regions").GetProperty(Region).GetProperty("chunks").GetInt64());
         var crossed = stats.GetProperty("bytes_cross_region").GetInt64();
-        var partial = 40L * federation.Cells;
+        var partial = 40L * cells;
         Assert.True(crossed <= 1.2 * partial + 64 * 1024, $"{crossed} bytes crossed; goal <= 1.2 x {partial} + 64 KB");
         Assert.True(crossed >= partial / 2, $"{crossed} bytes crossed for a {partial}-byte partial");
     }
@@ -95,7 +138,7 @@ public sealed class PoolMergeTests(PoolMergeFederationFixture federation) : ICla
         for (var attempt = 0; attempt < 3 && held is null; attempt++)
         {
             var running = federation.QueryAsync(AllOps("poolkill/t"));
-            await Poll.UntilAsync(async () => running.IsCompleted || await SharesHeldAsync() >= 1, "a share held on worker-us-west-2-1, or the answer", TimeSpan.FromSeconds(60));
+            await Poll.UntilAsync(async () => running.IsCompleted || await federation.SharesHeldAsync() >= 1, "a share held on worker-us-west-2-1, or the answer", TimeSpan.FromSeconds(60));
             if (running.IsCompleted)
             {
                 var (s, b, t) = await running;
@@ -121,50 +164,22 @@ public sealed class PoolMergeTests(PoolMergeFederationFixture federation) : ICla
         AssertXarray(againBody);
     }
 
-    private static string AllOps(string dataset) =>
+    internal static string AllOps(string dataset) =>
         $$"""{ "datasets": ["{{dataset}}"], "variable": "t", "reduce": { "dims": ["time"], "ops": ["mean", "std", "min", "max", "count"] } }""";
 
-    private void AssertXarray(JsonElement body)
+    private void AssertXarray(JsonElement body) => AssertXarray(federation.Answer, body);
+
+    /// <summary>mean/std to 1e-6 relative, min/max/count exactly: xarray's <paramref name="answer"/>.</summary>
+    internal static void AssertXarray(JsonElement answer, JsonElement body)
     {
         var data = body.GetProperty("results")[0].GetProperty("data");
         foreach (var op in new[] { "mean", "std", "min", "max", "count" })
         {
-            SplitDatasetTests.AssertClose(federation.Answer.GetProperty(op), data.GetProperty(op), op is "min" or "max" or "count" ? 0 : 1e-6, op);
+            SplitDatasetTests.AssertClose(answer.GetProperty(op), data.GetProperty(op), op is "min" or "max" or "count" ? 0 : 1e-6, op);
         }
     }
 
-    /// <summary>Units finished ok per worker of the pool; null for a worker that does not answer (killed).</summary>
-    private async Task<List<long?>> WorkerOkAsync()
-    {
-        var ok = new List<long?>();
-        for (var i = 0; i < 3; i++)
-        {
-            try
-            {
-                ok.Add(await federation.WorkerMetricAsync($"worker-{Region}-{i}", "proxima_worker_work_units_total{outcome=\"ok\"}"));
-            }
-            catch (HttpRequestException)
-            {
-                ok.Add(null);
-            }
-        }
-
-        return ok;
-    }
-
-    private async Task<long> SharesHeldAsync()
-    {
-        try
-        {
-            return await federation.WorkerMetricAsync($"worker-{Region}-1", "proxima_worker_shares_running");
-        }
-        catch (HttpRequestException)
-        {
-            return 0;
-        }
-    }
-
-    private static void Kill(int pid)
+    internal static void Kill(int pid)
     {
         using var process = Process.GetProcessById(pid);
         process.Kill(); // SIGKILL on Unix

@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Proxima.Protocol.V1;
 using Proxima.QueryRouter.Dispatch;
+using Proxima.Shared;
 using Proxima.Tests.Infrastructure;
 
 namespace Proxima.QueryRouter.Tests.Dispatch;
@@ -19,38 +19,20 @@ public sealed class WorkerDiscoveryTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("proxima-dns-").FullName;
     private readonly List<RecordingChannel> _connected = [];
-    private Process _server = null!;
+    private LoopbackDnsServer _dns = null!;
     private IPEndPoint _endpoint = null!;
-
-    private string Zone => Path.Combine(_dir, "zone.json");
 
     public async Task InitializeAsync()
     {
+        _dns = await LoopbackDnsServer.StartAsync(Path.Combine(_dir, "zone.json"));
+        _endpoint = _dns.EndPoint;
         WriteZone(Srv("worker-r1.proxima-workers", ("w1.proxima-workers", 7001), ("w2.proxima-workers", 7002)),
             [("w1.proxima-workers", "127.0.0.11"), ("w2.proxima-workers", "127.0.0.12")]);
-        var script = Path.Combine(RepoPaths.Root, "tests", "Proxima.QueryRouter.Tests", "Dispatch", "dns_server.py");
-        _server = Process.Start(new ProcessStartInfo(Python.Interpreter, [script, Zone])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        var port = await _server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))
-            ?? throw new InvalidOperationException("the DNS server did not start: " + await _server.StandardError.ReadToEndAsync());
-        _endpoint = new IPEndPoint(IPAddress.Loopback, int.Parse(port, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public async Task DisposeAsync()
     {
-        _server.StandardInput.Close();
-        if (!_server.WaitForExit(5000))
-        {
-            _server.Kill();
-        }
-
-        await _server.WaitForExitAsync();
-        _server.Dispose();
+        await _dns.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -219,10 +201,7 @@ public sealed class WorkerDiscoveryTests : IAsyncLifetime
             records.Add(new JsonObject { ["name"] = name, ["type"] = "A", ["address"] = address });
         }
 
-        // Written whole then renamed, so the server never reads half a file.
-        var temp = Zone + ".tmp";
-        File.WriteAllText(temp, new JsonObject { ["records"] = records, ["additional"] = additional, ["truncate_udp"] = truncateUdp, ["chase_cname"] = chaseCname }.ToJsonString());
-        File.Move(temp, Zone, overwrite: true);
+        _dns.WriteZone(new JsonObject { ["records"] = records, ["additional"] = additional, ["truncate_udp"] = truncateUdp, ["chase_cname"] = chaseCname });
     }
 
     private sealed class RecordingChannel(string region, Uri address) : IWorkerChannel

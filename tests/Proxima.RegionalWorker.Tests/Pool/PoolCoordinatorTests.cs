@@ -137,6 +137,79 @@ public sealed class PoolCoordinatorTests(PoolDataFixture data) : IClassFixture<P
         Assert.Contains("peer 'http://127.0.0.1:9' is not https", error.Status.Detail, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Behind a load balancer the router names no peers (<c>discover_peers</c>): each worker finds its pool through a real
+    /// DNS server on loopback (SRV records of all three, itself included), drops itself, and the unit that reaches any one
+    /// of them is cut into a share per worker of the pool it found (8 chunks: 2 + 3 + 3), merged to numpy's answer.
+    /// </summary>
+    [Fact]
+    public async Task A_unit_that_discovers_its_peers_runs_over_the_pool_found_by_dns_and_equals_numpy()
+    {
+        using var temp = new TempDirectory();
+        await using var dns = await LoopbackDnsServer.StartAsync(temp.Combine("zone.json"));
+        await using var pool = await PoolAsync(3, configure: o => o with { PeersDns = "workers.pool.test", PeersDnsServers = [dns.EndPoint], PeersRefresh = TimeSpan.FromMilliseconds(50) });
+        dns.Write(LoopbackDnsServer.LoopbackSrv("workers.pool.test", pool.Urls.Select(u => new Uri(u).Port)));
+        await WaitForAsync(() => pool.Metrics.All(m => m.PoolPeers == 2));
+
+        var events = await ExecuteAsync(pool, DiscoveringUnit(), CancellationToken.None, on: 1);
+        var partial = Assert.Single(events, e => e.EventCase == WorkerEvent.EventOneofCase.Partial).Partial;
+        Assert.Equal((8L, 8L), (partial.Stats.Chunks, partial.Stats.ChunksTotal));
+        AssertNumpy(partial);
+        Assert.Equal(8, pool.Metrics.Sum(m => m.Chunks.Value));
+        Assert.All(pool.Metrics, m => Assert.True(m.Chunks.Value is 2 or 3, $"a worker read {m.Chunks.Value} chunk(s)"));
+        Assert.Equal(1, pool.Metrics[0].Units.Get("ok"));
+        Assert.Equal(1, pool.Metrics[2].Units.Get("ok"));
+
+        // A peer gone from the pool (stopped, still in DNS): its share runs in-region elsewhere, the answer is the same.
+        await pool.StopAsync(2);
+        var again = Assert.Single(await ExecuteAsync(pool, DiscoveringUnit(), CancellationToken.None, on: 0), e => e.EventCase == WorkerEvent.EventOneofCase.Partial).Partial;
+        Assert.Equal(8, again.Stats.Chunks);
+        AssertNumpy(again);
+    }
+
+    /// <summary>
+    /// A records only, all of them this worker (127.0.0.1 with its own port, the default for A records): no peers, so
+    /// the unit runs here alone; a worker without PROXIMA_PEERS_DNS does the same.
+    /// </summary>
+    [Fact]
+    public async Task A_unit_that_discovers_no_peers_runs_on_its_worker_alone()
+    {
+        using var temp = new TempDirectory();
+        await using var dns = await LoopbackDnsServer.StartAsync(temp.Combine("zone.json"));
+        dns.Write(LoopbackDnsServer.A("workers.pool.test", "127.0.0.1"));
+        await using var pool = await PoolAsync(2, configure: o => o.Name == "w0" ? o with { PeersDns = "workers.pool.test", PeersDnsServers = [dns.EndPoint], PeersRefresh = TimeSpan.FromMilliseconds(50) } : o);
+        var peers = pool.Apps[0].Services.GetRequiredService<RegionalWorker.Pool.PoolPeers>();
+        await peers.ResolveOnceAsync(new Uri(pool.Urls[0]).Port, CancellationToken.None);
+        Assert.Empty(peers.Current);
+
+        foreach (var on in new[] { 0, 1 })
+        {
+            var partial = Assert.Single(await ExecuteAsync(pool, DiscoveringUnit(), CancellationToken.None, on), e => e.EventCase == WorkerEvent.EventOneofCase.Partial).Partial;
+            AssertNumpy(partial);
+            Assert.Equal(8, pool.Metrics[on].Chunks.Value);
+        }
+
+        Assert.All(pool.Metrics, m => Assert.Equal(1, m.Units.Get("ok")));
+    }
+
+    [Fact]
+    public async Task A_unit_that_both_names_peers_and_asks_to_discover_them_is_refused()
+    {
+        await using var pool = await PoolAsync(1);
+        var unit = DiscoveringUnit();
+        unit.Peers.Add("https://127.0.0.1:9");
+        var error = await Assert.ThrowsAsync<RpcException>(() => ExecuteAsync(pool, unit, CancellationToken.None));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("discover_peers with 1 peer(s) named", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    private static WorkUnit DiscoveringUnit()
+    {
+        var unit = Unit(1);
+        unit.DiscoverPeers = true;
+        return unit;
+    }
+
     private void AssertNumpy(PartialResult partial)
     {
         var m = partial.Moments;
@@ -190,7 +263,7 @@ public sealed class PoolCoordinatorTests(PoolDataFixture data) : IClassFixture<P
         return events;
     }
 
-    private async Task<WorkerPool> PoolAsync(int size, int holdSharesOn = -1, int maxConcurrentUnits = 2)
+    private async Task<WorkerPool> PoolAsync(int size, int holdSharesOn = -1, int maxConcurrentUnits = 2, Func<WorkerOptions, WorkerOptions>? configure = null)
     {
         var pool = new WorkerPool();
         for (var i = 0; i < size; i++)
@@ -208,7 +281,7 @@ public sealed class PoolCoordinatorTests(PoolDataFixture data) : IClassFixture<P
                 FaultSharesOnly = true,
                 MaxConcurrentUnits = maxConcurrentUnits,
             };
-            var app = WorkerHost.Build(options);
+            var app = WorkerHost.Build(configure?.Invoke(options) ?? options);
             await app.StartAsync();
             pool.Add(app);
         }
@@ -235,9 +308,12 @@ public sealed class PoolCoordinatorTests(PoolDataFixture data) : IClassFixture<P
 
         public List<WorkerMetrics> Metrics { get; } = [];
 
+        public List<WebApplication> Apps { get; } = [];
+
         public void Add(WebApplication app)
         {
             _apps.Add(app);
+            Apps.Add(app);
             Urls.Add(WorkerHost.GetUrl(app).ToString().TrimEnd('/'));
             Metrics.Add(app.Services.GetRequiredService<WorkerMetrics>());
         }

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Proxima.QueryRouter.Dispatch;
+namespace Proxima.Shared;
 
 /// <summary>A service endpoint from DNS: an address and a port.</summary>
 internal readonly record struct DnsEndpoint(IPAddress Address, int Port);
