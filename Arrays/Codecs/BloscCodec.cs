@@ -227,12 +227,18 @@ internal sealed class BloscCodec : IBytesCodec
 
     /// <summary>
     /// The block size of a blosc buffer that decodes to exactly <paramref name="decodedBytes"/> bytes, for decoding it in
-    /// item ranges (<see cref="DecodeItems"/>); false when the header does not describe such a buffer.
+    /// item ranges (<see cref="DecodeItems"/>); false when the header describes a buffer that cannot be read that way
+    /// (shorter than the chunk, blocks not whole items).
     /// </summary>
+    /// <exception cref="CodecException">The buffer is shorter than its header or than the compressed size the header
+    /// gives (a truncated chunk), or the header claims more than <paramref name="decodedBytes"/> — the errors a whole
+    /// decode of the chunk would raise.</exception>
     public static bool TryGetBlocks(ReadOnlySpan<byte> source, int decodedBytes, out int blockBytes, out int typesize)
     {
         blockBytes = 0;
-        if (!TryReadHeader(source, out int nbytes, out int cbytes, out typesize) || cbytes > source.Length || cbytes < HeaderSize || nbytes != decodedBytes || typesize < 1)
+        (int nbytes, _) = CheckHeader(source, decodedBytes);
+        typesize = source[3];
+        if (nbytes != decodedBytes || typesize < 1)
         {
             return false;
         }
@@ -243,8 +249,10 @@ internal sealed class BloscCodec : IBytesCodec
 
     /// <summary>
     /// Decodes items [<paramref name="startItem"/>, + <paramref name="destination"/>.Length / typesize) of a blosc buffer
-    /// checked by <see cref="TryGetBlocks"/> into <paramref name="destination"/>, on the caller's thread (<c>blosc_getitem</c>:
-    /// the blocks holding them are decompressed whole, so ranges on block boundaries decode each block once).
+    /// checked by <see cref="TryGetBlocks"/> into <paramref name="destination"/>, on the caller's thread. A range of whole
+    /// blocks of a buffer <see cref="BloscFrame"/> parses (Blosc-lz4, byte or no shuffle) is decoded by it straight into
+    /// <paramref name="destination"/>; anything else by <c>blosc_getitem</c> (the blocks holding the items decompressed
+    /// whole into its own buffer and copied out, so ranges on block boundaries decode each block once).
     /// </summary>
     public static void DecodeItems(ReadOnlySpan<byte> source, int startItem, int typesize, Span<byte> destination)
     {

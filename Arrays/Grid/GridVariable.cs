@@ -244,6 +244,7 @@ public sealed class GridVariable
     /// type is not <typeparamref name="T"/>, the chunk crosses the array's edge, or it is absent — and the caller
     /// should use <see cref="ReadChunkAsync{T}"/>.
     /// </summary>
+    /// <exception cref="ChunkDecodeException">The chunk's encoded bytes are cut short or claim more than the chunk holds.</exception>
     public async ValueTask<ChunkRanges<T>?> OpenChunkRangesAsync<T>(ReadOnlyMemory<long> chunkIndex, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

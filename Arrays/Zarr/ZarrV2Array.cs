@@ -295,7 +295,20 @@ internal sealed class ZarrV2Array : ChunkSource
             return null;
         }
 
-        if (!BloscCodec.TryGetBlocks(encoded.Memory.Span, _chunkBytes, out int blockBytes, out int typesize))
+        bool ranges;
+        int blockBytes;
+        int typesize;
+        try
+        {
+            ranges = BloscCodec.TryGetBlocks(encoded.Memory.Span, _chunkBytes, out blockBytes, out typesize);
+        }
+        catch (CodecException e)
+        {
+            encoded.Dispose();
+            throw new ChunkDecodeException(_storage.Describe(key), e.Kind, e.Message, e);
+        }
+
+        if (!ranges)
         {
             encoded.Dispose();
             return null;
@@ -304,7 +317,10 @@ internal sealed class ZarrV2Array : ChunkSource
         return new BloscRanges(encoded, blockBytes, typesize, _storage.Describe(key));
     }
 
-    /// <summary>A Blosc chunk decoded a block range at a time with <c>blosc_getitem</c> on the caller's thread.</summary>
+    /// <summary>
+    /// A Blosc chunk decoded a block range at a time on the caller's thread (<see cref="BloscCodec.DecodeItems"/>:
+    /// Blosc-lz4 blocks by our own block decoder straight into the range, other codecs by <c>blosc_getitem</c>).
+    /// </summary>
     private sealed class BloscRanges(IMemoryOwner<byte> encoded, int blockBytes, int typesize, string location) : ChunkByteRanges
     {
         public override int BlockBytes => blockBytes;

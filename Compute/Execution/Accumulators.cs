@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Proxima.Compute.Kernels;
 
 namespace Proxima.Compute.Execution;
 
@@ -39,8 +40,9 @@ internal sealed class Accumulators
         _count = new double[cells];
         Sum = new double[cells];
         M2 = new double[cells];
-        Min = new double[cells];
-        Max = new double[cells];
+        // Filled right away, so not zeroed first (a lane of a 0.5° grid is 2 MB per array).
+        Min = GC.AllocateUninitializedArray<double>(cells);
+        Max = GC.AllocateUninitializedArray<double>(cells);
         Array.Fill(Min, double.PositiveInfinity);
         Array.Fill(Max, double.NegativeInfinity);
     }
@@ -137,14 +139,58 @@ internal sealed class Accumulators
     /// <summary>
     /// Chan-merges <paramref name="other"/> into this set, cell by cell: four cells at a time in the vector form of the
     /// column kernel's merge (<c>(S_b·n_a − S_a·n_b)² / (n_a·n_b·n)</c>, equal to <see cref="ChanMerge"/>'s to 1e-12 relative),
-    /// the tail with <see cref="ChanMerge"/> itself. It runs on one thread after the last chunk (the lanes of a 2-group
-    /// 0.5° climatology are 520,000 cells: 13 ms of finishing work one cell at a time on the loaded test machine).
+    /// the tail with <see cref="ChanMerge"/> itself. It runs after the last chunk (the lanes of a 2-group 0.5°
+    /// climatology are 520,000 cells: 13 ms of finishing work one cell at a time on the loaded test machine), split in
+    /// up to <paramref name="threads"/> cell ranges of at least 64 Ki cells on threads of our own pool.
     /// </summary>
-    public void MergeFrom(Accumulators other)
+    /// <param name="other">The lane to fold in (left as it was, its span counts written out).</param>
+    /// <param name="moments">The moments the execution's ops need: only they are merged (count and sum always); the
+    /// others keep this set's values, which the partial result then carries unread (empty on the column path).</param>
+    /// <param name="threads">Threads to split the cells over (the chunks in flight are done, so theirs are free).</param>
+    public void MergeFrom(Accumulators other, MomentSets moments = MomentSets.All, int threads = 1)
     {
         var count = Count;
         var otherCount = other.Count;
-        var c = 0;
+        if (otherCount.Length != count.Length)
+        {
+            throw new ArgumentException($"lanes of {count.Length} and {otherCount.Length} cells", nameof(other));
+        }
+
+        const int MinCellsPerThread = 1 << 16;
+        var parts = Math.Max(1, Math.Min(threads, count.Length / MinCellsPerThread));
+        if (parts == 1)
+        {
+            MergeRange(other, moments, 0, count.Length);
+            return;
+        }
+
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+        {
+            // Range ends on multiples of 8 cells, so every range but the last runs whole vectors.
+            var from = (int)((long)count.Length * p / parts) & ~7;
+            var to = p == parts - 1 ? count.Length : (int)((long)count.Length * (p + 1) / parts) & ~7;
+            MergeRange(other, moments, from, to);
+        });
+    }
+
+    private void MergeRange(Accumulators other, MomentSets moments, int from, int to)
+    {
+        switch (moments)
+        {
+            case MomentSets.NoMinMax: MergeRange<NoMinMax>(other, from, to); break;
+            case MomentSets.NoM2: MergeRange<NoM2>(other, from, to); break;
+            case MomentSets.CountSum: MergeRange<CountSum>(other, from, to); break;
+            default: MergeRange<AllMoments>(other, from, to); break;
+        }
+    }
+
+    /// <summary>Cells [<paramref name="from"/>, <paramref name="to"/>) of <see cref="MergeFrom"/> (span counts written out by it).</summary>
+    private void MergeRange<TSet>(Accumulators other, int from, int to)
+        where TSet : IMomentSet
+    {
+        var count = _count;
+        var otherCount = other._count;
+        var c = from;
         if (Vector256.IsHardwareAccelerated)
         {
             ref var na0 = ref MemoryMarshal.GetArrayDataReference(count);
@@ -157,38 +203,52 @@ internal sealed class Accumulators
             ref var qb0 = ref MemoryMarshal.GetArrayDataReference(other.M2);
             ref var lb0 = ref MemoryMarshal.GetArrayDataReference(other.Min);
             ref var hb0 = ref MemoryMarshal.GetArrayDataReference(other.Max);
-            if (otherCount.Length != count.Length)
-            {
-                throw new ArgumentException($"lanes of {count.Length} and {otherCount.Length} cells", nameof(other));
-            }
-
-            for (; c + 4 <= count.Length; c += 4)
+            for (; c + 4 <= to; c += 4)
             {
                 var i = (nuint)c;
                 var na = Vector256.LoadUnsafe(ref na0, i);
                 var nb = Vector256.LoadUnsafe(ref nb0, i);
                 var sa = Vector256.LoadUnsafe(ref sa0, i);
                 var sb = Vector256.LoadUnsafe(ref sb0, i);
-                var qa = Vector256.LoadUnsafe(ref qa0, i);
-                var qb = Vector256.LoadUnsafe(ref qb0, i);
                 var emptyA = Vector256.Equals(na, Vector256<double>.Zero);
                 var emptyB = Vector256.LessThanOrEqual(nb, Vector256<double>.Zero);
                 var nt = na + nb;
-                var d = Vector256.FusedMultiplyAdd(sb, na, -(sa * nb));
-                var q = qa + qb + (d * d / (na * nb * nt));
-                Vector256.ConditionalSelect(emptyB, qa, Vector256.ConditionalSelect(emptyA, qb, q)).StoreUnsafe(ref qa0, i);
+                if (TSet.M2)
+                {
+                    var qa = Vector256.LoadUnsafe(ref qa0, i);
+                    var qb = Vector256.LoadUnsafe(ref qb0, i);
+                    var d = Vector256.FusedMultiplyAdd(sb, na, -(sa * nb));
+                    var q = qa + qb + (d * d / (na * nb * nt));
+                    Vector256.ConditionalSelect(emptyB, qa, Vector256.ConditionalSelect(emptyA, qb, q)).StoreUnsafe(ref qa0, i);
+                }
+
                 Vector256.ConditionalSelect(emptyB, sa, Vector256.ConditionalSelect(emptyA, sb, sa + sb)).StoreUnsafe(ref sa0, i);
                 Vector256.ConditionalSelect(emptyB, na, nt).StoreUnsafe(ref na0, i);
-                var la = Vector256.LoadUnsafe(ref la0, i);
-                var ha = Vector256.LoadUnsafe(ref ha0, i);
-                Vector256.ConditionalSelect(emptyB, la, Vector256.Min(la, Vector256.LoadUnsafe(ref lb0, i))).StoreUnsafe(ref la0, i);
-                Vector256.ConditionalSelect(emptyB, ha, Vector256.Max(ha, Vector256.LoadUnsafe(ref hb0, i))).StoreUnsafe(ref ha0, i);
+                if (TSet.MinMax)
+                {
+                    var la = Vector256.LoadUnsafe(ref la0, i);
+                    var ha = Vector256.LoadUnsafe(ref ha0, i);
+                    Vector256.ConditionalSelect(emptyB, la, Vector256.Min(la, Vector256.LoadUnsafe(ref lb0, i))).StoreUnsafe(ref la0, i);
+                    Vector256.ConditionalSelect(emptyB, ha, Vector256.Max(ha, Vector256.LoadUnsafe(ref hb0, i))).StoreUnsafe(ref ha0, i);
+                }
             }
         }
 
-        for (; c < count.Length; c++)
+        for (; c < to; c++)
         {
+            // ChanMerge merges all five; the moments not in the set are put back as they were.
+            double m2 = M2[c], min = Min[c], max = Max[c];
             ChanMerge.Into(ref count[c], ref Sum[c], ref M2[c], ref Min[c], ref Max[c], otherCount[c], other.Sum[c], other.M2[c], other.Min[c], other.Max[c]);
+            if (!TSet.M2)
+            {
+                M2[c] = m2;
+            }
+
+            if (!TSet.MinMax)
+            {
+                Min[c] = min;
+                Max[c] = max;
+            }
         }
     }
 

@@ -355,7 +355,7 @@ internal sealed class ExecutionState
     {
         foreach (var lane in _extraLanes)
         {
-            Shared!.MergeFrom(lane);
+            Shared!.MergeFrom(lane, Moments, ChunksInFlight);
         }
 
         _extraLanes.Clear();

@@ -248,7 +248,7 @@ public static partial class QueryExecutor
 
         var rows = plan.Source.ChunkShape[0];
         var rowLength = state.ChunkLength / rows;
-        var pieceRows = Math.Max(1, state.PieceBytes / 4 / rowLength);
+        var pieceRows = BalancedPieceRows(rows, Math.Max(1, state.PieceBytes / 4 / rowLength));
         var capacity = (int)Math.Min(state.ChunkLength, ((long)pieceRows * rowLength) + ranges.BlockElements);
         var buffer = state.Buffers.Rent<float>(capacity);
         var lane = state.RentLane();
@@ -270,6 +270,17 @@ public static partial class QueryExecutor
             state.ReturnLane(lane);
             state.Buffers.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// Rows per piece when a chunk of <paramref name="rows"/> rows is cut in pieces of at most <paramref name="maxRows"/>:
+    /// the fewest pieces, of equal size but the last (24 rows at most 10 a piece: 8+8+8, not 10+10+4), so no piece is
+    /// merged for a few rows and the buffer is no larger than the pieces need.
+    /// </summary>
+    internal static int BalancedPieceRows(int rows, int maxRows)
+    {
+        var pieces = (rows + maxRows - 1) / maxRows;
+        return (rows + pieces - 1) / pieces;
     }
 
     /// <summary>Element reads are used when the selected box is at most 1/this of the chunk.</summary>

@@ -76,6 +76,24 @@ public sealed class HostileInputTests : IClassFixture<HostileStores>
         var dst = new float[ds.Variables[0].ChunkElementCount];
         e = await Assert.ThrowsAsync<ChunkDecodeException>(async () => await ds.Variables[0].ReadChunkElementsAsync<float>(new long[] { 0 }, new[] { 1, 4000 }, dst, CancellationToken.None));
         Assert.Equal(kind, e.Kind);
+
+        // So does the piece path (a chunk decoded a range of whole blocks at a time straight into the caller's buffer).
+        using ChunkRanges<float>? ranges = await ds.Variables[0].OpenChunkRangesAsync<float>(new long[] { 0 }, CancellationToken.None);
+        Assert.NotNull(ranges);
+        e = Assert.Throws<ChunkDecodeException>(() => ranges.Read(0, dst));
+        Assert.Equal(kind, e.Kind);
+        Assert.Contains($"{store}.zarr/0", e.Message, StringComparison.Ordinal);
+        Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A chunk cut short is refused when opened for range reads, before any range is decoded.</summary>
+    [Fact]
+    public async Task Truncated_blosc_chunk_opened_for_range_reads_is_a_typed_error_naming_the_key()
+    {
+        GridDataset ds = await GridDataset.OpenAsync(new PosixStorage(_stores.Root), "truncated_blosc.zarr");
+        ChunkDecodeException e = await Assert.ThrowsAsync<ChunkDecodeException>(async () => await ds.Variables[0].OpenChunkRangesAsync<float>(new long[] { 0 }, CancellationToken.None));
+        Assert.Equal(ChunkErrorKind.Truncated, e.Kind);
+        Assert.Contains("truncated_blosc.zarr/0", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

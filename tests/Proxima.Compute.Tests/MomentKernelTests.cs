@@ -257,6 +257,75 @@ public sealed class MomentKernelTests
     }
 
     /// <summary>
+    /// Lanes merged at the end of an execution (<c>Accumulators.MergeFrom</c>) equal <see cref="Proxima.Compute.Execution.ChanMerge"/>
+    /// per cell to 1e-12 on the moments the set keeps, with empty cells on either side, on one thread and split over
+    /// two (more than 2 × 64 Ki cells, an odd count); the moments the set leaves out keep the receiving lane's values.
+    /// </summary>
+    [Theory]
+    [InlineData((int)MomentSets.All, 1)]
+    [InlineData((int)MomentSets.All, 2)]
+    [InlineData((int)MomentSets.NoMinMax, 2)]
+    [InlineData((int)MomentSets.NoM2, 2)]
+    [InlineData((int)MomentSets.CountSum, 1)]
+    [InlineData((int)MomentSets.CountSum, 2)]
+    public void Lane_merge_equals_ChanMerge_per_cell_on_the_moments_it_keeps(int momentsId, int threads)
+    {
+        var moments = (MomentSets)momentsId;
+        const int cells = (2 << 16) + 13;
+        var rng = new Random(momentsId * 10 + threads);
+        Proxima.Compute.Execution.Accumulators Lane()
+        {
+            var lane = new Proxima.Compute.Execution.Accumulators(cells);
+            for (var c = 0; c < cells; c++)
+            {
+                var n = rng.Next(4) == 0 ? 0 : rng.Next(1, 50);
+                if (n == 0)
+                {
+                    continue;
+                }
+
+                var mean = 250 + (rng.NextDouble() * 60);
+                lane.CellCounts[c] = n;
+                lane.Sum[c] = mean * n;
+                lane.M2[c] = rng.NextDouble() * 100 * n;
+                lane.Min[c] = mean - rng.NextDouble() * 20;
+                lane.Max[c] = mean + rng.NextDouble() * 20;
+            }
+
+            return lane;
+        }
+
+        var a = Lane();
+        var b = Lane();
+        var before = (Count: a.Count.ToArray(), Sum: a.Sum.ToArray(), M2: a.M2.ToArray(), Min: a.Min.ToArray(), Max: a.Max.ToArray());
+        a.MergeFrom(b, moments, threads);
+        var keepM2 = moments is MomentSets.All or MomentSets.NoMinMax;
+        var keepMinMax = moments is MomentSets.All or MomentSets.NoM2;
+        for (var c = 0; c < cells; c++)
+        {
+            double n = before.Count[c], s = before.Sum[c], q = before.M2[c], lo = before.Min[c], hi = before.Max[c];
+            Proxima.Compute.Execution.ChanMerge.Into(ref n, ref s, ref q, ref lo, ref hi, b.Count[c], b.Sum[c], b.M2[c], b.Min[c], b.Max[c]);
+            Assert.Equal(n, a.Count[c]);
+            Close(s, a.Sum[c], $"sum[{c}]");
+            Close(keepM2 ? q : before.M2[c], a.M2[c], $"m2[{c}]");
+            Assert.Equal(keepMinMax ? lo : before.Min[c], a.Min[c]);
+            Assert.Equal(keepMinMax ? hi : before.Max[c], a.Max[c]);
+        }
+    }
+
+    [Fact]
+    public void Pieces_of_a_chunk_are_balanced()
+    {
+        Assert.Equal(8, Proxima.Compute.Execution.QueryExecutor.BalancedPieceRows(24, 8));
+        Assert.Equal(8, Proxima.Compute.Execution.QueryExecutor.BalancedPieceRows(24, 10));
+        Assert.Equal(12, Proxima.Compute.Execution.QueryExecutor.BalancedPieceRows(24, 12));
+        Assert.Equal(12, Proxima.Compute.Execution.QueryExecutor.BalancedPieceRows(24, 16));
+        Assert.Equal(24, Proxima.Compute.Execution.QueryExecutor.BalancedPieceRows(24, 100));
+        Assert.Equal(1, Proxima.Compute.Execution.QueryExecutor.BalancedPieceRows(24, 1));
+        Assert.Equal(4, Proxima.Compute.Execution.QueryExecutor.BalancedPieceRows(7, 4));
+    }
+
+    /// <summary>
     /// The column kernel for fewer moments (a query without std/var, or without min/max) equals the full one on the
     /// moments it keeps and leaves the others' accumulators as they were.
     /// </summary>
