@@ -151,6 +151,12 @@ internal sealed class GridSourceAdapter : IGridSource
     public ValueTask<long> ReadChunkElementsAsync(int[] chunkIndex, int[] elements, Memory<double> destination, CancellationToken cancellationToken) =>
         _variable.ReadChunkElementsAsync<double>(ToLong(chunkIndex), elements, destination, cancellationToken);
 
+    public ValueTask<long> ReadChunkElementsPackedAsync(int[] chunkIndex, int[] elements, Memory<float> destination, CancellationToken cancellationToken) =>
+        _variable.ReadChunkElementsPackedAsync<float>(ToLong(chunkIndex), elements, destination, cancellationToken);
+
+    public ValueTask<long> ReadChunkElementsPackedAsync(int[] chunkIndex, int[] elements, Memory<double> destination, CancellationToken cancellationToken) =>
+        _variable.ReadChunkElementsPackedAsync<double>(ToLong(chunkIndex), elements, destination, cancellationToken);
+
     public async ValueTask<IChunkRanges?> OpenChunkRangesAsync(int[] chunkIndex, CancellationToken cancellationToken) =>
         IsDouble || await _variable.OpenChunkRangesAsync<float>(ToLong(chunkIndex), cancellationToken).ConfigureAwait(false) is not { } ranges
             ? null
