@@ -386,6 +386,88 @@ internal readonly struct BloscFrame
         }
     }
 
+    /// <summary>
+    /// The part of <see cref="DecodeRuns"/> that block <paramref name="block"/> holds: decompresses it (when any run
+    /// overlaps it) and writes the overlapping parts of <paramref name="runs"/> (ascending, not overlapping) to their
+    /// places in <paramref name="destination"/>, each through <paramref name="finish"/>. Blocks of one chunk touch
+    /// disjoint bytes of the output, so several threads may decode different blocks of one chunk at once, which
+    /// balances a region of few big chunks across the threads. <paramref name="scratch"/> holds at least
+    /// <see cref="BlockSize"/> bytes (one per thread).
+    /// </summary>
+    public unsafe void DecodeRunsInBlock(ReadOnlySpan<byte> source, int block, ReadOnlySpan<Grid.ChunkRun> runs, Span<byte> destination, Grid.RunFinisher? finish, byte[] scratch)
+    {
+        if ((uint)block >= (uint)Blocks || scratch.Length < BlockSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(block), $"block {block} of {Blocks} with a {scratch.Length}-byte scratch (blocks of {BlockSize} bytes)");
+        }
+
+        int ts = TypeSize;
+        int first = block * (BlockSize / ts);
+        int length = BlockLength(block);
+        int end = first + (length / ts);
+
+        // The first run ending past the block's first item.
+        int lo = 0;
+        int hi = runs.Length;
+        while (lo < hi)
+        {
+            int mid = (int)((uint)(lo + hi) >> 1);
+            if ((long)runs[mid].ChunkElement + runs[mid].Length <= first)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        if (lo >= runs.Length || runs[lo].ChunkElement >= end)
+        {
+            return;
+        }
+
+        Span<int> rawAt = stackalloc int[MaxSplits];
+        byte** planes = stackalloc byte*[ts];
+        fixed (byte* src = source)
+        fixed (byte* scratchPointer = scratch)
+        fixed (byte* dst = destination)
+        {
+            if (Shuffle)
+            {
+                LocatePlanes(source, src, block, scratch, scratchPointer, rawAt, planes);
+            }
+            else
+            {
+                Decompress(source, block, scratch.AsSpan(0, length));
+            }
+
+            for (int k = lo; k < runs.Length && runs[k].ChunkElement < end; k++)
+            {
+                Grid.ChunkRun run = runs[k];
+                int from = Math.Max(run.ChunkElement, first);
+                int to = (int)Math.Min((long)run.ChunkElement + run.Length, end);
+                long at = ((long)run.DestinationElement + (from - run.ChunkElement)) * ts;
+                long bytes = (long)(to - from) * ts;
+                if (at < 0 || at + bytes > destination.Length)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(runs), $"run at element {run.DestinationElement} lies past the {destination.Length}-byte output");
+                }
+
+                if (Shuffle)
+                {
+                    ByteUnshuffle.UnshufflePlanes(planes, ts, from - first, to - first, dst + at);
+                }
+                else
+                {
+                    Buffer.MemoryCopy(scratchPointer + ((long)(from - first) * ts), dst + at, bytes, bytes);
+                }
+
+                finish?.Invoke(destination.Slice((int)at, (int)bytes));
+            }
+        }
+    }
+
     private void DecodeBlocks(ReadOnlySpan<byte> source, int first, int end, Span<byte> destination)
     {
         byte[]? scratch = Shuffle ? System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize) : null;
