@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Proxima.Arrays.Codecs;
+using Proxima.Arrays.Grid;
 using Proxima.Arrays.Zarr;
 using Xunit;
 
@@ -83,6 +84,45 @@ public sealed class ChunkElementReadTests
             var e = Record.Exception(() => new BloscCodec().Decode(bad, MemoryMarshal.AsBytes(dst.AsSpan())));
             Assert.True(e is null || e is CodecException, e?.ToString());
         }
+    }
+
+    [Fact]
+    public void Packed_elements_and_blocks_decoded_in_any_order_equal_the_values()
+    {
+        const int shuffle = 1;
+        const int n = 300_001;
+        var values = new float[n];
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = (float)Math.Sin(i * 0.01) + (i % 7);
+        }
+
+        byte[] encoded = new BloscCodec("lz4", 5, shuffle, 4, 0).Encode(MemoryMarshal.AsBytes(values.AsSpan()));
+        Assert.True(BloscFrame.TryParse(encoded, out BloscFrame frame));
+        Assert.True(frame.Blocks > 2, $"{frame.Blocks} blocks");
+
+        // Every 64th element (a point series), a run of 100 (the vector unshuffle), and the last element.
+        int[] elements = [.. Enumerable.Range(0, n / 64).Select(i => i * 64).Concat(Enumerable.Range((n / 2) + 1, 100)).Append(n - 1).Distinct().Order()];
+        var packed = new float[elements.Length];
+        Assert.True(BloscCodec.TryDecodeElementsPacked(encoded, elements, 4, n * 4, MemoryMarshal.AsBytes(packed.AsSpan())));
+        for (var i = 0; i < elements.Length; i++)
+        {
+            Assert.Equal(values[elements[i]], packed[i]);
+        }
+
+        // Blocks of one chunk decoded last to first into an output where the chunk lands in two runs.
+        ChunkRun[] runs = [new ChunkRun(0, 10, 150_000), new ChunkRun(150_000, 150_020, n - 150_000)];
+        var output = new float[n + 20];
+        byte[] scratch = new byte[frame.BlockSize];
+        for (var b = frame.Blocks - 1; b >= 0; b--)
+        {
+            frame.DecodeRunsInBlock(encoded, b, runs, MemoryMarshal.AsBytes(output.AsSpan()), null, scratch);
+        }
+
+        Assert.Equal(values.AsSpan(0, 150_000).ToArray(), output.AsSpan(10, 150_000).ToArray());
+        Assert.Equal(values.AsSpan(150_000).ToArray(), output.AsSpan(150_020).ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => frame.DecodeRunsInBlock(encoded, frame.Blocks, runs, MemoryMarshal.AsBytes(output.AsSpan()), null, scratch));
+        Assert.Throws<ArgumentException>(() => frame.DecodeElementsPacked(encoded, [64, 3], MemoryMarshal.AsBytes(packed.AsSpan())));
     }
 
     [Fact]
