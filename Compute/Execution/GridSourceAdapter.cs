@@ -6,7 +6,8 @@ namespace Proxima.Compute.Execution;
 /// <summary>
 /// <see cref="IGridSource"/> over an Arrays <see cref="GridVariable"/>: coordinates and times are read once at
 /// planning; chunk reads go to <see cref="GridVariable.ReadChunkAsync{T}"/> (decoded, NaN for fill), reads of a few
-/// elements of a chunk to <see cref="GridVariable.ReadChunkElementsAsync{T}"/> (byte ranges, blosc blocks).
+/// elements of a chunk to <see cref="GridVariable.ReadChunkElementsAsync{T}"/> (byte ranges, blosc blocks) or, packed
+/// into the caller's box, to <see cref="GridVariable.ReadChunkElementsPackedAsync{T}"/>.
 /// </summary>
 internal sealed class GridSourceAdapter : IGridSource
 {
