@@ -420,27 +420,19 @@ public sealed class GridVariable
 
         try
         {
-            // All opened at once: local reads complete on this thread as they are started (maps, no hop); S3 GETs overlap.
-            var opening = new Task<(int Status, ChunkBlocks? Blocks)>[chunkCount];
-            for (int i = 0; i < chunkCount; i++)
+            // Opened by up to `threads` loops (S3 GETs overlap; local reads are maps).
+            long[] zero = new long[rank];
+            long[] top = [.. extent.Select(e => e - 1)];
+            await ChunkLoop.RunAsync(zero, top, threads, async (k, ct) =>
             {
-                opening[i] = _source.OpenChunkBlocksAsync(indices[i], cancellationToken).AsTask();
-            }
-
-            try
-            {
-                await Task.WhenAll(opening).ConfigureAwait(false);
-            }
-            finally
-            {
-                for (int i = 0; i < chunkCount; i++)
+                long i = 0;
+                for (int d = 0; d < rank; d++)
                 {
-                    if (opening[i].IsCompletedSuccessfully)
-                    {
-                        (status[i], opened[i]) = opening[i].Result;
-                    }
+                    i = (i * extent[d]) + k[d];
                 }
-            }
+
+                (status[i], opened[i]) = await _source.OpenChunkBlocksAsync(indices[i], ct).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
 
             if (status.Any(x => x < 0))
             {
@@ -488,76 +480,20 @@ public sealed class GridVariable
         }
     }
 
-    /// <summary>
-    /// Blocks 0..ends[^1] of the opened chunks (chunk i holds blocks ends[i-1]..ends[i]) taken from one counter by the
-    /// calling thread and up to <paramref name="threads"/> − 1 pool threads (<see cref="SharedBlocks"/>).
-    /// </summary>
+    /// <summary>Blocks 0..ends[^1] of the opened chunks (chunk i holds blocks ends[i-1]..ends[i]) on up to <paramref name="threads"/> threads.</summary>
     private static unsafe void DecodeSharedBlocks(MemoryHandle pin, int bytes, ChunkBlocks?[] opened, ChunkRun[][] runs, int[] ends, int scratchBytes, int threads, RunFinisher? finish, CancellationToken cancellationToken)
     {
-        var work = new SharedBlocks((nint)pin.Pointer, bytes, opened, runs, ends, scratchBytes, finish, cancellationToken);
-        work.Run(threads);
-    }
-
-    /// <summary>
-    /// The blocks of a region read's opened chunks, taken from one counter. The calling thread decodes too and returns
-    /// as soon as every block is done: it waits only for helpers still decoding a block they took, never for a pool
-    /// thread that has not started yet (on a loaded machine its wake-up can take longer than the whole read; a helper
-    /// starting late finds the counter spent and touches nothing). The first error stops the others taking blocks and
-    /// is rethrown as it was thrown.
-    /// </summary>
-    private sealed unsafe class SharedBlocks(nint pointer, int bytes, ChunkBlocks?[] opened, ChunkRun[][] runs, int[] ends, int scratchBytes, RunFinisher? finish, CancellationToken cancellationToken)
-    {
-        private const int Spent = int.MaxValue / 2;
-        private int _next = -1;
-        private int _active;
-        private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _error;
-
-        public void Run(int threads)
+        nint pointer = (nint)pin.Pointer;
+        try
         {
-            for (int h = 1; h < threads && h < ends[^1]; h++)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(static w => w.Work(), this, preferLocal: false);
-            }
-
-            Work();
-            SpinWait wait = default;
-            while (Volatile.Read(ref _active) != 0)
-            {
-                wait.SpinOnce();
-            }
-
-            _error?.Throw();
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
-        private void Work()
-        {
-            // Counted before the first block is taken, so the caller, having seen the counter spent, sees every helper
-            // that took a block (interlocked operations are ordered).
-            Interlocked.Increment(ref _active);
-            byte[]? scratch = null;
-            try
-            {
-                int total = ends[^1];
-                while (true)
+            Parallel.For(
+                0,
+                ends[^1],
+                new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken },
+                () => ArrayPool<byte>.Shared.Rent(scratchBytes),
+                (block, _, scratch) =>
                 {
-                    if (_error is not null || cancellationToken.IsCancellationRequested)
-                    {
-                        // Spend the counter: no thread takes a block after this one leaves (the caller unpins and
-                        // disposes once it has left and no helper holds a block).
-                        Interlocked.Exchange(ref _next, Spent);
-                        break;
-                    }
-
-                    int block = Interlocked.Increment(ref _next);
-                    if (block >= total)
-                    {
-                        break;
-                    }
-
-                    scratch ??= ArrayPool<byte>.Shared.Rent(scratchBytes);
-
-                    // The chunk holding this block: the first whose end lies past it (absent chunks hold none).
+                    // The chunk holding this block: the first whose end lies past it.
                     int c = Array.BinarySearch(ends, block);
                     c = c >= 0 ? c + 1 : ~c;
                     while (opened[c] is null)
@@ -567,22 +503,14 @@ public sealed class GridVariable
 
                     int local = block - (c == 0 ? 0 : ends[c - 1]);
                     opened[c]!.Decode(local, runs[c], new Span<byte>((void*)pointer, bytes), finish, scratch);
-                }
-            }
-            catch (Exception e)
-            {
-                Interlocked.CompareExchange(ref _error, System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e), null);
-                Interlocked.Exchange(ref _next, Spent);
-            }
-            finally
-            {
-                if (scratch is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(scratch);
-                }
-
-                Interlocked.Decrement(ref _active);
-            }
+                    return scratch;
+                },
+                scratch => ArrayPool<byte>.Shared.Return(scratch));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // As ChunkLoop does: the first error as it was thrown (a typed ChunkDecodeException naming the chunk).
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
     }
 
