@@ -97,18 +97,6 @@ internal sealed class BloscCodec : IBytesCodec
         return true;
     }
 
-    /// <summary>
-    /// The frame of an LZ4 blosc buffer of exactly <paramref name="chunkBytes"/> decoded bytes of
-    /// <paramref name="itemSize"/>-byte items, for decoding it a block at a time (<see cref="BloscFrame.DecodeRunsInBlock"/>),
-    /// and the buffer cut to its cbytes; false when it is not one <see cref="BloscFrame"/> decodes.
-    /// </summary>
-    public static bool TryGetFrame(ReadOnlySpan<byte> source, int itemSize, int chunkBytes, out BloscFrame frame, out int cbytes)
-    {
-        frame = default;
-        (int nbytes, cbytes) = CheckHeader(source, chunkBytes);
-        return nbytes == chunkBytes && source[3] == itemSize && nbytes % itemSize == 0 && BloscFrame.TryParse(source[..cbytes], out frame);
-    }
-
     /// <summary>The header's nbytes and cbytes, checked against the buffer and the chunk's <paramref name="capacity"/>.</summary>
     private static (int NBytes, int CBytes) CheckHeader(ReadOnlySpan<byte> source, int capacity)
     {

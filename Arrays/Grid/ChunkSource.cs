@@ -96,16 +96,6 @@ internal abstract class ChunkSource
         ValueTask.FromResult(-1);
 
     /// <summary>
-    /// Opens one chunk for decoding a compressed block at a time straight into a region's output
-    /// (<see cref="ChunkBlocks"/>), so the threads of a region read can share the blocks of few big chunks. Formats
-    /// that can (Blosc-lz4 Zarr v2, C order, native byte order) override this; the default declines.
-    /// </summary>
-    /// <returns>The opened chunk with status 1; status 0 when the chunk is absent; -1 when the format declines (then
-    /// the caller reads the chunk with <see cref="ReadChunkRunsAsync"/> or whole).</returns>
-    public virtual ValueTask<(int Status, ChunkBlocks? Blocks)> OpenChunkBlocksAsync(long[] chunkIndex, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<(int, ChunkBlocks?)>((-1, null));
-
-    /// <summary>
     /// Opens one chunk for decoding in element ranges (<see cref="ChunkByteRanges"/>), or null when the format cannot
     /// (only single-codec Blosc Zarr v2 chunks in C order and native byte order can) or the chunk is absent.
     /// </summary>
@@ -121,27 +111,6 @@ internal abstract class ChunkByteRanges : IDisposable
 
     /// <summary>Decodes bytes [<paramref name="start"/>, + destination.Length) of the chunk (whole items) into <paramref name="destination"/>.</summary>
     public abstract void Read(int start, Span<byte> destination);
-
-    public abstract void Dispose();
-}
-
-/// <summary>
-/// One chunk's encoded bytes, decodable a compressed block at a time into a region's output; blocks write disjoint
-/// parts of it, so different threads may decode different blocks at once. Dispose when every block is done.
-/// </summary>
-internal abstract class ChunkBlocks : IDisposable
-{
-    /// <summary>Number of independently compressed blocks.</summary>
-    public abstract int Count { get; }
-
-    /// <summary>Bytes of scratch one thread needs to decode a block.</summary>
-    public abstract int ScratchBytes { get; }
-
-    /// <summary>
-    /// Decodes block <paramref name="block"/> and writes the parts of <paramref name="runs"/> it holds to their places
-    /// in <paramref name="destination"/> (the region's output bytes), each through <paramref name="finish"/>.
-    /// </summary>
-    public abstract void Decode(int block, ChunkRun[] runs, Span<byte> destination, RunFinisher? finish, byte[] scratch);
 
     public abstract void Dispose();
 }

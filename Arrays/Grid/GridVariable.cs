@@ -360,162 +360,18 @@ public sealed class GridVariable
             }
         }
 
-        // Few big chunks: the threads share their blocks, so a thread that loses its core does not leave the other
-        // waiting at the end with a whole chunk still to decode.
-        int threads = Math.Min(Math.Max(1, _options.MaxConcurrency), Environment.ProcessorCount);
-        long chunkCount = 1;
-        for (int d = 0; d < rank; d++)
-        {
-            chunkCount *= last[d] - first[d] + 1;
-        }
-
-        if (direct && threads > 1 && chunkCount > 1 && chunkCount <= BlockSharingChunks * threads
-            && await TryReadByBlocksAsync(first, last, (int)chunkCount, threads, start, count, destination[..(int)total], cancellationToken).ConfigureAwait(false))
-        {
-            return;
-        }
-
         // Up to MaxConcurrency chunks at once, the calling thread decoding its share (ChunkLoop).
         await ChunkLoop.RunAsync(first, last, Math.Max(1, _options.MaxConcurrency), ReadOneAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Region reads of at most this many chunks per thread share the chunks' compressed blocks among the threads
-    /// (<see cref="TryReadByBlocksAsync{T}"/>); more chunks balance well enough taken whole.
+    /// The intersection of a chunk with the box, decoded by the source straight into <paramref name="destination"/>
+    /// (the box's output, <typeparamref name="T"/> the stored type), each piece CF-decoded in place as it is written;
+    /// false when the source
+    /// declines (nothing written).
     /// </summary>
-    internal const int BlockSharingChunks = 4;
-
-    /// <summary>
-    /// Reads the box's chunks (<paramref name="chunkCount"/> of them, <paramref name="first"/>..<paramref name="last"/>)
-    /// with their compressed blocks, not whole chunks, as the unit of work: every chunk is opened (read, its block
-    /// table parsed; all of them are held at once, at most <see cref="BlockSharingChunks"/> per thread), then
-    /// <paramref name="threads"/> threads take blocks from one shared counter and decode each straight to its rows'
-    /// places, CF-decoding each piece. False, with nothing written, when the source declines any chunk.
-    /// </summary>
-    private async ValueTask<bool> TryReadByBlocksAsync<T>(long[] first, long[] last, int chunkCount, int threads, long[] start, long[] count, Memory<T> destination, CancellationToken cancellationToken)
+    private async ValueTask<bool> ReadChunkRunsAsync<T>(long[] chunk, long[] start, long[] count, Memory<T> destination, CancellationToken cancellationToken)
         where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int rank = Shape.Length;
-        var indices = new long[chunkCount][];
-        var opened = new ChunkBlocks?[chunkCount];
-        var status = new int[chunkCount];
-        var extent = new long[rank];
-        for (int d = 0; d < rank; d++)
-        {
-            extent[d] = last[d] - first[d] + 1;
-        }
-
-        for (int i = 0; i < chunkCount; i++)
-        {
-            var idx = new long[rank];
-            long r = i;
-            for (int d = rank - 1; d >= 0; d--)
-            {
-                idx[d] = first[d] + (r % extent[d]);
-                r /= extent[d];
-            }
-
-            indices[i] = idx;
-        }
-
-        try
-        {
-            // Opened by up to `threads` loops (S3 GETs overlap; local reads are maps).
-            long[] zero = new long[rank];
-            long[] top = [.. extent.Select(e => e - 1)];
-            await ChunkLoop.RunAsync(zero, top, threads, async (k, ct) =>
-            {
-                long i = 0;
-                for (int d = 0; d < rank; d++)
-                {
-                    i = (i * extent[d]) + k[d];
-                }
-
-                (status[i], opened[i]) = await _source.OpenChunkBlocksAsync(indices[i], ct).ConfigureAwait(false);
-            }, cancellationToken).ConfigureAwait(false);
-
-            if (status.Any(x => x < 0))
-            {
-                return false;
-            }
-
-            CfDecoding decoding = Decoding;
-            RunFinisher? finish = decoding.IsIdentity ? null : written => decoding.Decode(written, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(written));
-            var runs = new ChunkRun[chunkCount][];
-            var ends = new int[chunkCount];
-            int blocks = 0;
-            int scratchBytes = 1;
-            for (int i = 0; i < chunkCount; i++)
-            {
-                runs[i] = BuildRuns(indices[i], start, count);
-                if (opened[i] is { } b)
-                {
-                    blocks += b.Count;
-                    scratchBytes = Math.Max(scratchBytes, b.ScratchBytes);
-                }
-                else
-                {
-                    // Absent: its runs read as the fill value.
-                    Span<T> dst = destination.Span;
-                    T fill = DecodedFill<T>();
-                    foreach (ChunkRun run in runs[i])
-                    {
-                        dst.Slice(run.DestinationElement, run.Length).Fill(fill);
-                    }
-                }
-
-                ends[i] = blocks;
-            }
-
-            using MemoryHandle pin = destination.Pin();
-            DecodeSharedBlocks(pin, destination.Length * StoredType.Size(), opened, runs, ends, scratchBytes, threads, finish, cancellationToken);
-            return true;
-        }
-        finally
-        {
-            foreach (ChunkBlocks? b in opened)
-            {
-                b?.Dispose();
-            }
-        }
-    }
-
-    /// <summary>Blocks 0..ends[^1] of the opened chunks (chunk i holds blocks ends[i-1]..ends[i]) on up to <paramref name="threads"/> threads.</summary>
-    private static unsafe void DecodeSharedBlocks(MemoryHandle pin, int bytes, ChunkBlocks?[] opened, ChunkRun[][] runs, int[] ends, int scratchBytes, int threads, RunFinisher? finish, CancellationToken cancellationToken)
-    {
-        nint pointer = (nint)pin.Pointer;
-        try
-        {
-            Parallel.For(
-                0,
-                ends[^1],
-                new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken },
-                () => ArrayPool<byte>.Shared.Rent(scratchBytes),
-                (block, _, scratch) =>
-                {
-                    // The chunk holding this block: the first whose end lies past it.
-                    int c = Array.BinarySearch(ends, block);
-                    c = c >= 0 ? c + 1 : ~c;
-                    while (opened[c] is null)
-                    {
-                        c++;
-                    }
-
-                    int local = block - (c == 0 ? 0 : ends[c - 1]);
-                    opened[c]!.Decode(local, runs[c], new Span<byte>((void*)pointer, bytes), finish, scratch);
-                    return scratch;
-                },
-                scratch => ArrayPool<byte>.Shared.Return(scratch));
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            // As ChunkLoop does: the first error as it was thrown (a typed ChunkDecodeException naming the chunk).
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
-    }
-
-    /// <summary>The runs of the intersection of <paramref name="chunk"/> with the box, ascending in the chunk.</summary>
-    private ChunkRun[] BuildRuns(long[] chunk, long[] start, long[] count)
     {
         int rank = Shape.Length;
         var srcStart = new long[rank];
@@ -530,19 +386,7 @@ public sealed class GridVariable
             n[d] = Math.Min(c0 + ChunkShape[d], start[d] + count[d]) - lo;
         }
 
-        return ChunkRun.Build(ChunkShape.AsSpan(), srcStart, count, dstStart, n);
-    }
-
-    /// <summary>
-    /// The intersection of a chunk with the box, decoded by the source straight into <paramref name="destination"/>
-    /// (the box's output, <typeparamref name="T"/> the stored type), each piece CF-decoded in place as it is written;
-    /// false when the source
-    /// declines (nothing written).
-    /// </summary>
-    private async ValueTask<bool> ReadChunkRunsAsync<T>(long[] chunk, long[] start, long[] count, Memory<T> destination, CancellationToken cancellationToken)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ChunkRun[] runs = BuildRuns(chunk, start, count);
+        ChunkRun[] runs = ChunkRun.Build(ChunkShape.AsSpan(), srcStart, count, dstStart, n);
         CfDecoding decoding = Decoding;
         RunFinisher? finish = decoding.IsIdentity ? null : written => decoding.Decode(written, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(written));
         int status;

@@ -345,62 +345,6 @@ internal sealed class ZarrV2Array : ChunkSource
         return 1;
     }
 
-    /// <summary>Blosc-lz4 chunks in C order and native byte order, as <see cref="ReadChunkRunsAsync"/> decodes them, a block at a time.</summary>
-    public override async ValueTask<(int Status, ChunkBlocks? Blocks)> OpenChunkBlocksAsync(long[] chunkIndex, CancellationToken cancellationToken)
-    {
-        int itemSize = StoredType.Size();
-        if (_fortranOrder || _bigEndian || itemSize < 1 || _codecs.Count != 1 || _codecs[0] is not BloscCodec)
-        {
-            return (-1, null);
-        }
-
-        string key = ChunkKey(chunkIndex);
-        long maxEncoded = ((long)_chunkBytes * 2) + 65536;
-        IMemoryOwner<byte>? encoded = await _storage.ReadAsync(key, 0, null, maxEncoded, cancellationToken).ConfigureAwait(false);
-        if (encoded is null)
-        {
-            return (0, null);
-        }
-
-        try
-        {
-            if (BloscCodec.TryGetFrame(encoded.Memory.Span, itemSize, _chunkBytes, out BloscFrame frame, out int cbytes))
-            {
-                return (1, new BloscBlocks(encoded, frame, cbytes, _storage.Describe(key)));
-            }
-        }
-        catch (CodecException e)
-        {
-            encoded.Dispose();
-            throw new ChunkDecodeException(_storage.Describe(key), e.Kind, e.Message, e);
-        }
-
-        encoded.Dispose();
-        return (-1, null);
-    }
-
-    /// <summary>A Blosc-lz4 chunk decoded a block at a time (<see cref="BloscFrame.DecodeRunsInBlock"/>).</summary>
-    private sealed class BloscBlocks(IMemoryOwner<byte> encoded, BloscFrame frame, int cbytes, string location) : ChunkBlocks
-    {
-        public override int Count => frame.Blocks;
-
-        public override int ScratchBytes => frame.BlockSize;
-
-        public override void Decode(int block, ChunkRun[] runs, Span<byte> destination, RunFinisher? finish, byte[] scratch)
-        {
-            try
-            {
-                frame.DecodeRunsInBlock(encoded.Memory.Span[..cbytes], block, runs, destination, finish, scratch);
-            }
-            catch (CodecException e)
-            {
-                throw new ChunkDecodeException(location, e.Kind, e.Message, e);
-            }
-        }
-
-        public override void Dispose() => encoded.Dispose();
-    }
-
     public override async ValueTask<ChunkByteRanges?> OpenChunkRangesAsync(long[] chunkIndex, CancellationToken cancellationToken)
     {
         if (_fortranOrder || _bigEndian || _codecs.Count != 1 || _codecs[0] is not BloscCodec)
