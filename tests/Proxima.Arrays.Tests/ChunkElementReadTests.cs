@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Proxima.Arrays.Codecs;
-using Proxima.Arrays.Grid;
 using Proxima.Arrays.Zarr;
 using Xunit;
 
@@ -87,7 +86,7 @@ public sealed class ChunkElementReadTests
     }
 
     [Fact]
-    public void Packed_elements_and_blocks_decoded_in_any_order_equal_the_values()
+    public void Packed_elements_equal_the_values()
     {
         const int shuffle = 1;
         const int n = 300_001;
@@ -110,18 +109,6 @@ public sealed class ChunkElementReadTests
             Assert.Equal(values[elements[i]], packed[i]);
         }
 
-        // Blocks of one chunk decoded last to first into an output where the chunk lands in two runs.
-        ChunkRun[] runs = [new ChunkRun(0, 10, 150_000), new ChunkRun(150_000, 150_020, n - 150_000)];
-        var output = new float[n + 20];
-        byte[] scratch = new byte[frame.BlockSize];
-        for (var b = frame.Blocks - 1; b >= 0; b--)
-        {
-            frame.DecodeRunsInBlock(encoded, b, runs, MemoryMarshal.AsBytes(output.AsSpan()), null, scratch);
-        }
-
-        Assert.Equal(values.AsSpan(0, 150_000).ToArray(), output.AsSpan(10, 150_000).ToArray());
-        Assert.Equal(values.AsSpan(150_000).ToArray(), output.AsSpan(150_020).ToArray());
-        Assert.Throws<ArgumentOutOfRangeException>(() => frame.DecodeRunsInBlock(encoded, frame.Blocks, runs, MemoryMarshal.AsBytes(output.AsSpan()), null, scratch));
         Assert.Throws<ArgumentException>(() => frame.DecodeElementsPacked(encoded, [64, 3], MemoryMarshal.AsBytes(packed.AsSpan())));
     }
 

@@ -6,13 +6,12 @@ using Xunit;
 namespace Proxima.Arrays.Tests;
 
 /// <summary>
-/// The two read paths for few elements and few big chunks, against what xarray decodes from stores zarr-python wrote:
-/// <see cref="GridVariable.ReadChunkElementsPackedAsync{T}"/> (a point series' elements decoded packed, no chunk
-/// buffer) and region reads of at most <see cref="GridVariable.BlockSharingChunks"/> chunks per thread, whose blocks
-/// the threads share. Each covers Blosc-lz4 with and without shuffle, float32 and float64, a codec decoded whole
+/// Packed element reads (<see cref="GridVariable.ReadChunkElementsPackedAsync{T}"/>: a point series' elements decoded
+/// packed, no chunk buffer) and region reads of few and many chunks, against what xarray decodes from stores
+/// zarr-python wrote. Each covers Blosc-lz4 with and without shuffle, float32 and float64, a codec decoded whole
 /// (zstd), big-endian, CF packing (int16 with scale/offset and _FillValue), a missing chunk and NaN holes.
 /// </summary>
-public sealed class PackedAndSharedReadTests
+public sealed class PackedAndRegionReadTests
 {
     private const string Writer = """
 import sys, numpy as np, zarr, numcodecs, xarray as xr
@@ -108,7 +107,7 @@ v.tofile(p + "/expected.bin")
     [InlineData("<f8", "lz4", 1)]
     [InlineData(">f4", "lz4", 1)]
     [InlineData("packed", "lz4", 1)]
-    public async Task Region_reads_sharing_blocks_equal_xarray(string dtype, string cname, int shuffle)
+    public async Task Region_reads_of_few_and_many_chunks_equal_xarray(string dtype, string cname, int shuffle)
     {
         using var dir = new TempDir();
         (GridDataset ds, double[] expected) = Store(dir, dtype, cname, shuffle);
@@ -116,7 +115,7 @@ v.tofile(p + "/expected.bin")
         {
             GridVariable v = ds["v"];
 
-            // 12 chunks in all (more than 4 per thread on 2 cores: whole chunks), then boxes of 2-8 chunks (shared blocks).
+            // All 12 chunks, then boxes of 2-8 chunks.
             long[][] boxes = [[0, 0, 0, 700, 9, 10], [0, 0, 0, 700, 4, 10], [250, 2, 3, 200, 6, 7], [299, 3, 4, 2, 2, 2], [600, 4, 5, 100, 5, 5]];
             foreach (long[] b in boxes)
             {
@@ -140,7 +139,7 @@ v.tofile(p + "/expected.bin")
     }
 
     [Fact]
-    public async Task A_corrupt_block_on_the_shared_and_packed_paths_is_a_typed_error_naming_the_chunk()
+    public async Task A_corrupt_block_table_on_the_region_and_packed_paths_is_a_typed_error_naming_the_chunk()
     {
         using var dir = new TempDir();
         (GridDataset ds, _) = Store(dir, "<f4", "lz4", 1);
