@@ -212,6 +212,26 @@ internal sealed class BloscCodec : IBytesCodec
         return done;
     }
 
+    /// <summary>
+    /// Decodes the listed elements (ascending element offsets of <paramref name="itemSize"/> bytes) of an LZ4 blosc
+    /// buffer of <paramref name="chunkBytes"/> decoded bytes packed into <paramref name="destination"/> (element i of the
+    /// list at byte i × itemSize; <see cref="BloscFrame.DecodeElementsPacked"/>). False, with nothing written, when the
+    /// buffer is not one <see cref="BloscFrame"/> decodes or its header does not say <paramref name="chunkBytes"/> bytes
+    /// of <paramref name="itemSize"/>-byte items: the caller then decodes the chunk (which reports any corruption).
+    /// </summary>
+    /// <returns>True when decoded.</returns>
+    public static bool TryDecodeElementsPacked(ReadOnlySpan<byte> source, ReadOnlySpan<int> elements, int itemSize, int chunkBytes, Span<byte> destination)
+    {
+        if (!TryReadHeader(source, out int nbytes, out int cbytes, out int typesize) || cbytes > source.Length || cbytes < HeaderSize
+            || nbytes != chunkBytes || typesize != itemSize || !BloscFrame.TryParse(source[..cbytes], out BloscFrame frame))
+        {
+            return false;
+        }
+
+        frame.DecodeElementsPacked(source[..cbytes], elements, destination);
+        return true;
+    }
+
     private static int GetBlocks(ReadOnlySpan<byte> source, int firstBlock, int lastBlock, int blocksize, int typesize, Span<byte> destination)
     {
         int start = firstBlock * blocksize;

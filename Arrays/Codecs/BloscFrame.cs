@@ -173,6 +173,138 @@ internal readonly struct BloscFrame
     }
 
     /// <summary>
+    /// Decodes the listed elements (ascending element offsets, items of <see cref="TypeSize"/> bytes) packed into
+    /// <paramref name="destination"/> (<c>elements.Length × TypeSize</c> bytes: element i of the list at byte
+    /// i × TypeSize), so a caller that wants a few elements of a chunk needs no chunk-sized buffer. Blocks holding none
+    /// are skipped; of each other block the streams are decompressed (a stream stored raw is read where it lies) and
+    /// only the listed items are put together from the byte planes — runs of consecutive items by the SIMD unshuffle,
+    /// single items byte by byte.
+    /// </summary>
+    /// <returns>Bytes decompressed (the work done).</returns>
+    public unsafe int DecodeElementsPacked(ReadOnlySpan<byte> source, ReadOnlySpan<int> elements, Span<byte> destination)
+    {
+        int ts = TypeSize;
+        if (destination.Length < (long)elements.Length * ts)
+        {
+            throw new ArgumentException($"{elements.Length} elements of {ts} bytes need {(long)elements.Length * ts} bytes; the destination holds {destination.Length}", nameof(destination));
+        }
+
+        int itemsPerBlock = BlockSize / ts;
+        byte[] scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(BlockSize);
+        Span<int> rawAt = stackalloc int[MaxSplits];
+        byte** planes = stackalloc byte*[ts];
+        try
+        {
+            fixed (byte* src = source)
+            fixed (byte* scratchPointer = scratch)
+            fixed (int* el = elements)
+            fixed (byte* dst = destination)
+            {
+                int done = 0;
+                int i = 0;
+                while (i < elements.Length)
+                {
+                    int e0 = el[i];
+                    if ((uint)e0 >= (uint)(NBytes / ts))
+                    {
+                        throw new ArgumentOutOfRangeException(nameof(elements), $"element {e0} lies past the buffer's {NBytes / ts} items");
+                    }
+
+                    int block = e0 / itemsPerBlock;
+                    int first = block * itemsPerBlock;
+                    int length = BlockLength(block);
+                    int perPlane = length / ts;
+                    int blockEnd = first + perPlane;
+                    int j = i + 1;
+                    while (j < elements.Length && el[j] < blockEnd)
+                    {
+                        if (el[j] <= el[j - 1])
+                        {
+                            throw new ArgumentException($"element offsets must ascend; entry {j} is {el[j]} after {el[j - 1]}", nameof(elements));
+                        }
+
+                        j++;
+                    }
+
+                    if (Shuffle)
+                    {
+                        LocatePlanes(source, src, block, scratch, scratchPointer, rawAt, planes);
+                        GatherPacked(planes, ts, first, el + i, j - i, dst + ((long)i * ts));
+                    }
+                    else
+                    {
+                        Decompress(source, block, scratch.AsSpan(0, length));
+                        for (int k = i; k < j; k++)
+                        {
+                            Buffer.MemoryCopy(scratchPointer + ((long)(el[k] - first) * ts), dst + ((long)k * ts), ts, ts);
+                        }
+                    }
+
+                    done += length;
+                    i = j;
+                }
+
+                return done;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>
+    /// Items <c>el[0..count)</c> (ascending, all in the block whose first item is <paramref name="first"/>) from the
+    /// block's byte <paramref name="planes"/> to <paramref name="d"/>, one after another.
+    /// </summary>
+    private static unsafe void GatherPacked(byte** planes, int ts, int first, int* el, int count, byte* d)
+    {
+        int k = 0;
+        while (k < count)
+        {
+            // A run of consecutive items goes through the vector unshuffle.
+            int r = k + 1;
+            while (r < count && el[r] == el[r - 1] + 1)
+            {
+                r++;
+            }
+
+            if (r - k >= 16)
+            {
+                ByteUnshuffle.UnshufflePlanes(planes, ts, el[k] - first, el[r - 1] - first + 1, d + ((long)k * ts));
+                k = r;
+                continue;
+            }
+
+            if (ts == 4)
+            {
+                byte* p0 = planes[0];
+                byte* p1 = planes[1];
+                byte* p2 = planes[2];
+                byte* p3 = planes[3];
+                for (; k < r; k++)
+                {
+                    int j = el[k] - first;
+                    uint v = p0[j] | ((uint)p1[j] << 8) | ((uint)p2[j] << 16) | ((uint)p3[j] << 24);
+                    *(uint*)(d + ((long)k * 4)) = System.BitConverter.IsLittleEndian ? v : System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(v);
+                }
+
+                continue;
+            }
+
+            for (; k < r; k++)
+            {
+                int j = el[k] - first;
+                byte* o = d + ((long)k * ts);
+                for (int b = 0; b < ts; b++)
+                {
+                    o[b] = planes[b][j];
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Decodes the chunk's elements listed by <paramref name="runs"/> (ascending in the chunk, items of
     /// <see cref="TypeSize"/> bytes) straight to their places in <paramref name="destination"/> (the region's output
     /// as bytes): each block is decompressed into an L2-sized scratch and its rows unshuffled from the byte planes to

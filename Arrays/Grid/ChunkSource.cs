@@ -48,6 +48,43 @@ internal abstract class ChunkSource
         await ReadChunkAsync(chunkIndex, destination, cancellationToken).ConfigureAwait(false) ? destination.Length : -1;
 
     /// <summary>
+    /// Decodes the listed elements (ascending offsets in the chunk, C order) packed into <paramref name="destination"/>
+    /// (<c>elements.Length</c> items: element i of the list at item i), so a few elements of a chunk need no
+    /// chunk-sized buffer where the format can (Blosc-lz4 Zarr v2 overrides this). The default reads them with
+    /// <see cref="ReadChunkElementsAsync"/> into a pooled chunk and copies them out.
+    /// </summary>
+    /// <returns>Bytes read from storage, or -1 when the chunk is absent (nothing written).</returns>
+    public virtual async ValueTask<long> ReadChunkElementsPackedAsync(long[] chunkIndex, ReadOnlyMemory<int> elements, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int size = StoredType.Size();
+        int chunkBytes = (int)Math.Min(int.MaxValue, NdIndex.Product(ChunkShape) * size);
+        byte[] chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, chunkBytes));
+        try
+        {
+            long read = await ReadChunkElementsAsync(chunkIndex, elements, chunk.AsMemory(0, chunkBytes), cancellationToken).ConfigureAwait(false);
+            if (read >= 0)
+            {
+                CopyElements(chunk.AsSpan(0, chunkBytes), elements.Span, size, destination.Span);
+            }
+
+            return read;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
+    /// <summary>Copies the listed items of <paramref name="size"/> bytes of <paramref name="chunk"/> one after another into <paramref name="destination"/>.</summary>
+    protected static void CopyElements(ReadOnlySpan<byte> chunk, ReadOnlySpan<int> elements, int size, Span<byte> destination)
+    {
+        for (int i = 0; i < elements.Length; i++)
+        {
+            chunk.Slice(elements[i] * size, size).CopyTo(destination.Slice(i * size, size));
+        }
+    }
+
+    /// <summary>
     /// Decodes one chunk straight into a region's output: each of <paramref name="runs"/> (ascending in the chunk) lands
     /// at its place in <paramref name="destination"/> (the whole output's bytes, stored type, C order), without a
     /// temporary chunk; every written piece goes through <paramref name="finish"/>. Formats that can (Blosc Zarr v2)

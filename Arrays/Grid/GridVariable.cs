@@ -673,13 +673,7 @@ public sealed class GridVariable
         }
 
         ReadOnlySpan<int> el = elements.Span;
-        for (int i = 0; i < el.Length; i++)
-        {
-            if ((uint)el[i] >= (uint)_chunkElements || (i > 0 && el[i] <= el[i - 1]))
-            {
-                throw new ArgumentException($"element offsets must ascend inside the chunk's {_chunkElements} elements; entry {i} is {el[i]}", nameof(elements));
-            }
-        }
+        CheckAscending(el);
 
         int size = StoredType.Size();
         int bytes = _chunkElements * size;
@@ -740,6 +734,79 @@ public sealed class GridVariable
             if (raw is not null)
             {
                 ArrayPool<byte>.Shared.Return(raw);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the listed elements of one chunk, decoded, packed into <paramref name="destination"/>: element i of the
+    /// list lands in destination[i] (<paramref name="destination"/> holds at least <c>elements.Length</c>). Where the
+    /// format allows (Blosc-lz4 Zarr v2) only the blocks holding them are decompressed and no chunk-sized buffer is
+    /// used; otherwise as <see cref="ReadChunkElementsAsync{T}"/> into a pooled chunk. <typeparamref name="T"/> is
+    /// float or double.
+    /// </summary>
+    /// <param name="elements">Ascending element offsets inside the chunk.</param>
+    /// <returns>Bytes read from storage (0 when the chunk is absent: the elements read as the fill value).</returns>
+    public async ValueTask<long> ReadChunkElementsPackedAsync<T>(ReadOnlyMemory<long> chunkIndex, ReadOnlyMemory<int> elements, Memory<T> destination, CancellationToken cancellationToken)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        EnsureReadable<T>();
+        long[] idx = CheckedChunkIndex(chunkIndex);
+        int count = elements.Length;
+        if (destination.Length < count)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} elements, {count} were asked of '{Name}'", nameof(destination));
+        }
+
+        CheckAscending(elements.Span);
+        int size = StoredType.Size();
+        int bytes = count * size;
+        bool inPlace = (Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double));
+        byte[]? raw = inPlace ? null : ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
+        try
+        {
+            long read;
+            if (raw is null)
+            {
+                using MemoryHandle pin = destination.Pin();
+                using var view = new PinnedBytes(pin, bytes);
+                read = await _source.ReadChunkElementsPackedAsync(idx, elements, view.Memory, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                read = await _source.ReadChunkElementsPackedAsync(idx, elements, raw.AsMemory(0, bytes), cancellationToken).ConfigureAwait(false);
+            }
+
+            Span<T> dst = destination.Span[..count];
+            if (read < 0)
+            {
+                dst.Fill(DecodedFill<T>());
+                return 0;
+            }
+
+            if (raw is not null || !Decoding.IsIdentity)
+            {
+                Decoding.Decode(raw is null ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst) : raw.AsSpan(0, bytes), dst);
+            }
+
+            return read;
+        }
+        finally
+        {
+            if (raw is not null)
+            {
+                ArrayPool<byte>.Shared.Return(raw);
+            }
+        }
+    }
+
+    private void CheckAscending(ReadOnlySpan<int> el)
+    {
+        for (int i = 0; i < el.Length; i++)
+        {
+            if ((uint)el[i] >= (uint)_chunkElements || (i > 0 && el[i] <= el[i - 1]))
+            {
+                throw new ArgumentException($"element offsets must ascend inside the chunk's {_chunkElements} elements; entry {i} is {el[i]}", "elements");
             }
         }
     }

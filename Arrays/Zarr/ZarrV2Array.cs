@@ -230,6 +230,71 @@ internal sealed class ZarrV2Array : ChunkSource
     }
 
     /// <summary>
+    /// Blosc-lz4 chunks in C order: the encoded chunk, then only the listed elements put together from the byte planes
+    /// of the blocks holding them, packed (<see cref="BloscCodec.TryDecodeElementsPacked"/>), no chunk-sized buffer.
+    /// Other chunks go through <see cref="ReadChunkElementsAsync"/> and a pooled chunk.
+    /// </summary>
+    public override async ValueTask<long> ReadChunkElementsPackedAsync(long[] chunkIndex, ReadOnlyMemory<int> elements, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int itemSize = StoredType.Size();
+        if (_fortranOrder || elements.IsEmpty || itemSize < 1 || _codecs.Count != 1 || _codecs[0] is not BloscCodec)
+        {
+            return await base.ReadChunkElementsPackedAsync(chunkIndex, elements, destination, cancellationToken).ConfigureAwait(false);
+        }
+
+        string key = ChunkKey(chunkIndex);
+        long maxEncoded = ((long)_chunkBytes * 2) + 65536;
+        using IMemoryOwner<byte>? encoded = await _storage.ReadAsync(key, 0, null, maxEncoded, cancellationToken).ConfigureAwait(false);
+        if (encoded is null)
+        {
+            return -1;
+        }
+
+        Span<byte> dst = destination.Span[..(elements.Length * itemSize)];
+        bool decoded;
+        try
+        {
+            decoded = BloscCodec.TryDecodeElementsPacked(encoded.Memory.Span, elements.Span, itemSize, _chunkBytes, dst);
+        }
+        catch (CodecException e)
+        {
+            throw new ChunkDecodeException(_storage.Describe(key), e.Kind, e.Message, e);
+        }
+
+        if (!decoded)
+        {
+            // Not a buffer decoded block by block here: the whole chunk, from the bytes already read.
+            byte[] chunk = ArrayPool<byte>.Shared.Rent(_chunkBytes);
+            try
+            {
+                try
+                {
+                    DecodeChunk(encoded.Memory.Span, chunk.AsSpan(0, _chunkBytes));
+                }
+                catch (CodecException e)
+                {
+                    throw new ChunkDecodeException(_storage.Describe(key), e.Kind, e.Message, e);
+                }
+
+                CopyElements(chunk.AsSpan(0, _chunkBytes), elements.Span, itemSize, dst);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
+
+            return encoded.Memory.Length;
+        }
+
+        if (_bigEndian)
+        {
+            SwapInPlace(dst, itemSize);
+        }
+
+        return encoded.Memory.Length;
+    }
+
+    /// <summary>
     /// Blosc chunks in C order and native byte order: LZ4 buffers are decoded block by block straight into the runs'
     /// places (<see cref="BloscCodec.DecodeRuns"/>); any other blosc buffer is decoded whole into a pooled chunk and
     /// copied. Other codec pipelines decline.

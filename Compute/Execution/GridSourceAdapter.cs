@@ -6,7 +6,8 @@ namespace Proxima.Compute.Execution;
 /// <summary>
 /// <see cref="IGridSource"/> over an Arrays <see cref="GridVariable"/>: coordinates and times are read once at
 /// planning; chunk reads go to <see cref="GridVariable.ReadChunkAsync{T}"/> (decoded, NaN for fill), reads of a few
-/// elements of a chunk to <see cref="GridVariable.ReadChunkElementsAsync{T}"/> (byte ranges, blosc blocks).
+/// elements of a chunk to <see cref="GridVariable.ReadChunkElementsAsync{T}"/> (byte ranges, blosc blocks) or, packed
+/// into the caller's box, to <see cref="GridVariable.ReadChunkElementsPackedAsync{T}"/>.
 /// </summary>
 internal sealed class GridSourceAdapter : IGridSource
 {
@@ -150,6 +151,12 @@ internal sealed class GridSourceAdapter : IGridSource
 
     public ValueTask<long> ReadChunkElementsAsync(int[] chunkIndex, int[] elements, Memory<double> destination, CancellationToken cancellationToken) =>
         _variable.ReadChunkElementsAsync<double>(ToLong(chunkIndex), elements, destination, cancellationToken);
+
+    public ValueTask<long> ReadChunkElementsPackedAsync(int[] chunkIndex, int[] elements, Memory<float> destination, CancellationToken cancellationToken) =>
+        _variable.ReadChunkElementsPackedAsync<float>(ToLong(chunkIndex), elements, destination, cancellationToken);
+
+    public ValueTask<long> ReadChunkElementsPackedAsync(int[] chunkIndex, int[] elements, Memory<double> destination, CancellationToken cancellationToken) =>
+        _variable.ReadChunkElementsPackedAsync<double>(ToLong(chunkIndex), elements, destination, cancellationToken);
 
     public async ValueTask<IChunkRanges?> OpenChunkRangesAsync(int[] chunkIndex, CancellationToken cancellationToken) =>
         IsDouble || await _variable.OpenChunkRangesAsync<float>(ToLong(chunkIndex), cancellationToken).ConfigureAwait(false) is not { } ranges

@@ -48,6 +48,64 @@ internal interface IGridSource
         ReadChunkAsync(chunkIndex, destination, cancellationToken);
 
     /// <summary>
+    /// Reads the listed elements (ascending offsets in the chunk buffer) packed into <paramref name="destination"/>
+    /// (element i of the list at destination[i]), without a chunk-sized buffer where the source can. Returns bytes
+    /// read from storage. The default reads them with <c>ReadChunkElementsAsync</c> into a pooled chunk and copies them out.
+    /// </summary>
+    async ValueTask<long> ReadChunkElementsPackedAsync(int[] chunkIndex, int[] elements, Memory<float> destination, CancellationToken cancellationToken)
+    {
+        var length = 1;
+        foreach (var n in ChunkShape)
+        {
+            length *= n;
+        }
+
+        var chunk = System.Buffers.ArrayPool<float>.Shared.Rent(length);
+        try
+        {
+            var read = await ReadChunkElementsAsync(chunkIndex, elements, chunk.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            var dst = destination.Span;
+            for (var i = 0; i < elements.Length; i++)
+            {
+                dst[i] = chunk[elements[i]];
+            }
+
+            return read;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(chunk);
+        }
+    }
+
+    /// <inheritdoc cref="ReadChunkElementsPackedAsync(int[], int[], Memory{float}, CancellationToken)"/>
+    async ValueTask<long> ReadChunkElementsPackedAsync(int[] chunkIndex, int[] elements, Memory<double> destination, CancellationToken cancellationToken)
+    {
+        var length = 1;
+        foreach (var n in ChunkShape)
+        {
+            length *= n;
+        }
+
+        var chunk = System.Buffers.ArrayPool<double>.Shared.Rent(length);
+        try
+        {
+            var read = await ReadChunkElementsAsync(chunkIndex, elements, chunk.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            var dst = destination.Span;
+            for (var i = 0; i < elements.Length; i++)
+            {
+                dst[i] = chunk[elements[i]];
+            }
+
+            return read;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(chunk);
+        }
+    }
+
+    /// <summary>
     /// Opens one float32 chunk for decoding a range of elements at a time (decoded as <see cref="ReadChunkAsync(int[], Memory{float}, CancellationToken)"/>
     /// decodes), or null when the source cannot (the executor then reads the chunk whole).
     /// </summary>

@@ -144,47 +144,56 @@ public static partial class QueryExecutor
             return pieceRead;
         }
 
-        var chunk = state.Buffers.Rent<T>(chunkLen);
+        var groups = new ChunkGroup[nl];
+        var boxLen = 1;
+        var whole = true;
+        for (var j = 0; j < nl; j++)
+        {
+            groups[j] = plan.LogicalDims[j].Groups[gi[j]];
+            boxLen *= groups[j].Positions.Length;
+            whole &= state.IsWholeChunk(j, groups[j]);
+        }
+
+        var elements = SparseElements(state, groups, boxLen, out var inBoxOrder);
+        var packed = elements is not null && inBoxOrder;
+        T[]? chunk = packed ? null : state.Buffers.Rent<T>(chunkLen);
         T[]? dense = null;
         var timings = state.Timings;
         try
         {
             var t0 = Stopwatch.GetTimestamp();
             using var decodeThreads = DecodeThreads.Use(threads);
-            var elements = SparseElements(state, gi);
             long read;
-            if (typeof(T) == typeof(float))
+            T[] box;
+            if (packed)
             {
-                read = await ReadAsync(plan.Source, chunkIndex, elements, ((float[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
-            }
-            else
-            {
-                read = await ReadAsync(plan.Source, chunkIndex, elements, ((double[])(object)chunk).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
-            }
-
-            var t1 = Stopwatch.GetTimestamp();
-            timings?.AddRead(t1 - t0);
-            var groups = new ChunkGroup[nl];
-            var boxLen = 1;
-            var whole = true;
-            for (var j = 0; j < nl; j++)
-            {
-                groups[j] = plan.LogicalDims[j].Groups[gi[j]];
-                boxLen *= groups[j].Positions.Length;
-                whole &= state.IsWholeChunk(j, groups[j]);
-            }
-
-            var box = chunk;
-            if (!whole)
-            {
+                // A point series: the selected elements, in box order, decoded straight into the box (no chunk buffer, no gather).
                 dense = state.Buffers.Rent<T>(boxLen);
-                Gather<T>(chunk, groups, dense.AsSpan(0, boxLen));
+                read = typeof(T) == typeof(float)
+                    ? await plan.Source.ReadChunkElementsPackedAsync(chunkIndex, elements!, ((float[])(object)dense).AsMemory(0, boxLen), ct).ConfigureAwait(false)
+                    : await plan.Source.ReadChunkElementsPackedAsync(chunkIndex, elements!, ((double[])(object)dense).AsMemory(0, boxLen), ct).ConfigureAwait(false);
                 box = dense;
-                timings?.AddGather(Stopwatch.GetTimestamp() - t1);
+                timings?.AddRead(Stopwatch.GetTimestamp() - t0);
             }
             else
             {
-                boxLen = chunkLen;
+                read = typeof(T) == typeof(float)
+                    ? await ReadAsync(plan.Source, chunkIndex, elements, ((float[])(object)chunk!).AsMemory(0, chunkLen), ct).ConfigureAwait(false)
+                    : await ReadAsync(plan.Source, chunkIndex, elements, ((double[])(object)chunk!).AsMemory(0, chunkLen), ct).ConfigureAwait(false);
+                var t1 = Stopwatch.GetTimestamp();
+                timings?.AddRead(t1 - t0);
+                box = chunk!;
+                if (!whole)
+                {
+                    dense = state.Buffers.Rent<T>(boxLen);
+                    Gather<T>(chunk!, groups, dense.AsSpan(0, boxLen));
+                    box = dense;
+                    timings?.AddGather(Stopwatch.GetTimestamp() - t1);
+                }
+                else
+                {
+                    boxLen = chunkLen;
+                }
             }
 
             if (plan.IsReduce)
@@ -208,7 +217,11 @@ public static partial class QueryExecutor
         }
         finally
         {
-            state.Buffers.Return(chunk);
+            if (chunk is not null)
+            {
+                state.Buffers.Return(chunk);
+            }
+
             if (dense is not null)
             {
                 state.Buffers.Return(dense);
@@ -295,49 +308,47 @@ public static partial class QueryExecutor
     /// <summary>
     /// For a selection touching a small part of its chunk (a point series), the chunk offsets to read, ascending and
     /// distinct (points may share a cell), so the source reads only those where the format allows (byte ranges, blosc
-    /// blocks); null to read the whole chunk.
+    /// blocks); null to read the whole chunk. <paramref name="inBoxOrder"/> is true when entry i is box element i (the
+    /// offsets ascended in box order already, as a point series walking time does), so they can be read packed.
     /// </summary>
-    private static int[]? SparseElements(ExecutionState state, int[] gi)
+    private static int[]? SparseElements(ExecutionState state, ChunkGroup[] groups, long boxLen, out bool inBoxOrder)
     {
-        var dims = state.Plan.LogicalDims;
-        var nl = dims.Length;
-        var groups = new ChunkGroup[nl];
-        long boxLen = 1;
-        for (var j = 0; j < nl; j++)
-        {
-            groups[j] = dims[j].Groups[gi[j]];
-            boxLen *= groups[j].Positions.Length;
-        }
-
+        inBoxOrder = false;
+        var nl = groups.Length;
         if (boxLen * SparseReadFraction > state.ChunkLength)
         {
             return null;
         }
 
+        // Odometer over the outer dims, the innermost dim's offsets added in a plain loop.
         var all = new int[boxLen];
+        var inner = groups[nl - 1].SrcOffsets;
         var idx = new int[nl];
         var n = 0;
+        var sorted = true;
+        var previous = -1;
         do
         {
             var off = 0;
-            for (var j = 0; j < nl; j++)
+            for (var j = 0; j < nl - 1; j++)
             {
                 off += groups[j].SrcOffsets[idx[j]];
             }
 
-            all[n++] = off;
+            for (var l = 0; l < inner.Length; l++)
+            {
+                var e = off + inner[l];
+                sorted &= e > previous;
+                previous = e;
+                all[n++] = e;
+            }
         }
-        while (Advance(idx, groups, nl));
+        while (Advance(idx, groups, nl - 1));
 
         // Usually ascending already (a point series walks time in order): sort only when not.
-        var sorted = true;
-        for (var i = 1; i < all.Length && sorted; i++)
-        {
-            sorted = all[i] > all[i - 1];
-        }
-
         if (sorted)
         {
+            inBoxOrder = true;
             return all;
         }
 

@@ -201,13 +201,7 @@ internal static class QueryPlanner
         {
             if (indices[d] is null)
             {
-                var n = src.Shape[d];
-                indices[d] = new int[n];
-                for (var i = 0; i < n; i++)
-                {
-                    indices[d][i] = i;
-                }
-
+                indices[d] = Identity(src.Shape[d]);
                 coords[d] = MakeCoord(src, d, indices[d], null, times[d]);
             }
         }
@@ -302,7 +296,7 @@ internal static class QueryPlanner
         {
             if (d.Role == DimRole.Kept)
             {
-                d.OutPos = Iota32(d.Length);
+                d.OutPos = Identity(d.Length);
                 d.OutCoord = d.Coord;
             }
         }
@@ -328,6 +322,11 @@ internal static class QueryPlanner
     {
         var byKey = new Dictionary<long, (int[] Coord, List<int> Off, List<int> Pos)>();
         var order = new List<long>();
+
+        // Consecutive positions mostly fall in the same chunk (a time axis walks its chunks in order): the last group
+        // is kept at hand, so the dictionary is asked once per run rather than once per position (88k for 10 years hourly).
+        var lastKey = long.MinValue;
+        (int[] Coord, List<int> Off, List<int> Pos) last = default;
         for (var p = 0; p < d.Length; p++)
         {
             long key = 0;
@@ -340,6 +339,13 @@ internal static class QueryPlanner
                 key = (key * 1_000_003) + (idx / chunkShape[sd]);
             }
 
+            if (key == lastKey)
+            {
+                last.Off!.Add(off);
+                last.Pos!.Add(p);
+                continue;
+            }
+
             if (!byKey.TryGetValue(key, out var g))
             {
                 var coord = new int[d.SourceDims.Length];
@@ -348,13 +354,23 @@ internal static class QueryPlanner
                     coord[k] = d.SourceIndex[k][p] / chunkShape[d.SourceDims[k]];
                 }
 
-                g = (coord, [], []);
+                // Room for every position the chunk can hold along the dim (a time chunk's 8760 steps), at most the dim's.
+                long room = 1;
+                foreach (var sd in d.SourceDims)
+                {
+                    room *= chunkShape[sd];
+                }
+
+                var capacity = (int)Math.Min(room, d.Length);
+                g = (coord, new List<int>(capacity), new List<int>(capacity));
                 byKey[key] = g;
                 order.Add(key);
             }
 
             g.Off.Add(off);
             g.Pos.Add(p);
+            lastKey = key;
+            last = g;
         }
 
         // Chunks in storage order along the dim, so work ranges are contiguous slabs of storage.
@@ -558,7 +574,6 @@ internal static class QueryPlanner
 
     private static ResultCoordinate MakeCoord(IGridSource src, int d, int[] idx, double[]? values, CalendarDate[] times)
     {
-        var keys = new double[idx.Length];
         if (times.Length > 0)
         {
             var cached = TimeLabelCache.GetValue(times, static t =>
@@ -574,6 +589,13 @@ internal static class QueryPlanner
                 return Tuple.Create(k, l);
             });
             var (allKeys, allLabels) = (cached.Item1, cached.Item2);
+            if (ReferenceEquals(idx, Identity(times.Length)))
+            {
+                // The whole axis: the cached keys and labels themselves (plans only read them).
+                return new ResultCoordinate { Name = src.Dims[d], Keys = allKeys, Labels = allLabels };
+            }
+
+            var keys = new double[idx.Length];
             var labels = new string[idx.Length];
             for (var i = 0; i < idx.Length; i++)
             {
@@ -595,12 +617,13 @@ internal static class QueryPlanner
         }
 
         // Keys: the source index keeps storage order for split stores of one grid; lon ranges order by value.
+        var valueKeys = new double[idx.Length];
         for (var i = 0; i < idx.Length; i++)
         {
-            keys[i] = i;
+            valueKeys[i] = i;
         }
 
-        return new ResultCoordinate { Name = src.Dims[d], Keys = keys, Values = values };
+        return new ResultCoordinate { Name = src.Dims[d], Keys = valueKeys, Values = values };
     }
 
     private static int FindLogical(LogicalDim[] dims, IGridSource src, string name, string field)
@@ -703,19 +726,41 @@ internal static class QueryPlanner
         return r;
     }
 
-    private static int[] Iota32(int n)
+    /// <summary>
+    /// 0..n-1, one shared array per length (plans only read index arrays): a whole 10-year hourly axis is 88k
+    /// entries, and every query selecting all of it would otherwise allocate, fill and collect its own. A selection
+    /// that is the whole axis is recognised by reference (<see cref="Gather"/>, <see cref="MakeCoord"/>).
+    /// </summary>
+    private static int[] Identity(int n)
     {
+        if (IdentityCache.TryGetValue(n, out var cached))
+        {
+            return cached;
+        }
+
+        if (IdentityCache.Count > 64)
+        {
+            IdentityCache.Clear();
+        }
+
         var r = new int[n];
         for (var i = 0; i < n; i++)
         {
             r[i] = i;
         }
 
-        return r;
+        return IdentityCache.GetOrAdd(n, r);
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, int[]> IdentityCache = new();
 
     private static CalendarDate[] Gather(CalendarDate[] all, int[] idx)
     {
+        if (ReferenceEquals(idx, Identity(all.Length)))
+        {
+            return all;
+        }
+
         var r = new CalendarDate[idx.Length];
         for (var i = 0; i < idx.Length; i++)
         {

@@ -86,6 +86,33 @@ public sealed class ChunkElementReadTests
     }
 
     [Fact]
+    public void Packed_elements_equal_the_values()
+    {
+        const int shuffle = 1;
+        const int n = 300_001;
+        var values = new float[n];
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = (float)Math.Sin(i * 0.01) + (i % 7);
+        }
+
+        byte[] encoded = new BloscCodec("lz4", 5, shuffle, 4, 0).Encode(MemoryMarshal.AsBytes(values.AsSpan()));
+        Assert.True(BloscFrame.TryParse(encoded, out BloscFrame frame));
+        Assert.True(frame.Blocks > 2, $"{frame.Blocks} blocks");
+
+        // Every 64th element (a point series), a run of 100 (the vector unshuffle), and the last element.
+        int[] elements = [.. Enumerable.Range(0, n / 64).Select(i => i * 64).Concat(Enumerable.Range((n / 2) + 1, 100)).Append(n - 1).Distinct().Order()];
+        var packed = new float[elements.Length];
+        Assert.True(BloscCodec.TryDecodeElementsPacked(encoded, elements, 4, n * 4, MemoryMarshal.AsBytes(packed.AsSpan())));
+        for (var i = 0; i < elements.Length; i++)
+        {
+            Assert.Equal(values[elements[i]], packed[i]);
+        }
+
+        Assert.Throws<ArgumentException>(() => frame.DecodeElementsPacked(encoded, [64, 3], MemoryMarshal.AsBytes(packed.AsSpan())));
+    }
+
+    [Fact]
     public void Byte_ranges_merge_elements_closer_than_the_gap()
     {
         var ranges = ZarrV2Array.ByteRanges([0, 1, 2, 100, 5000, 5001], 4, 64);
