@@ -25,6 +25,10 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
 
     private static readonly string StoreScript = Path.Combine(AppContext.BaseDirectory, "Bench", "bench.py");
 
+    /// <summary>Timed rounds of each groupby/resample query, the best counted, on both sides
+    /// (<c>PROXIMA_BENCH_GROUP_ROUNDS</c>, default 5: with 3, runs a minute apart on this host swung 1.8-3.8x).</summary>
+    private static int GroupRounds => int.TryParse(Environment.GetEnvironmentVariable("PROXIMA_BENCH_GROUP_ROUNDS"), out var n) && n > 0 ? n : 5;
+
     private static bool Cluster => Environment.GetEnvironmentVariable("PROXIMA_BENCH_CLUSTER") != "0";
 
     private static string Dir
@@ -42,6 +46,7 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
     private static async Task<JsonElement> Run(string script, string[] args)
     {
         var psi = new ProcessStartInfo("/usr/bin/python3", [script, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["PROXIMA_BENCH_GROUP_ROUNDS"] = GroupRounds.ToString(CultureInfo.InvariantCulture);
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         var textTask = p.StandardOutput.ReadToEndAsync();
@@ -123,7 +128,7 @@ public sealed class QueryBenchmarks(ITestOutputHelper output)
             var (kind, key) = (parts[0], parts[1]);
             var meanOnly = parts.Length > 2 && parts[2] == "mean";
             var ops = meanOnly ? "\"mean\"" : "\"mean\",\"std\"";
-            var (ours, result) = await Ours(ds, $$$"""{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":[{{{ops}}}],"{{{kind}}}":"{{{key}}}"}}""");
+            var (ours, result) = await Ours(ds, $$$"""{"datasets":["b"],"variable":"t2m","reduce":{"dims":["time"],"ops":[{{{ops}}}],"{{{kind}}}":"{{{key}}}"}}""", rounds: GroupRounds);
             string[] args = meanOnly ? ["group", Dir, "threaded", kind, key, "mean"] : ["group", Dir, "threaded", kind, key];
             var threaded = await Python(args);
             var t = threaded.GetProperty("seconds").GetDouble();

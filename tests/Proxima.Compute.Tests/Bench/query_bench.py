@@ -79,10 +79,10 @@ def main():
             return (g.mean().compute(), None) if mean_only else dask.compute(g.mean(), g.std())
 
         # The same statistic as the C# side: one untimed run (imports, thread pools, workers warm), then the
-        # best of 3, graph building included.
+        # best of PROXIMA_BENCH_GROUP_ROUNDS (the C# side sets it; 5 by default), graph building included.
         run()
         best = None
-        for _ in range(3):
+        for _ in range(int(os.environ.get("PROXIMA_BENCH_GROUP_ROUNDS", "5"))):
             forget(client)
             t = time.perf_counter()
             m, s = run()
