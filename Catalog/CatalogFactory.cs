@@ -18,6 +18,9 @@ public sealed record CatalogOptions
 
     /// <summary>OpenSearch settings when <see cref="Backend"/> is <c>opensearch</c>.</summary>
     public OpenSearchCatalogOptions? OpenSearch { get; init; }
+
+    /// <summary>The clock requests are signed and retries are timed with (SigV4 scopes carry the date); null = the system's.</summary>
+    public TimeProvider? TimeProvider { get; init; }
 }
 
 /// <summary>Opens the configured <see cref="ICatalog"/>; shared by the router, the sync job and the CLI.</summary>
@@ -39,7 +42,7 @@ public static class CatalogFactory
                 return await SqliteCatalog.OpenAsync(options.SqlitePath, loggers?.CreateLogger("Proxima.Catalog.Sqlite"), cancellationToken: cancellationToken).ConfigureAwait(false);
             case "opensearch":
                 var os = new OpenSearchCatalog(options.OpenSearch ?? throw new ArgumentException("CatalogOptions.OpenSearch is required for the opensearch backend"),
-                    logger: loggers?.CreateLogger("Proxima.Catalog.OpenSearch"));
+                    logger: loggers?.CreateLogger("Proxima.Catalog.OpenSearch"), timeProvider: options.TimeProvider);
                 try
                 {
                     // A reader (the router, mapped to readall) gets 403 here and opens read-only.
@@ -137,6 +140,7 @@ public static class CatalogFactory
                 ReaderRoleArn = RoleArn(Get, "PROXIMA_CATALOG_READER_ROLE_ARN"),
                 IndexPrefix = Get("PROXIMA_OPENSEARCH_PREFIX") ?? "proxima",
             },
+            TimeProvider = timeProvider,
         };
     }
 
