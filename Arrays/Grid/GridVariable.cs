@@ -190,7 +190,7 @@ public sealed class GridVariable
         int bytes = _chunkElements * StoredType.Size();
 
         // float32 into float (float64 into double): decompress straight into the caller's buffer, decode in place.
-        bool inPlace = (Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double));
+        bool inPlace = StoredAs<T>();
         byte[]? raw = inPlace ? null : ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
         try
         {
@@ -250,7 +250,7 @@ public sealed class GridVariable
     {
         EnsureReadable<T>();
         long[] idx = CheckedChunkIndex(chunkIndex);
-        bool inPlace = (Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double));
+        bool inPlace = StoredAs<T>();
         for (int d = 0; d < idx.Length && inPlace; d++)
         {
             inPlace = (idx[d] + 1) * ChunkShape[d] <= Shape[d];
@@ -331,7 +331,7 @@ public sealed class GridVariable
         // float32 into float (float64 into double) with an output addressable as bytes: a chunk may be decoded block
         // by block straight to its rows' places (ReadChunkRunsAsync), CF-decoding each piece while it is in cache,
         // rather than through a temporary chunk (or, when contiguous, decoded whole and then masked in a second pass).
-        bool direct = ((Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double)))
+        bool direct = StoredAs<T>()
             && total * StoredType.Size() <= int.MaxValue;
 
         async ValueTask ReadOneAsync(long[] chunk, CancellationToken ct)
@@ -583,6 +583,11 @@ public sealed class GridVariable
         return total;
     }
 
+    /// <summary>Whether chunks decode straight into a <typeparamref name="T"/> destination: the stored raw type is
+    /// <typeparamref name="T"/> itself (float32 into float, float64 into double), so no byte buffer is needed.</summary>
+    private bool StoredAs<T>() =>
+        (Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double));
+
     private void EnsureReadable<T>()
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
@@ -677,7 +682,7 @@ public sealed class GridVariable
 
         int size = StoredType.Size();
         int bytes = _chunkElements * size;
-        bool inPlace = (Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double));
+        bool inPlace = StoredAs<T>();
         byte[]? raw = inPlace ? null : ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
         try
         {
@@ -761,7 +766,7 @@ public sealed class GridVariable
         CheckAscending(elements.Span);
         int size = StoredType.Size();
         int bytes = count * size;
-        bool inPlace = (Decoding.RawType == DataType.Float32 && typeof(T) == typeof(float)) || (Decoding.RawType == DataType.Float64 && typeof(T) == typeof(double));
+        bool inPlace = StoredAs<T>();
         byte[]? raw = inPlace ? null : ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes));
         try
         {
